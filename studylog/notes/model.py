@@ -1,0 +1,84 @@
+"""The objects a note becomes: Note, Lecture, Section, Todo, Snippet (plain data, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+SnippetSource = Literal["fence", "link", "front_matter"]
+SectionKind = Literal["heading", "details"]
+
+
+@dataclass
+class Lecture:
+    number: str | None
+    title: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        number: object = self.number
+        if self.number is not None and self.number.isdigit():
+            number = int(self.number)
+        return {"number": number, "title": self.title}
+
+
+@dataclass
+class Section:
+    title: str
+    kind: SectionKind
+    level: int  # heading level 1-6; for <details>, one below its container
+    line: int  # 1-based source line
+    open: bool = True  # <details open> or a heading
+    children: list[Section] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "line": self.line,
+            "children": [c.to_json() for c in self.children],
+        }
+
+
+@dataclass
+class Todo:
+    text: str
+    done: bool
+    line: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"text": self.text, "done": self.done, "line": self.line}
+
+
+@dataclass
+class Snippet:
+    name: str
+    source: SnippetSource
+    line: int
+    path: str | None = None  # workspace-relative POSIX path for linked / listed files
+    code: str | None = None  # the code of a fenced snippet
+    attrs: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "path": self.path,
+            "line": self.line,
+            "attrs": self.attrs,
+        }
+
+
+@dataclass
+class Note:
+    path: str  # POSIX path under notes/
+    title: str
+    date: dt.date | None = None
+    topic: str | None = None
+    lectures: list[Lecture] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    todos: list[Todo] = field(default_factory=list)
+    snippets: list[Snippet] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    body: str = ""  # the markdown after the front matter, for search and excerpts

@@ -1,0 +1,79 @@
+"""Typed settings read once from studylog.toml and handed down (no globals)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(Exception):
+    """studylog.toml could not be used: the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class NoteSettings:
+    # "year-first" reads 22.01.25 as 2022-01-25 (Korean notes); "day-first" as 22 Jan 2025.
+    date_order: str = "year-first"
+
+    @property
+    def day_first(self) -> bool:
+        return self.date_order == "day-first"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    timeout: float = 120.0
+    memory_limit_mb: int = 4096
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    notes: NoteSettings = field(default_factory=NoteSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+
+
+_DATE_ORDERS = ("year-first", "day-first")
+
+
+def _section(cls: type, table: dict[str, Any], name: str, path: Path) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        f = known.get(key)
+        if f is None:
+            raise SettingsError(
+                f"{path}: unknown setting [{name}] {key}; known: {', '.join(sorted(known))}"
+            )
+        expected = type(f.default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise SettingsError(
+                f"{path}: [{name}] {key} should be a {expected.__name__}, got {value!r}"
+            )
+        values[key] = value
+    return cls(**values)
+
+
+def load_settings(path: Path) -> Settings:
+    """Settings from `path`; defaults when the file does not exist."""
+    if not path.is_file():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
+    unknown = set(data) - {"notes", "run"}
+    if unknown:
+        raise SettingsError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
+    notes = _section(NoteSettings, data.get("notes", {}), "notes", path)
+    if notes.date_order not in _DATE_ORDERS:
+        raise SettingsError(
+            f"{path}: [notes] date_order must be one of {', '.join(_DATE_ORDERS)}, "
+            f"got {notes.date_order!r}"
+        )
+    run = _section(RunSettings, data.get("run", {}), "run", path)
+    return Settings(notes=notes, run=run)

@@ -1,0 +1,1 @@
+"""The embedded SQLite store: schema and migrations, the note index, queries and search."""

@@ -1,0 +1,87 @@
+"""Walking notes/: every *.md file with its size and mtime, and the paths that cannot be read."""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class NoteFile:
+    path: str  # POSIX path under notes/
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # POSIX path under notes/
+    message: str
+    is_note: bool  # a *.md path (listed as a note with the warning) or a folder
+
+
+@dataclass
+class Scan:
+    files: list[NoteFile]
+    problems: list[Problem]
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop; skipped"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied; skipped (check the file's permissions)"
+    if exc.errno == errno.ENOENT:
+        return "broken symbolic link (its target does not exist); skipped"
+    return f"cannot read: {exc.strerror or exc}; skipped"
+
+
+def scan_notes(notes_dir: Path) -> Scan:
+    """All notes under `notes_dir`, following folder links once (a link back up is a loop)."""
+    files: list[NoteFile] = []
+    problems: list[Problem] = []
+    if not notes_dir.is_dir():
+        return Scan(files, problems)
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def walk(folder: str, rel: str) -> None:
+        try:
+            st = os.stat(folder)
+            key = (st.st_dev, st.st_ino)
+            if key in seen_dirs:
+                problems.append(
+                    Problem(rel or ".", "symbolic link loop (leads back to a folder already read); skipped", False)
+                )
+                return
+            seen_dirs.add(key)
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(rel or ".", _reason(exc), False))
+            return
+        for entry in entries:
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.name.startswith("."):
+                continue  # .git, editor swap files, .DS_Store
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    walk(entry.path, child)
+                    continue
+            except OSError as exc:
+                problems.append(Problem(child, _reason(exc), False))
+                continue
+            if not entry.name.lower().endswith(".md"):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                problems.append(Problem(child, _reason(exc), True))
+                continue
+            if not entry.is_file(follow_symlinks=True):
+                problems.append(Problem(child, "not a regular file; skipped", True))
+                continue
+            files.append(NoteFile(child, st.st_size, st.st_mtime_ns))
+
+    walk(str(notes_dir), "")
+    return Scan(files, problems)

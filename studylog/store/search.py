@@ -1,0 +1,203 @@
+"""Full-text search that works for Korean.
+
+FTS5's unicode61 tokenizer keeps particles on Korean words (학습을 is one token), so 학습
+would miss most notes. Before text reaches FTS5, each run of Hangul syllables becomes its
+syllable bigrams (역전파를 → 역전 전파 파를): any Korean substring of two or more syllables
+is then a phrase of bigrams, and a two-syllable word a single token. Other scripts keep
+unicode61 words and match as word prefixes. A query with a one-syllable Korean term, which
+bigrams cannot serve, falls back to a plain scan with the same meaning.
+
+Meaning of a query: every whitespace-separated term must occur in the note (title, body,
+topic, tags or lecture titles); a term with Hangul as a substring, any other term as the
+start of a word, case-insensitively.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from operator import add
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+_WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+EXCERPT_BEFORE = 40
+EXCERPT_AFTER = 120
+# bm25 weights for the FTS columns: title, body, meta.
+_WEIGHTS = (8.0, 1.0, 4.0)
+
+
+def _bigrams(match: re.Match[str]) -> str:
+    run = match.group()
+    if len(run) == 1:
+        return f" {run} "
+    return " " + " ".join(map(add, run, run[1:])) + " "
+
+
+def fts_text(text: str) -> str:
+    """`text` as the FTS index sees it: Hangul runs spelled as syllable bigrams."""
+    return HANGUL_RUN.sub(_bigrams, text)
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # as typed, lower-cased
+
+    @property
+    def korean(self) -> bool:
+        return HANGUL_RUN.search(self.text) is not None
+
+    @property
+    def fts_servable(self) -> bool:
+        """False for a one-syllable Hangul run, which bigrams cannot find inside words."""
+        return all(len(run) > 1 for run in HANGUL_RUN.findall(self.text)) and bool(
+            _WORD.search(self.text)
+        )
+
+    def fts_phrase(self) -> str:
+        tokens = _WORD.findall(fts_text(self.text))
+        phrase = '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
+        return phrase if self.korean else phrase + " *"
+
+    def pattern(self) -> re.Pattern[str]:
+        """The same meaning as a regular expression, for scans and excerpt highlights."""
+        if self.korean:
+            return re.compile(re.escape(self.text), re.IGNORECASE)
+        words = _WORD.findall(self.text)
+        return re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)), re.IGNORECASE)
+
+
+def parse_query(query: str) -> list[Term]:
+    terms = []
+    for raw in query.lower().split():
+        term = Term(raw)
+        if term.korean or _WORD.search(raw):
+            terms.append(term)
+    return terms
+
+
+@dataclass
+class Hit:
+    path: str
+    title: str
+    score: float
+    excerpt: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in excerpt
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "title": self.title,
+            "score": float(f"{self.score:.6g}"),
+            "excerpt": self.excerpt,
+            "highlights": [list(span) for span in self.highlights],
+        }
+
+
+def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[Hit]:
+    """The notes matching `query`, best first, each with a highlighted excerpt."""
+    terms = parse_query(query)
+    if not terms:
+        return []
+    if all(t.fts_servable for t in terms):
+        rows = _fts(db, terms, limit)
+    else:
+        rows = scan_search(db, terms, limit)
+    patterns = [t.pattern() for t in terms]
+    return [
+        Hit(path, title, score, *excerpt(body, patterns))
+        for path, title, body, score in rows
+    ]
+
+
+def _fts(
+    db: sqlite_utils.Database, terms: list[Term], limit: int
+) -> list[tuple[str, str, str, float]]:
+    match = " AND ".join(t.fts_phrase() for t in terms)
+    # Bigram phrases can join two separate words (역전 전파 for 역전파); check the real
+    # substring on the few candidates. Plain instr(): trigram LIKE is wrong on SQLite 3.40.
+    checks = [t.text for t in terms if t.korean]
+    where = "".join(
+        " AND instr(lower(n.title || char(10) || n.body || char(10) || n.meta), ?) > 0"
+        for _ in checks
+    )
+    sql = f"""
+        SELECT n.path, n.title, n.body, bm25(notes_fts, ?, ?, ?) AS rank
+        FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid
+        WHERE notes_fts MATCH ?{where}
+        ORDER BY rank LIMIT ?
+    """
+    cursor = db.execute(sql, [*_WEIGHTS, match, *checks, limit])
+    return [(path, title, body, -rank) for path, title, body, rank in cursor]
+
+
+def scan_search(
+    db: sqlite_utils.Database, terms: list[Term], limit: int = 20
+) -> list[tuple[str, str, str, float]]:
+    """A plain scan of every note's text with the same meaning as the FTS path: the
+    fallback for one-syllable Korean terms, and the baseline that tests and benchmarks
+    check the index against. Scored by occurrences, title counted more."""
+    patterns = [t.pattern() for t in terms]
+    scored = []
+    for path, title, body, meta in db.execute("SELECT path, title, body, meta FROM notes"):
+        score = 0.0
+        for pattern in patterns:
+            in_title = len(pattern.findall(title))
+            in_body = len(pattern.findall(body)) + len(pattern.findall(meta))
+            if not (in_title or in_body):
+                break
+            score += _WEIGHTS[0] * in_title + in_body
+        else:
+            scored.append((path, title, body, score))
+    scored.sort(key=lambda row: (-row[3], row[0]))
+    return scored[:limit]
+
+
+_MARKUP = re.compile(
+    r"<[^>\n]+>"  # html tags (<details>, <div markdown="1">)
+    r"|^[ \t]*(?:>[ \t]*)+"  # blockquote marks
+    r"|^[ \t]*#{1,6}[ \t]+"  # heading marks
+    r"|^[ \t]*(?:[-*+]|\d+\.)[ \t]+(?:\[[ xX]\][ \t]+)?"  # list and to-do marks
+    r"|^[ \t]*(?:```|~~~).*$",  # code fence lines
+    re.MULTILINE,
+)
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown with its marks removed, for excerpts a person reads."""
+    return _MARKUP.sub("", markdown)
+
+
+def excerpt(body: str, patterns: list[re.Pattern[str]]) -> tuple[str, list[tuple[int, int]]]:
+    """A one-line window of `body` around the first match, and the spans to highlight."""
+    body = plain_text(body)
+    first = min(
+        (m.start() for p in patterns if (m := p.search(body))),
+        default=None,
+    )
+    if first is None:
+        return _SPACE.sub(" ", body[: EXCERPT_BEFORE + EXCERPT_AFTER]).strip(), []
+    start = max(0, first - EXCERPT_BEFORE)
+    end = min(len(body), first + EXCERPT_AFTER)
+    # Start and end on whitespace where that is near, so words are not cut in half.
+    if start > 0 and (space := body.find(" ", start, first)) != -1:
+        start = space + 1
+    if end < len(body) and (space := body.rfind(" ", first, end)) > first:
+        end = space
+    text = _SPACE.sub(" ", body[start:end]).strip()
+    if start > 0:
+        text = "…" + text
+    if end < len(body):
+        text += "…"
+    spans = sorted({m.span() for p in patterns for m in p.finditer(text) if m.end() > m.start()})
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return text, merged
