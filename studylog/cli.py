@@ -36,7 +36,7 @@ def workspace_option(func: F) -> F:
         "workspace",
         type=click.Path(file_okay=False, path_type=Path),
         envvar="STUDYLOG_WORKSPACE",
-        help="The workspace folder (default: the nearest folder up holding notes/ or studylog.toml).",
+        help="The workspace folder (default: the nearest folder up with notes/ or studylog.toml).",
     )(func)
 
 
@@ -118,11 +118,13 @@ def _print_json(data: object) -> None:
 def _folder_warnings(report: IndexReport) -> None:
     """Problems that are not a note (a folder link loop, an unreadable folder) go to stderr;
     notes' own warnings show with the note."""
+    from rich.text import Text
+
     err = _console(stderr=True)
     for warning in report.warnings:
         path = warning.split(": ", 1)[0]
         if not path.lower().endswith(".md"):
-            err.print(f"[yellow]⚠ {warning}[/]")
+            err.print(Text(f"⚠ {warning}", style="yellow"))
 
 
 class _Group(click.Group):
@@ -143,9 +145,7 @@ def cli(ctx: click.Context, workspace: Path | None) -> None:
     ctx.obj = workspace
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_cmd, workspace=workspace, by="topic", as_json=False)
-        _console().print(
-            "\n[dim]studylog show NOTE · studylog search QUERY · studylog --help[/]"
-        )
+        _console().print("\n[dim]studylog show NOTE · studylog search QUERY · studylog --help[/]")
 
 
 def _ws(ctx: click.Context, workspace: Path | None) -> Path | None:
@@ -172,7 +172,9 @@ def init(directory: Path) -> None:
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name in (NOTES_DIR, EXPERIMENTS_DIR):
-            shutil.copytree(source / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                source / name, target / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
         (target / SETTINGS_FILE).write_text(SETTINGS_TEMPLATE, encoding="utf-8")
         gitignore = target / ".gitignore"
         if not gitignore.exists():
@@ -207,11 +209,19 @@ def index(ctx: click.Context, full: bool, workspace: Path | None) -> None:
 
     Example: studylog index --full
     """
+    from rich.text import Text
+
+    from studylog.store.queries import list_notes
+
     with session(_ws(ctx, workspace)) as s:
         report = _index(s, full=full)
+        notes = list_notes(s.db)
+    # Every note's standing warnings, not only those found by this run.
+    _folder_warnings(report)
     err = _console(stderr=True)
-    for warning in report.warnings:
-        err.print(f"[yellow]⚠ {warning}[/]", highlight=False, markup=True)
+    for note in notes:
+        for warning in note.warnings:
+            err.print(Text(f"⚠ notes/{note.path}: {warning}", style="yellow"))
     _console().print(f"Indexed {report.summary()}.")
 
 
@@ -276,7 +286,9 @@ def show(ctx: click.Context, note: str, as_json: bool, workspace: Path | None) -
 @json_option
 @workspace_option
 @click.pass_context
-def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool, workspace: Path | None) -> None:
+def search(
+    ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool, workspace: Path | None
+) -> None:
     """Full-text search of the notes, Korean included (학습 finds 학습을).
 
     Every word must occur: Korean as any part of a word, others as a word start.

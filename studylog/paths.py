@@ -49,7 +49,9 @@ def is_workspace(folder: Path) -> bool:
     return (folder / NOTES_DIR).is_dir() or (folder / SETTINGS_FILE).is_file()
 
 
-def find_workspace(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Workspace:
+def find_workspace(
+    explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None
+) -> Workspace:
     """The workspace to use: `explicit` (--workspace), else $STUDYLOG_WORKSPACE, else the
     nearest folder up from `cwd` that holds notes/ or studylog.toml."""
     given = explicit if explicit is not None else os.environ.get(ENV_WORKSPACE) or None

@@ -59,25 +59,41 @@ def _lecture_label(lecture: Lecture) -> str:
 
 
 def topic_tree(notes: Iterable[NoteSummary]) -> Tree:
-    """topic → lecture → note; a note covering two lectures appears under both."""
-    topics: dict[str, dict[tuple[int, float, str], tuple[str, list[NoteSummary]]]] = defaultdict(dict)
+    """topic → lecture → note; a note covering two lectures appears under both.
+
+    Topics group case-insensitively (Pytorch, PyTorch); a lecture is one group per number,
+    titled by whichever note names it."""
+    topic_names: dict[str, str] = {}
+    groups: dict[str, dict[tuple[int, float, str], list[NoteSummary]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    titles: dict[tuple[str, tuple[int, float, str]], str] = {}
     for note in notes:
-        topic = note.topic or NO_TOPIC
-        lectures = note.lectures or [Lecture(None, None)]
-        for lecture in lectures:
-            key = _lecture_key(lecture) if lecture.number or lecture.title else (2, 0.0, "")
-            label = _lecture_label(lecture)
-            group = topics[topic].setdefault((*key[:2], label), (label, []))
-            group[1].append(note)
+        topic = topic_names.setdefault((note.topic or NO_TOPIC).casefold(), note.topic or NO_TOPIC)
+        for lecture in note.lectures or [Lecture(None, None)]:
+            if lecture.number:
+                key = _lecture_key(lecture)
+            elif lecture.title:
+                key = (1, 0.0, lecture.title)
+            else:
+                key = (2, 0.0, "")
+            groups[topic][key].append(note)
+            # Label the group with a titled lecture when any note gives the title.
+            current = titles.get((topic, key))
+            if current is None or (
+                lecture.title and current == _lecture_label(Lecture(lecture.number))
+            ):
+                titles[(topic, key)] = _lecture_label(lecture)
     root = Tree(Text("Notes by topic", style="bold"), guide_style="dim")
-    for topic in sorted(topics, key=lambda t: (t == NO_TOPIC, t.lower())):
-        lectures = topics[topic]
-        count = len({n.path for _, group in lectures.values() for n in group})
+    for topic in sorted(groups, key=lambda t: (t == NO_TOPIC, t.casefold())):
+        lectures = groups[topic]
+        count = len({n.path for group in lectures.values() for n in group})
         branch = root.add(Text.assemble((topic, "bold blue"), (f"  ({count})", "dim")))
         for key in sorted(lectures):
-            label, group = lectures[key]
+            group = lectures[key]
             target = branch
-            if label != NO_LECTURE or len(lectures) > 1:
+            if key[0] != 2:
+                label = titles[(topic, key)]
                 target = branch.add(Text.assemble((label, "blue"), (f"  ({len(group)})", "dim")))
             for note in group:
                 _add_note(target, note)
@@ -122,7 +138,9 @@ def date_tree(notes: Iterable[NoteSummary]) -> Tree:
 def _outline(tree: Tree, sections: list[Section]) -> None:
     for section in sections:
         if section.kind == "details":
-            label = Text.assemble(("▸ " if not section.open else "▾ ", "magenta"), section.title or "details")
+            label = Text.assemble(
+                ("▸ " if not section.open else "▾ ", "magenta"), section.title or "details"
+            )
         else:
             label = Text.assemble(("#" * section.level + " ", "dim"), (section.title, "bold"))
         label.append(f"  :{section.line}", style="dim")
@@ -142,7 +160,9 @@ def note_view(detail: NoteDetail, stale: Iterable[str] = ()) -> RenderableType:
         meta.add_row("lectures", "\n".join(_lecture_label(lec) for lec in s.lectures))
     if s.tags:
         meta.add_row("tags", ", ".join(s.tags))
-    parts: list[RenderableType] = [Panel(meta, title=Text(s.title, style="bold"), title_align="left")]
+    parts: list[RenderableType] = [
+        Panel(meta, title=Text(s.title, style="bold"), title_align="left")
+    ]
     for warning in s.warnings:
         parts.append(Text(f"⚠ {warning}", style="yellow"))
     if detail.sections:
@@ -150,9 +170,18 @@ def note_view(detail: NoteDetail, stale: Iterable[str] = ()) -> RenderableType:
         _outline(outline, detail.sections)
         parts.append(outline)
     if detail.todos:
-        todos = Tree(Text(f"To-dos ({sum(t.done for t in detail.todos)}/{len(detail.todos)} done)", style="bold"))
+        todos = Tree(
+            Text(
+                f"To-dos ({sum(t.done for t in detail.todos)}/{len(detail.todos)} done)",
+                style="bold",
+            )
+        )
         for todo in detail.todos:
-            todos.add(Text.assemble(("☑ " if todo.done else "☐ ", "magenta"), todo.text, (f"  :{todo.line}", "dim")))
+            todos.add(
+                Text.assemble(
+                    ("☑ " if todo.done else "☐ ", "magenta"), todo.text, (f"  :{todo.line}", "dim")
+                )
+            )
         parts.append(todos)
     if detail.snippets:
         table = Table(title="Snippets", title_justify="left", title_style="bold", show_edge=False)

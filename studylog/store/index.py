@@ -21,7 +21,7 @@ from studylog.store.search import fts_text
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from studylog.notes.model import Note
+    from studylog.notes.model import Note, Section
     from studylog.paths import Workspace
     from studylog.settings import Settings
 
@@ -99,7 +99,7 @@ def index_notes(
     to_read: list[NoteFile] = []
     for f in scan.files:
         k = known.get(f.path)
-        if not full and k is not None and k.readable and k.size == f.size and k.mtime_ns == f.mtime_ns:
+        if not full and k is not None and k.size == f.size and k.mtime_ns == f.mtime_ns:
             report.unchanged += 1
         else:
             to_read.append(f)
@@ -148,13 +148,15 @@ def _index_file(
     except OSError as exc:
         problem = Problem(f.path, f"cannot read: {exc.strerror or exc}; skipped", True)
         if isinstance(exc, PermissionError):
-            problem = Problem(f.path, "permission denied; skipped (check the file's permissions)", True)
+            problem = Problem(
+                f.path, "permission denied; skipped (check the file's permissions)", True
+            )
         report.warnings.append(f"notes/{f.path}: {problem.message}")
         writer.put_problem(problem, known.get(f.path))
         return
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     k = known.get(f.path)
-    if k is not None and k.readable and k.hash == digest and not full:
+    if k is not None and k.hash == digest and not full:
         writer.touch(k.id, f)
         report.unchanged += 1
         return
@@ -175,9 +177,7 @@ def _index_file(
         return
     note = parse_note(decoded.text, f.path, day_first=settings.notes.day_first)
     note.warnings[:0] = decoded.warnings
-    missing = [
-        s.path for s in note.snippets if s.path and not (workspace.root / s.path).is_file()
-    ]
+    missing = [s.path for s in note.snippets if s.path and not (workspace.root / s.path).is_file()]
     note.warnings.extend(f"snippet file {p} does not exist" for p in missing)
     report.warnings.extend(f"notes/{f.path}: {w}" for w in note.warnings)
     writer.put(note, note_id, f, digest)
@@ -190,6 +190,11 @@ def _now() -> str:
 def _meta(note: Note) -> str:
     lectures = " ".join(lec.title for lec in note.lectures if lec.title)
     return " ".join(filter(None, [note.topic or "", " ".join(note.tags), lectures]))
+
+
+_NOTE_COLUMNS = (
+    "path, title, date, topic, body, meta, warnings, readable, size, mtime_ns, hash, indexed_at"
+)
 
 
 class _Writer:
@@ -212,7 +217,7 @@ class _Writer:
         f: NoteFile | None = None,
         digest: str | None = None,
     ) -> None:
-        from studylog.notes.model import Note
+        from studylog.notes.model import Note, Section
 
         name = problem.path.rsplit("/", 1)[-1]
         note = Note(path=problem.path, title=name, warnings=[problem.message])
@@ -255,7 +260,12 @@ class _Writer:
             self.db.execute(f"DELETE FROM {table} WHERE note_id = ?", [note_id])
 
     def _insert(
-        self, note: Note, note_id: int | None, f: NoteFile | None, digest: str | None, readable: bool
+        self,
+        note: Note,
+        note_id: int | None,
+        f: NoteFile | None,
+        digest: str | None,
+        readable: bool,
     ) -> None:
         meta = _meta(note)
         values = [
@@ -272,7 +282,7 @@ class _Writer:
             digest,
             _now(),
         ]
-        columns = "path, title, date, topic, body, meta, warnings, readable, size, mtime_ns, hash, indexed_at"
+        columns = _NOTE_COLUMNS
         if note_id is None:
             cursor = self.db.execute(
                 f"INSERT INTO notes ({columns}) VALUES ({', '.join('?' * len(values))})", values
@@ -298,10 +308,12 @@ class _Writer:
         )
         rows: list[tuple[object, ...]] = []
 
-        def flatten(sections: list, parent: int | None) -> None:  # type: ignore[type-arg]
+        def flatten(sections: list[Section], parent: int | None) -> None:
             for s in sections:
                 position = len(rows)
-                rows.append((note_id, position, parent, s.kind, s.level, s.title, s.line, int(s.open)))
+                rows.append(
+                    (note_id, position, parent, s.kind, s.level, s.title, s.line, int(s.open))
+                )
                 flatten(s.children, position)
 
         flatten(note.sections, None)

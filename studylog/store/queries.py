@@ -72,7 +72,9 @@ _SUMMARY_SQL = """
 """
 
 
-def _summaries(db: sqlite_utils.Database, where: str = "", params: list[object] | None = None) -> list[NoteSummary]:
+def _summaries(
+    db: sqlite_utils.Database, where: str = "", params: list[object] | None = None
+) -> list[NoteSummary]:
     notes = [
         NoteSummary(
             id=row[0],
@@ -86,7 +88,9 @@ def _summaries(db: sqlite_utils.Database, where: str = "", params: list[object] 
             todos_done=row[8],
             readable=bool(row[9]),
         )
-        for row in db.execute(_SUMMARY_SQL + where + " ORDER BY n.date IS NULL, n.date, n.path", params or [])
+        for row in db.execute(
+            _SUMMARY_SQL + where + " ORDER BY n.date IS NULL, n.date, n.path", params or []
+        )
     ]
     if not notes:
         return notes
@@ -98,7 +102,9 @@ def _summaries(db: sqlite_utils.Database, where: str = "", params: list[object] 
         if note_id in by_id:
             by_id[note_id].lectures.append(Lecture(number, title))
     tags: dict[int, list[str]] = defaultdict(list)
-    for note_id, tag in db.execute(f"SELECT note_id, tag FROM note_tags{ids_filter} ORDER BY rowid"):
+    for note_id, tag in db.execute(
+        f"SELECT note_id, tag FROM note_tags{ids_filter} ORDER BY rowid"
+    ):
         tags[note_id].append(tag)
     for note_id, note_tags in tags.items():
         if note_id in by_id:
@@ -137,7 +143,9 @@ def resolve_note(db: sqlite_utils.Database, query: str) -> str:
         )
     shown = "\n  ".join(f"notes/{p}" for p in matches[:10])
     more = f"\n  … and {len(matches) - 10} more" if len(matches) > 10 else ""
-    raise NoteNotFound(f"{query!r} matches {len(matches)} notes; be more specific:\n  {shown}{more}")
+    raise NoteNotFound(
+        f"{query!r} matches {len(matches)} notes; be more specific:\n  {shown}{more}"
+    )
 
 
 def get_note(db: sqlite_utils.Database, path: str) -> NoteDetail:
@@ -154,11 +162,14 @@ def get_note(db: sqlite_utils.Database, path: str) -> NoteDetail:
         todos=[
             Todo(text, bool(done), line)
             for text, done, line in db.execute(
-                "SELECT text, done, line FROM todos WHERE note_id = ? ORDER BY position", [summary.id]
+                "SELECT text, done, line FROM todos WHERE note_id = ? ORDER BY position",
+                [summary.id],
             )
         ],
         snippets=[
-            Snippet(name=name, source=source, line=line, path=spath, code=code, attrs=json.loads(attrs))
+            Snippet(
+                name=name, source=source, line=line, path=spath, code=code, attrs=json.loads(attrs)
+            )
             for name, source, spath, code, attrs, line in db.execute(
                 "SELECT name, source, path, code, attrs, line FROM snippets "
                 "WHERE note_id = ? ORDER BY position",

@@ -52,7 +52,11 @@ def scan_notes(notes_dir: Path) -> Scan:
             key = (st.st_dev, st.st_ino)
             if key in seen_dirs:
                 problems.append(
-                    Problem(rel or ".", "symbolic link loop (leads back to a folder already read); skipped", False)
+                    Problem(
+                        rel or ".",
+                        "symbolic link loop (leads back to a folder already read); skipped",
+                        False,
+                    )
                 )
                 return
             seen_dirs.add(key)
@@ -69,7 +73,7 @@ def scan_notes(notes_dir: Path) -> Scan:
                     walk(entry.path, child)
                     continue
             except OSError as exc:
-                problems.append(Problem(child, _reason(exc), False))
+                problems.append(Problem(child, _reason(exc), entry.name.lower().endswith(".md")))
                 continue
             if not entry.name.lower().endswith(".md"):
                 continue

@@ -108,10 +108,7 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 20) -> list[Hit]:
     else:
         rows = scan_search(db, terms, limit)
     patterns = [t.pattern() for t in terms]
-    return [
-        Hit(path, title, score, *excerpt(body, patterns))
-        for path, title, body, score in rows
-    ]
+    return [Hit(path, title, score, *excerpt(body, patterns)) for path, title, body, score in rows]
 
 
 def _fts(

@@ -1,0 +1,53 @@
+"""Layer boundaries: each layer imported in a fresh interpreter pulls in only what it should."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = {"torch", "numpy", "textual"}
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = f"import sys, json\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {m.split(".")[0] for m in json.loads(out.stdout)}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import studylog",
+        "import studylog.notes.parse",
+        "import studylog.store.index, studylog.store.search, studylog.store.queries",
+        "import studylog.cli",
+    ],
+)
+def test_no_layer_imports_torch_numpy_or_textual(statement):
+    assert not _modules_after(statement) & HEAVY
+
+
+def test_notes_layer_does_not_import_the_store_or_the_cli():
+    loaded = _modules_after("import studylog.notes.parse, studylog.notes.read")
+    assert "sqlite_utils" not in loaded and "click" not in loaded and "rich" not in loaded
+
+
+def test_store_layer_does_not_import_the_cli_or_rich():
+    code = "import studylog.store.index, studylog.store.queries, studylog.store.search"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"{code}\nimport sys\nprint('studylog.cli' in sys.modules, 'rich' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_bare_package_import_is_light():
+    loaded = _modules_after("import studylog")
+    assert not loaded & {"sqlite_utils", "markdown_it", "yaml", "click", "rich"}
