@@ -41,7 +41,7 @@ WORDS = [
 def _store_notes(db, bodies: list[str]) -> None:
     writer = _Writer(db)
     for i, body in enumerate(bodies):
-        writer.put(parse_note(body, f"n{i:03d}.md"), None, None, None)  # type: ignore[arg-type]
+        writer.put(parse_note(body, f"n{i:03d}.md"), None, None, None, None)
     writer.flush()
 
 

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-from studylog.store.scan import NoteFile, Problem, scan_notes
+from studylog.notes.model import Note, Section
+from studylog.paths import NOTES_DIR
+from studylog.store.scan import PERMISSION_DENIED, NoteFile, Problem, scan_notes
 from studylog.store.search import fts_text
 
 if TYPE_CHECKING:
     import sqlite_utils
 
-    from studylog.notes.model import Note, Section
     from studylog.paths import Workspace
     from studylog.settings import Settings
 
@@ -59,13 +65,13 @@ class IndexReport:
         return f"{self.total} notes" + (f" ({', '.join(parts)})" if parts else ", all up to date")
 
 
-@dataclass
-class _Known:
+class _Known(NamedTuple):
+    """What the store remembers of a file (a plain tuple: 10,000 of these per re-index)."""
+
     id: int
     size: int | None
     mtime_ns: int | None
     hash: str | None
-    readable: bool
 
 
 @contextmanager
@@ -81,6 +87,72 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
     db.execute("COMMIT")
 
 
+# Below this many files to read, worker processes cost more to start than they save.
+PARALLEL_MIN = 400
+
+
+@dataclass
+class FileRead:
+    """One note file read, hashed, decoded and parsed (in a worker process when many)."""
+
+    file: NoteFile
+    digest: str | None = None
+    note: Note | None = None
+    fts: tuple[str, str, str] | None = None  # title, body, meta as the FTS index sees them
+    problem: Problem | None = None  # the file could not be read as a note
+    vanished: bool = False  # deleted between the scan and the read
+
+
+def read_note_file(root: Path, f: NoteFile, day_first: bool) -> FileRead:
+    """Read notes/`f` under workspace `root` into a FileRead; never raises for bad files."""
+    from studylog.notes.parse import parse_note
+    from studylog.notes.read import decode_note
+
+    try:
+        data = (root / NOTES_DIR / f.path).read_bytes()
+    except FileNotFoundError:
+        return FileRead(f, vanished=True)
+    except PermissionError:
+        return FileRead(f, problem=Problem(f.path, PERMISSION_DENIED, True))
+    except OSError as exc:
+        return FileRead(
+            f, problem=Problem(f.path, f"cannot read: {exc.strerror or exc}; skipped", True)
+        )
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    decoded = decode_note(data)
+    if decoded.text is None:
+        return FileRead(f, digest, problem=Problem(f.path, "; ".join(decoded.warnings), True))
+    note = parse_note(decoded.text, f.path, day_first=day_first)
+    note.warnings[:0] = decoded.warnings
+    missing = [s.path for s in note.snippets if s.path and not (root / s.path).is_file()]
+    note.warnings.extend(f"snippet file {p} does not exist" for p in missing)
+    fts = (fts_text(note.title), fts_text(note.body), fts_text(_meta(note)))
+    return FileRead(f, digest, note, fts)
+
+
+def _read_all(
+    workspace: Workspace, settings: Settings, files: list[NoteFile]
+) -> Iterator[FileRead]:
+    """FileReads in order; parsed by worker processes when there are many files."""
+    day_first = settings.notes.day_first
+    workers = min(os.cpu_count() or 1, 4)
+    if len(files) < PARALLEL_MIN or workers < 2:
+        for f in files:
+            yield read_note_file(workspace.root, f, day_first)
+        return
+    # spawn, not fork: the TUI indexes from a thread, and forking a threaded process is unsafe.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        chunk = max(16, len(files) // (workers * 16))
+        yield from pool.map(
+            read_note_file,
+            itertools.repeat(workspace.root),
+            files,
+            itertools.repeat(day_first),
+            chunksize=chunk,
+        )
+
+
 def index_notes(
     db: sqlite_utils.Database,
     workspace: Workspace,
@@ -93,8 +165,8 @@ def index_notes(
     report = IndexReport()
     scan = scan_notes(workspace.notes_dir)
     known = {
-        row[0]: _Known(row[1], row[2], row[3], row[4], bool(row[5]))
-        for row in db.execute("SELECT path, id, size, mtime_ns, hash, readable FROM notes")
+        path: _Known._make(rest)
+        for path, *rest in db.execute("SELECT path, id, size, mtime_ns, hash FROM notes")
     }
     to_read: list[NoteFile] = []
     for f in scan.files:
@@ -108,15 +180,15 @@ def index_notes(
     by_hash = {k.hash: path for path, k in vanished.items() if k.hash}
 
     writer = _Writer(db)
-    for done, f in enumerate(to_read, start=1):
+    for done, read in enumerate(_read_all(workspace, settings, to_read), start=1):
         if progress is not None:
             progress(done, len(to_read))
-        _index_file(workspace, settings, f, known, vanished, by_hash, writer, report, full)
+        _apply(read, known, vanished, by_hash, writer, report, full)
     for problem in scan.problems:
-        message = f"notes/{problem.path}: {problem.message}"
-        report.warnings.append(message)
+        report.warnings.append(f"notes/{problem.path}: {problem.message}")
         if problem.is_note:
-            writer.put_problem(problem, known.get(problem.path))
+            k = known.get(problem.path)
+            writer.put_problem(problem, k.id if k else None)
     writer.flush()
     if vanished:
         with write_transaction(db):
@@ -126,10 +198,8 @@ def index_notes(
     return report
 
 
-def _index_file(
-    workspace: Workspace,
-    settings: Settings,
-    f: NoteFile,
+def _apply(
+    read: FileRead,
     known: dict[str, _Known],
     vanished: dict[str, _Known],
     by_hash: dict[str, str],
@@ -137,50 +207,36 @@ def _index_file(
     report: IndexReport,
     full: bool,
 ) -> None:
-    from studylog.notes.parse import parse_note
-    from studylog.notes.read import decode_note
-
-    try:
-        data = (workspace.notes_dir / f.path).read_bytes()
-    except FileNotFoundError:
+    """Decide what a file read means for the store: unchanged, added, changed or moved."""
+    f = read.file
+    if read.vanished:
         report.warnings.append(f"notes/{f.path}: deleted while indexing; skipped")
         return
-    except OSError as exc:
-        problem = Problem(f.path, f"cannot read: {exc.strerror or exc}; skipped", True)
-        if isinstance(exc, PermissionError):
-            problem = Problem(
-                f.path, "permission denied; skipped (check the file's permissions)", True
-            )
-        report.warnings.append(f"notes/{f.path}: {problem.message}")
-        writer.put_problem(problem, known.get(f.path))
-        return
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     k = known.get(f.path)
-    if k is not None and k.hash == digest and not full:
+    if read.digest is None:  # not even the bytes could be read
+        assert read.problem is not None
+        report.warnings.append(f"notes/{f.path}: {read.problem.message}")
+        writer.put_problem(read.problem, k.id if k else None)
+        return
+    if k is not None and k.hash == read.digest and not full:
         writer.touch(k.id, f)
         report.unchanged += 1
         return
     note_id = k.id if k is not None else None
-    if note_id is None and digest in by_hash:
-        moved_from = by_hash.pop(digest)
-        note_id = vanished.pop(moved_from).id
+    if note_id is None and read.digest in by_hash:
+        note_id = vanished.pop(by_hash.pop(read.digest)).id
         report.moved += 1
     elif k is None:
         report.added += 1
     else:
         report.changed += 1
-    decoded = decode_note(data)
-    if decoded.text is None:
-        problem = Problem(f.path, "; ".join(decoded.warnings), True)
-        report.warnings.append(f"notes/{f.path}: {problem.message}")
-        writer.put_problem(problem, k, f, digest)
+    if read.problem is not None:
+        report.warnings.append(f"notes/{f.path}: {read.problem.message}")
+        writer.put_problem(read.problem, note_id, f, read.digest)
         return
-    note = parse_note(decoded.text, f.path, day_first=settings.notes.day_first)
-    note.warnings[:0] = decoded.warnings
-    missing = [s.path for s in note.snippets if s.path and not (workspace.root / s.path).is_file()]
-    note.warnings.extend(f"snippet file {p} does not exist" for p in missing)
-    report.warnings.extend(f"notes/{f.path}: {w}" for w in note.warnings)
-    writer.put(note, note_id, f, digest)
+    assert read.note is not None and read.fts is not None
+    report.warnings.extend(f"notes/{f.path}: {w}" for w in read.note.warnings)
+    writer.put(read.note, read.fts, note_id, f, read.digest)
 
 
 def _now() -> str:
@@ -197,31 +253,51 @@ _NOTE_COLUMNS = (
 )
 
 
+@dataclass
+class _Row:
+    note: Note
+    fts: tuple[str, str, str]
+    note_id: int | None
+    file: NoteFile | None
+    digest: str | None
+    readable: bool
+
+
 class _Writer:
     """Buffers note rows and writes them BATCH at a time, each batch one transaction."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
-        self.pending: list[tuple[Note, int | None, NoteFile | None, str | None, bool]] = []
+        self.pending: list[_Row] = []
         self.touched: list[tuple[int, int, int]] = []
 
-    def put(self, note: Note, note_id: int | None, f: NoteFile, digest: str) -> None:
-        self.pending.append((note, note_id, f, digest, True))
+    def put(
+        self,
+        note: Note,
+        fts: tuple[str, str, str] | None,
+        note_id: int | None,
+        f: NoteFile | None,
+        digest: str | None,
+        *,
+        readable: bool = True,
+    ) -> None:
+        if fts is None:
+            fts = (fts_text(note.title), fts_text(note.body), fts_text(_meta(note)))
+        self.pending.append(_Row(note, fts, note_id, f, digest, readable))
         if len(self.pending) >= BATCH:
             self.flush()
 
     def put_problem(
         self,
         problem: Problem,
-        known: _Known | None,
+        note_id: int | None,
         f: NoteFile | None = None,
         digest: str | None = None,
     ) -> None:
-        from studylog.notes.model import Note, Section
-
+        """A file that cannot be read as a note: listed by its name, with the cause."""
         name = problem.path.rsplit("/", 1)[-1]
         note = Note(path=problem.path, title=name, warnings=[problem.message])
-        self.pending.append((note, known.id if known else None, f, digest, False))
+        self.put(note, None, note_id, f, digest, readable=False)
 
     def touch(self, note_id: int, f: NoteFile) -> None:
         self.touched.append((f.size, f.mtime_ns, note_id))
@@ -233,10 +309,10 @@ class _Writer:
             self.db.conn.executemany(
                 "UPDATE notes SET size = ?, mtime_ns = ? WHERE id = ?", self.touched
             )
-            for note, note_id, f, digest, readable in self.pending:
-                if note_id is not None:
-                    self._clear(note_id)
-                self._insert(note, note_id, f, digest, readable)
+            for row in self.pending:
+                if row.note_id is not None:
+                    self._clear(row.note_id)
+                self._insert(row)
         self.pending.clear()
         self.touched.clear()
 
@@ -259,41 +335,35 @@ class _Writer:
         for table in ("note_lectures", "note_tags", "sections", "todos", "snippets"):
             self.db.execute(f"DELETE FROM {table} WHERE note_id = ?", [note_id])
 
-    def _insert(
-        self,
-        note: Note,
-        note_id: int | None,
-        f: NoteFile | None,
-        digest: str | None,
-        readable: bool,
-    ) -> None:
-        meta = _meta(note)
+    def _insert(self, row: _Row) -> None:
+        note, f = row.note, row.file
         values = [
             note.path,
             note.title,
             note.date.isoformat() if note.date else None,
             note.topic,
             note.body,
-            meta,
+            _meta(note),
             json.dumps(note.warnings, ensure_ascii=False),
-            int(readable),
+            int(row.readable),
             f.size if f else None,
             f.mtime_ns if f else None,
-            digest,
+            row.digest,
             _now(),
         ]
-        columns = _NOTE_COLUMNS
+        note_id = row.note_id
         if note_id is None:
+            placeholders = ", ".join("?" * len(values))
             cursor = self.db.execute(
-                f"INSERT INTO notes ({columns}) VALUES ({', '.join('?' * len(values))})", values
+                f"INSERT INTO notes ({_NOTE_COLUMNS}) VALUES ({placeholders})", values
             )
             note_id = int(cursor.lastrowid or 0)
         else:
-            assignments = ", ".join(f"{c.strip()} = ?" for c in columns.split(","))
+            assignments = ", ".join(f"{c.strip()} = ?" for c in _NOTE_COLUMNS.split(","))
             self.db.execute(f"UPDATE notes SET {assignments} WHERE id = ?", [*values, note_id])
         self.db.execute(
             "INSERT INTO notes_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)",
-            [note_id, fts_text(note.title), fts_text(note.body), fts_text(meta)],
+            [note_id, *row.fts],
         )
         self._children(note, note_id)
 

@@ -6,10 +6,12 @@ import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class NoteFile:
+class NoteFile(NamedTuple):
+    """A note file seen by the scan (a tuple: a scan makes one per note, 10,000 at a time)."""
+
     path: str  # POSIX path under notes/
     size: int
     mtime_ns: int
@@ -28,11 +30,14 @@ class Scan:
     problems: list[Problem]
 
 
+PERMISSION_DENIED = "permission denied; skipped (check the file's permissions)"
+
+
 def _reason(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symbolic link loop; skipped"
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied; skipped (check the file's permissions)"
+        return PERMISSION_DENIED
     if exc.errno == errno.ENOENT:
         return "broken symbolic link (its target does not exist); skipped"
     return f"cannot read: {exc.strerror or exc}; skipped"
@@ -60,7 +65,8 @@ def scan_notes(notes_dir: Path) -> Scan:
                 )
                 return
             seen_dirs.add(key)
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            with os.scandir(folder) as listing:
+                entries = list(listing)
         except OSError as exc:
             problems.append(Problem(rel or ".", _reason(exc), False))
             return
@@ -88,4 +94,5 @@ def scan_notes(notes_dir: Path) -> Scan:
             files.append(NoteFile(child, st.st_size, st.st_mtime_ns))
 
     walk(str(notes_dir), "")
+    files.sort(key=lambda f: f.path)
     return Scan(files, problems)

@@ -23,15 +23,19 @@ _M001 = """
             title TEXT NOT NULL,
             date TEXT,                      -- YYYY-MM-DD or NULL (undated)
             topic TEXT,
-            body TEXT NOT NULL DEFAULT '',  -- markdown after the front matter
-            meta TEXT NOT NULL DEFAULT '',  -- topic, tags and lecture titles, for search
             warnings TEXT NOT NULL DEFAULT '[]',  -- JSON list of strings
             readable INTEGER NOT NULL DEFAULT 1,
             size INTEGER,
             mtime_ns INTEGER,
             hash TEXT,                      -- blake2b of the file's bytes
-            indexed_at TEXT NOT NULL
+            indexed_at TEXT NOT NULL,
+            -- Long text last: columns after it would sit behind its overflow pages, and
+            -- re-indexing reads size, mtime and hash of every note.
+            meta TEXT NOT NULL DEFAULT '',  -- topic, tags and lecture titles, for search
+            body TEXT NOT NULL DEFAULT ''   -- markdown after the front matter
         );
+        -- Covers what re-indexing reads of every note, so it never walks the long rows.
+        CREATE INDEX notes_files ON notes(path, id, size, mtime_ns, hash);
         CREATE INDEX notes_hash ON notes(hash);
         CREATE INDEX notes_date ON notes(date);
         CREATE TABLE note_lectures (

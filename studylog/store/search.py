@@ -31,16 +31,28 @@ EXCERPT_AFTER = 120
 _WEIGHTS = (8.0, 1.0, 4.0)
 
 
-def _bigrams(match: re.Match[str]) -> str:
-    run = match.group()
-    if len(run) == 1:
-        return f" {run} "
-    return " " + " ".join(map(add, run, run[1:])) + " "
+_HANGUL_SPLIT = re.compile(r"([\uac00-\ud7a3]+)")
+# Words repeat a great deal across notes: spell each Hangul run's bigrams once.
+_BIGRAMS: dict[str, str] = {}
+_BIGRAMS_MAX = 200_000
+
+
+def _bigrams(run: str) -> str:
+    spelled = _BIGRAMS.get(run)
+    if spelled is None:
+        spelled = run if len(run) == 1 else " ".join(map(add, run, run[1:]))
+        if len(_BIGRAMS) < _BIGRAMS_MAX:
+            _BIGRAMS[run] = spelled
+    return spelled
 
 
 def fts_text(text: str) -> str:
     """`text` as the FTS index sees it: Hangul runs spelled as syllable bigrams."""
-    return HANGUL_RUN.sub(_bigrams, text)
+    parts = _HANGUL_SPLIT.split(text)  # odd places hold the Hangul runs
+    if len(parts) == 1:
+        return text
+    parts[1::2] = map(_bigrams, parts[1::2])
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
