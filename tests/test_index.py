@@ -261,3 +261,25 @@ def test_settings_date_order_reaches_the_parser(store, workspace, write_note, or
     _index(store, workspace, Settings(notes=NoteSettings(date_order=order)))
     expected = "2022-01-25" if order == "year-first" else "2025-01-22"
     assert _by_path(store)["x.md"].date == expected
+
+
+def test_worker_processes_give_the_same_index_as_one_process(
+    tmp_path, sample_workspace, settings, monkeypatch
+):
+    """Large batches are parsed in worker processes; the result must not depend on it."""
+    from studylog.store import index as index_module
+    from studylog.store.db import open_store
+
+    (sample_workspace.notes_dir / "broken.md").write_bytes(b"\x00binary")
+    (sample_workspace.notes_dir / "bad-yaml.md").write_text("---\ntitle: [x\n---\n# B\n")
+
+    def listing(db):
+        return [(n.to_json(), get_note(db, n.path).to_json()) for n in list_notes(db)]
+
+    one = open_store(tmp_path / "one.db")
+    _index(one, sample_workspace, settings)
+    monkeypatch.setattr(index_module, "PARALLEL_MIN", 1)
+    many = open_store(tmp_path / "many.db")
+    report = _index(many, sample_workspace, settings)
+    assert report.added == len(list(sample_workspace.notes_dir.rglob("*.md")))
+    assert listing(many) == listing(one)

@@ -64,11 +64,12 @@ class NoteDetail:
 
 _SUMMARY_SQL = """
     SELECT n.id, n.path, n.title, n.date, n.topic, n.warnings,
-           (SELECT count(*) FROM snippets s WHERE s.note_id = n.id),
-           (SELECT count(*) FROM todos t WHERE t.note_id = n.id),
-           (SELECT count(*) FROM todos t WHERE t.note_id = n.id AND t.done),
-           n.readable
+           coalesce(s.count, 0), coalesce(t.count, 0), coalesce(t.done, 0), n.readable
     FROM notes n
+    LEFT JOIN (SELECT note_id, count(*) AS count FROM snippets GROUP BY note_id) s
+           ON s.note_id = n.id
+    LEFT JOIN (SELECT note_id, count(*) AS count, sum(done) AS done FROM todos GROUP BY note_id) t
+           ON t.note_id = n.id
 """
 
 
@@ -82,7 +83,7 @@ def _summaries(
             title=row[2],
             date=row[3],
             topic=row[4],
-            warnings=json.loads(row[5]),
+            warnings=json.loads(row[5]) if row[5] != "[]" else [],
             snippet_count=row[6],
             todo_count=row[7],
             todos_done=row[8],

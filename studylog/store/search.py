@@ -127,21 +127,31 @@ def _fts(
     db: sqlite_utils.Database, terms: list[Term], limit: int
 ) -> list[tuple[str, str, str, float]]:
     match = " AND ".join(t.fts_phrase() for t in terms)
-    # Bigram phrases can join two separate words (역전 전파 for 역전파); check the real
-    # substring on the few candidates. Plain instr(): trigram LIKE is wrong on SQLite 3.40.
-    checks = [t.text for t in terms if t.korean]
-    where = "".join(
-        " AND instr(lower(n.title || char(10) || n.body || char(10) || n.meta), ?) > 0"
-        for _ in checks
+    ranked = db.execute(
+        "SELECT rowid, bm25(notes_fts, ?, ?, ?) AS rank FROM notes_fts "
+        "WHERE notes_fts MATCH ? ORDER BY rank" + ("" if _needs_check(terms) else " LIMIT ?"),
+        [*_WEIGHTS, match] + ([] if _needs_check(terms) else [limit]),
     )
-    sql = f"""
-        SELECT n.path, n.title, n.body, bm25(notes_fts, ?, ?, ?) AS rank
-        FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid
-        WHERE notes_fts MATCH ?{where}
-        ORDER BY rank LIMIT ?
-    """
-    cursor = db.execute(sql, [*_WEIGHTS, match, *checks, limit])
-    return [(path, title, body, -rank) for path, title, body, rank in cursor]
+    rows: list[tuple[str, str, str, float]] = []
+    for note_id, rank in ranked:
+        path, title, body, meta = db.execute(
+            "SELECT path, title, body, meta FROM notes WHERE id = ?", [note_id]
+        ).fetchone()
+        # A phrase of bigrams can join two separate words (역전 전파 for 역전파): confirm
+        # the real substring. In Python, not trigram LIKE, which is wrong on SQLite 3.40.
+        if _needs_check(terms):
+            haystack = f"{title}\n{body}\n{meta}".lower()
+            if not all(t.text in haystack for t in terms if t.korean):
+                continue
+        rows.append((path, title, body, -rank))
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def _needs_check(terms: list[Term]) -> bool:
+    """True when some term is a phrase of several tokens with Hangul in it."""
+    return any(t.korean and len(_WORD.findall(fts_text(t.text))) > 1 for t in terms)
 
 
 def scan_search(
