@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from corpus import DEFAULT_OUT, ensure  # noqa: E402
+from corpus import DEFAULT_OUT, ensure
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -19,7 +19,9 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def median_time(fn: Callable[[], object], repeat: int = 5, setup: Callable[[], object] | None = None) -> float:
+def median_time(
+    fn: Callable[[], object], repeat: int = 5, setup: Callable[[], object] | None = None
+) -> float:
     times = []
     for _ in range(repeat):
         if setup is not None:

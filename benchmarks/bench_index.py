@@ -35,10 +35,17 @@ def main() -> None:
     workspace, settings = Workspace(root), Settings()
     db = open_store(workspace.db_path)
     cold = timed(lambda: index_notes(db, workspace, settings))
-    report("cold index", f"{cold:.2f} s", f"{baseline:.2f} s", f"{cold / baseline:.2f}× (goal ≤ 2×)")
+    report(
+        "cold index", f"{cold:.2f} s", f"{baseline:.2f} s", f"{cold / baseline:.2f}× (goal ≤ 2×)"
+    )
 
     noop = median_time(lambda: index_notes(db, workspace, settings))
-    report("re-index, nothing changed", f"{noop * 1000:.0f} ms", f"{cold:.2f} s", f"{noop / cold:.2%} of cold (goal < 5%)")
+    report(
+        "re-index, nothing changed",
+        f"{noop * 1000:.0f} ms",
+        f"{cold:.2f} s",
+        f"{noop / cold:.2%} of cold (goal < 5%)",
+    )
 
     target = files[len(files) // 2]
     original = target.read_text(encoding="utf-8")
@@ -50,7 +57,12 @@ def main() -> None:
     one = median_time(lambda: index_notes(db, workspace, settings), setup=edit)
     target.write_text(original, encoding="utf-8")
     index_notes(db, workspace, settings)
-    report("re-index, one file changed", f"{one * 1000:.0f} ms", f"{cold:.2f} s", f"{one / cold:.2%} of cold (goal < 1%)")
+    report(
+        "re-index, one file changed",
+        f"{one * 1000:.0f} ms",
+        f"{cold:.2f} s",
+        f"{one / cold:.2%} of cold (goal < 1%)",
+    )
     db.close()
 
 

@@ -18,10 +18,17 @@ def main() -> None:
     command = [sys.executable, "-m", "studylog", "list", "--json", "--workspace", str(root)]
     out = subprocess.run(command, capture_output=True, text=True, check=True)  # indexes if needed
     count = len(json.loads(out.stdout))
-    floor = median_time(lambda: subprocess.run([sys.executable, "-c", "import studylog"], check=True))
+    floor = median_time(
+        lambda: subprocess.run([sys.executable, "-c", "import studylog"], check=True)
+    )
     listing = median_time(lambda: subprocess.run(command, capture_output=True, check=True))
     print(f"corpus: {count} notes listed\n")
-    report("studylog list --json", f"{listing * 1000:.0f} ms", f"{floor * 1000:.0f} ms", f"{listing / floor:.1f}× the import floor")
+    report(
+        "studylog list --json",
+        f"{listing * 1000:.0f} ms",
+        f"{floor * 1000:.0f} ms",
+        f"{listing / floor:.1f}× the import floor",
+    )
 
 
 if __name__ == "__main__":

@@ -37,10 +37,13 @@ def main() -> None:
         right = everything == scanned
         fts = median_time(lambda q=query: search(db, q, limit=20), repeat=21)
         scan = median_time(lambda q=query: scan_search(db, parse_query(q), limit=20), repeat=5)
-        verdict = f"{len(everything)} notes, {'same as scan' if right else 'DIFFERS from scan'}; " + (
-            "ok" if fts <= 0.030 and right else "MISSES GOAL"
+        verdict = (
+            f"{len(everything)} notes, {'same as scan' if right else 'DIFFERS from scan'}; "
+            + ("ok" if fts <= 0.030 and right else "MISSES GOAL")
         )
-        report(f"search {query!r} ({label})", f"{fts * 1000:.1f} ms", f"{scan * 1000:.0f} ms", verdict)
+        report(
+            f"search {query!r} ({label})", f"{fts * 1000:.1f} ms", f"{scan * 1000:.0f} ms", verdict
+        )
     db.close()
 
 

@@ -31,17 +31,25 @@ EN_WORDS = (
 ).split()
 TOPICS = ["Pytorch", "Deep Learning Basics", "Computer Vision", "NLP", "Math for AI"]
 LECTURES = [
-    "AutoGrad & Optimizer", "Dataset & DataLoader", "Tensor 다루기", "nn.Module",
-    "Optimization", "Regularization", "CNN", "RNN", "Transformer", "확률론",
+    "AutoGrad & Optimizer",
+    "Dataset & DataLoader",
+    "Tensor 다루기",
+    "nn.Module",
+    "Optimization",
+    "Regularization",
+    "CNN",
+    "RNN",
+    "Transformer",
+    "확률론",
 ]
-CODE = '''```python
+CODE = """```python
 import torch
 x = torch.randn(8, 3, requires_grad=True)
 loss = (x ** 2).sum()
 loss.backward()
 print(x.grad.shape)  # {n}
 ```
-'''
+"""
 
 
 def _sentence(rng: random.Random) -> str:
@@ -66,7 +74,7 @@ def make_note(i: int, rng: random.Random, target_bytes: int = 5000) -> str:
         )
     elif style == 1:
         parts.append(
-            "<details>\n<summary>강의 정보</summary>\n<div markdown=\"1\">\n\n"
+            '<details>\n<summary>강의 정보</summary>\n<div markdown="1">\n\n'
             f">Date : {year % 100:02d}.{month:02d}.{day:02d}\n>\n>강좌 분류 : {topic}\n>\n"
             f">>강좌 번호 : {first}\n>>\n>>제목 : {LECTURES[first % len(LECTURES)]}\n>\n"
             f">>강좌 번호 : {first + 1}\n>>\n>>제목 : {LECTURES[(first + 1) % len(LECTURES)]}\n\n"
@@ -79,11 +87,13 @@ def make_note(i: int, rng: random.Random, target_bytes: int = 5000) -> str:
         if section % 2:
             parts.append(
                 f"<details>\n<summary>{section}. {rng.choice(LECTURES)}</summary>\n"
-                f"<div markdown=\"1\">\n\n## {rng.choice(KO_WORDS)} {section}\n\n{_paragraph(rng)}\n"
+                f'<div markdown="1">\n\n## {rng.choice(KO_WORDS)} {section}\n\n{_paragraph(rng)}\n'
                 f"{CODE.format(n=i)}\n- [ ] {_sentence(rng)}\n\n</div>\n</details>\n\n"
             )
         else:
-            parts.append(f"## {rng.choice(EN_WORDS)} {section}\n\n{_paragraph(rng)}\n{_paragraph(rng)}\n")
+            parts.append(
+                f"## {rng.choice(EN_WORDS)} {section}\n\n{_paragraph(rng)}\n{_paragraph(rng)}\n"
+            )
     return "".join(parts)
 
 

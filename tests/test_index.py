@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 
 import pytest
@@ -206,7 +207,7 @@ def _unreadable_index(workspace_root: str, queue) -> None:
     queue.put({n.path: n.warnings for n in list_notes(db)})
 
 
-def test_unreadable_file_is_listed_with_permission_warning(tmp_path_factory, write_note):
+def test_unreadable_file_is_listed_with_permission_warning():
     import multiprocessing
     import tempfile
 
@@ -224,9 +225,12 @@ def test_unreadable_file_is_listed_with_permission_warning(tmp_path_factory, wri
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_unreadable_index, args=(root, queue))
-    child.start()
-    result = queue.get(timeout=60)
-    child.join(timeout=60)
+    try:
+        child.start()
+        result = queue.get(timeout=60)
+        child.join(timeout=60)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     assert result["good.md"] == []
     assert result["secret.md"] == ["permission denied; skipped (check the file's permissions)"]
 
