@@ -147,7 +147,7 @@ def _outline(tree: Tree, sections: list[Section]) -> None:
         _outline(tree.add(label), section.children)
 
 
-def note_view(detail: NoteDetail, stale: Iterable[str] = ()) -> RenderableType:
+def note_view(detail: NoteDetail) -> RenderableType:
     """A note's metadata, outline, to-dos and snippets."""
     s = detail.summary
     meta = Table.grid(padding=(0, 2))
@@ -187,13 +187,9 @@ def note_view(detail: NoteDetail, stale: Iterable[str] = ()) -> RenderableType:
         table = Table(title="Snippets", title_justify="left", title_style="bold", show_edge=False)
         for column in ("name", "source", "where"):
             table.add_column(column)
-        stale_names = set(stale)
         for snip in detail.snippets:
             where = snip.path or f"line {snip.line}"
-            name = Text(snip.name, style="green")
-            if snip.name in stale_names:
-                name.append(" (stale)", style="yellow")
-            table.add_row(name, snip.source, where)
+            table.add_row(Text(snip.name, style="green"), snip.source, where)
         parts.append(table)
     return Group(*parts)
 
