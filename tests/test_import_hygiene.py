@@ -22,6 +22,7 @@ def _modules_after(statement: str) -> set[str]:
         "import studylog.notes.parse",
         "import studylog.store.index, studylog.store.search, studylog.store.queries",
         "import studylog.cli",
+        "import studylog.runner.process",
     ],
 )
 def test_no_layer_imports_torch_numpy_or_textual(statement):

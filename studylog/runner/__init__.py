@@ -1,0 +1,1 @@
+"""Running snippets: child processes in their own process group, limits, output streaming."""
