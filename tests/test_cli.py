@@ -228,3 +228,9 @@ def test_every_command_has_help_with_an_example():
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.stdout, name
+
+
+def test_a_whole_file_name_wins_over_paths_that_contain_it(run_cli, write_note):
+    write_note("a.md", "# The a note\n")
+    write_note("bad.md", "# Bad\n")
+    assert run_cli.json("show", "a")["path"] == "a.md"

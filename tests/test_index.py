@@ -50,7 +50,9 @@ def test_touched_file_with_same_bytes_is_unchanged(store, workspace, settings, w
     os.utime(path, ns=(1, 1))
     report = _index(store, workspace, settings)
     assert (report.changed, report.unchanged) == (0, 1)
-    assert _index(store, workspace, settings).unchanged == 1  # mtime was refreshed
+    reads = []
+    _index(store, workspace, settings, progress=lambda done, total: reads.append(done))
+    assert reads == []  # the new mtime was recorded, so the file is not even read again
 
 
 def test_changed_file_is_reparsed_and_search_follows(store, workspace, settings, write_note):
@@ -236,11 +238,17 @@ def test_unreadable_file_is_listed_with_permission_warning():
 
 
 def test_index_waits_for_another_writer_instead_of_failing(store, workspace, settings, write_note):
-    write_note("a.md", NOTE.format(title="A"))
-    other = sqlite3.connect(workspace.db_path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")
+    """Another process (a run being recorded) holds the write lock and commits while the
+    index waits: the index must wait and then succeed, not fail with "database is locked"
+    (which a read-then-write transaction would, its snapshot gone stale)."""
     import threading
 
+    path = write_note("a.md", NOTE.format(title="A"))
+    _index(store, workspace, settings)
+    path.write_text(NOTE.format(title="Changed"), encoding="utf-8")
+    other = sqlite3.connect(workspace.db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("UPDATE notes SET indexed_at = 'by the other writer'")
     timer = threading.Timer(0.3, lambda: other.execute("COMMIT"))
     timer.start()
     try:
@@ -248,7 +256,8 @@ def test_index_waits_for_another_writer_instead_of_failing(store, workspace, set
     finally:
         timer.join()
         other.close()
-    assert report.added == 1
+    assert report.changed == 1
+    assert _by_path(store)["a.md"].title == "Changed"
 
 
 def test_missing_snippet_file_warns(store, workspace, settings, write_note):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from studylog.notes.model import Note, Section
 from studylog.paths import NOTES_DIR
-from studylog.store.scan import PERMISSION_DENIED, NoteFile, Problem, scan_notes
+from studylog.store.scan import PERMISSION_DENIED, NoteFile, Problem, Scan, scan_notes
 from studylog.store.search import fts_text
 
 if TYPE_CHECKING:
@@ -162,81 +162,94 @@ def index_notes(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Bring the store's note index up to date with `workspace`'s notes/."""
-    report = IndexReport()
     scan = scan_notes(workspace.notes_dir)
-    known = {
-        path: _Known._make(rest)
-        for path, *rest in db.execute("SELECT path, id, size, mtime_ns, hash FROM notes")
-    }
-    to_read: list[NoteFile] = []
-    for f in scan.files:
-        k = known.get(f.path)
-        if not full and k is not None and k.size == f.size and k.mtime_ns == f.mtime_ns:
-            report.unchanged += 1
-        else:
-            to_read.append(f)
-    present = {f.path for f in scan.files} | {p.path for p in scan.problems if p.is_note}
-    vanished = {path: k for path, k in known.items() if path not in present}
-    by_hash = {k.hash: path for path, k in vanished.items() if k.hash}
-
-    writer = _Writer(db)
-    for done, read in enumerate(_read_all(workspace, settings, to_read), start=1):
+    run = _IndexRun(db, scan, full)
+    for done, read in enumerate(_read_all(workspace, settings, run.to_read), start=1):
         if progress is not None:
-            progress(done, len(to_read))
-        _apply(read, known, vanished, by_hash, writer, report, full)
-    for problem in scan.problems:
-        report.warnings.append(f"notes/{problem.path}: {problem.message}")
-        if problem.is_note:
-            k = known.get(problem.path)
-            writer.put_problem(problem, k.id if k else None)
-    writer.flush()
-    if vanished:
-        with write_transaction(db):
-            for k in vanished.values():
-                writer.delete(k.id)
-        report.removed = len(vanished)
-    return report
+            progress(done, len(run.to_read))
+        run.apply(read)
+    return run.finish(scan.problems)
 
 
-def _apply(
-    read: FileRead,
-    known: dict[str, _Known],
-    vanished: dict[str, _Known],
-    by_hash: dict[str, str],
-    writer: _Writer,
-    report: IndexReport,
-    full: bool,
-) -> None:
-    """Decide what a file read means for the store: unchanged, added, changed or moved."""
-    f = read.file
-    if read.vanished:
-        report.warnings.append(f"notes/{f.path}: deleted while indexing; skipped")
-        return
-    k = known.get(f.path)
-    if read.digest is None:  # not even the bytes could be read
-        assert read.problem is not None
-        report.warnings.append(f"notes/{f.path}: {read.problem.message}")
-        writer.put_problem(read.problem, k.id if k else None)
-        return
-    if k is not None and k.hash == read.digest and not full:
-        writer.touch(k.id, f)
-        report.unchanged += 1
-        return
-    note_id = k.id if k is not None else None
-    if note_id is None and read.digest in by_hash:
-        note_id = vanished.pop(by_hash.pop(read.digest)).id
-        report.moved += 1
-    elif k is None:
-        report.added += 1
-    else:
-        report.changed += 1
-    if read.problem is not None:
-        report.warnings.append(f"notes/{f.path}: {read.problem.message}")
-        writer.put_problem(read.problem, note_id, f, read.digest)
-        return
-    assert read.note is not None and read.fts is not None
-    report.warnings.extend(f"notes/{f.path}: {w}" for w in read.note.warnings)
-    writer.put(read.note, read.fts, note_id, f, read.digest)
+class _IndexRun:
+    """One pass over notes/: what the store knows, what the scan found, and the decisions."""
+
+    def __init__(self, db: sqlite_utils.Database, scan: Scan, full: bool) -> None:
+        self.db = db
+        self.full = full
+        self.report = IndexReport()
+        self.writer = _Writer(db)
+        self.known = {
+            path: _Known._make(rest)
+            for path, *rest in db.execute("SELECT path, id, size, mtime_ns, hash FROM notes")
+        }
+        self.to_read: list[NoteFile] = []
+        for f in scan.files:
+            k = self.known.get(f.path)
+            if not full and k is not None and k.size == f.size and k.mtime_ns == f.mtime_ns:
+                self.report.unchanged += 1
+            else:
+                self.to_read.append(f)
+        present = {f.path for f in scan.files} | {p.path for p in scan.problems if p.is_note}
+        self.vanished = {path: k for path, k in self.known.items() if path not in present}
+        # A new path with a vanished path's bytes is that note, moved.
+        self.by_hash = {k.hash: path for path, k in self.vanished.items() if k.hash}
+
+    def apply(self, read: FileRead) -> None:
+        """Decide what a file read means for the store: unchanged, added, changed or moved."""
+        f, report = read.file, self.report
+        if read.vanished:
+            report.warnings.append(f"notes/{f.path}: deleted while indexing; skipped")
+            return
+        k = self.known.get(f.path)
+        if read.digest is None:  # not even the bytes could be read
+            assert read.problem is not None
+            self._problem(read.problem, k.id if k else None)
+            return
+        if k is not None and k.hash == read.digest and not self.full:
+            self.writer.touch(k.id, f)
+            report.unchanged += 1
+            return
+        note_id = k.id if k is not None else None
+        if note_id is None and read.digest in self.by_hash:
+            note_id = self.vanished.pop(self.by_hash.pop(read.digest)).id
+            report.moved += 1
+        elif k is None:
+            report.added += 1
+        else:
+            report.changed += 1
+        if read.problem is not None:
+            self._problem(read.problem, note_id, f, read.digest)
+            return
+        assert read.note is not None and read.fts is not None
+        report.warnings.extend(f"notes/{f.path}: {w}" for w in read.note.warnings)
+        self.writer.put(read.note, read.fts, note_id, f, read.digest)
+
+    def finish(self, problems: list[Problem]) -> IndexReport:
+        """Record the scan's problems, write what is buffered, drop notes that are gone."""
+        for problem in problems:
+            if problem.is_note:
+                k = self.known.get(problem.path)
+                self._problem(problem, k.id if k else None)
+            else:
+                self.report.warnings.append(f"notes/{problem.path}: {problem.message}")
+        self.writer.flush()
+        if self.vanished:
+            with write_transaction(self.db):
+                for k in self.vanished.values():
+                    self.writer.delete(k.id)
+            self.report.removed = len(self.vanished)
+        return self.report
+
+    def _problem(
+        self,
+        problem: Problem,
+        note_id: int | None,
+        f: NoteFile | None = None,
+        digest: str | None = None,
+    ) -> None:
+        self.report.warnings.append(f"notes/{problem.path}: {problem.message}")
+        self.writer.put_problem(problem, note_id, f, digest)
 
 
 def _now() -> str:

@@ -127,11 +127,13 @@ def _fts(
     db: sqlite_utils.Database, terms: list[Term], limit: int
 ) -> list[tuple[str, str, str, float]]:
     match = " AND ".join(t.fts_phrase() for t in terms)
+    check = _needs_check(terms)
     ranked = db.execute(
         "SELECT rowid, bm25(notes_fts, ?, ?, ?) AS rank FROM notes_fts "
-        "WHERE notes_fts MATCH ? ORDER BY rank" + ("" if _needs_check(terms) else " LIMIT ?"),
-        [*_WEIGHTS, match] + ([] if _needs_check(terms) else [limit]),
+        "WHERE notes_fts MATCH ? ORDER BY rank" + ("" if check else " LIMIT ?"),
+        [*_WEIGHTS, match] + ([] if check else [limit]),
     )
+    korean = [t.text for t in terms if t.korean]
     rows: list[tuple[str, str, str, float]] = []
     for note_id, rank in ranked:
         path, title, body, meta = db.execute(
@@ -139,9 +141,9 @@ def _fts(
         ).fetchone()
         # A phrase of bigrams can join two separate words (역전 전파 for 역전파): confirm
         # the real substring. In Python, not trigram LIKE, which is wrong on SQLite 3.40.
-        if _needs_check(terms):
+        if check:
             haystack = f"{title}\n{body}\n{meta}".lower()
-            if not all(t.text in haystack for t in terms if t.korean):
+            if not all(text in haystack for text in korean):
                 continue
         rows.append((path, title, body, -rank))
         if len(rows) == limit:
