@@ -199,7 +199,7 @@ def hits_view(hits: list[Hit], query: str) -> RenderableType:
         return Text(f"No notes match {query!r}.", style="yellow")
     table = Table(show_header=True, show_edge=False, expand=False)
     table.add_column("#", justify="right", style="dim")
-    table.add_column("note")
+    table.add_column("note", overflow="fold")  # a path cut short cannot be typed back
     table.add_column("excerpt", overflow="fold")
     for rank, hit in enumerate(hits, start=1):
         excerpt = Text(hit.excerpt)
