@@ -44,6 +44,11 @@ class Workspace:
     def db_path(self) -> Path:
         return self.state_dir / DB_FILE
 
+    @property
+    def run_dir(self) -> Path:
+        """Where a run's code waits for its child process (removed when the run ends)."""
+        return self.state_dir / "run"
+
 
 def is_workspace(folder: Path) -> bool:
     return (folder / NOTES_DIR).is_dir() or (folder / SETTINGS_FILE).is_file()

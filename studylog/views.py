@@ -6,6 +6,7 @@ import calendar
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -16,6 +17,9 @@ from rich.tree import Tree
 from studylog.notes.model import Lecture, Section
 from studylog.store.queries import NoteDetail, NoteSummary
 from studylog.store.search import Hit
+
+if TYPE_CHECKING:
+    from studylog.runner.snippets import SnippetState
 
 NO_TOPIC = "No topic"
 NO_LECTURE = "Other notes"
@@ -147,8 +151,8 @@ def _outline(tree: Tree, sections: list[Section]) -> None:
         _outline(tree.add(label), section.children)
 
 
-def note_view(detail: NoteDetail) -> RenderableType:
-    """A note's metadata, outline, to-dos and snippets."""
+def note_view(detail: NoteDetail, states: list[SnippetState] | None = None) -> RenderableType:
+    """A note's metadata, outline, to-dos and snippets (with their latest runs, when given)."""
     s = detail.summary
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="bold cyan")
@@ -183,7 +187,12 @@ def note_view(detail: NoteDetail) -> RenderableType:
                 )
             )
         parts.append(todos)
-    if detail.snippets:
+    if states:
+        from studylog.run_views import snippet_table
+
+        parts.append(Text("Snippets", style="bold"))
+        parts.append(snippet_table(states))
+    elif detail.snippets:
         table = Table(title="Snippets", title_justify="left", title_style="bold", show_edge=False)
         for column in ("name", "source", "where"):
             table.add_column(column)

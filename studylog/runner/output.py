@@ -17,8 +17,10 @@ class CappedOutput:
     tail_size: int = 0
     dropped_lines: int = 0
     dropped_chars: int = 0
+    added: int = 0  # lines seen, kept or not: tells a reader whether anything changed
 
     def add(self, line: str) -> None:
+        self.added += 1
         if self.head_size + len(line) <= self.cap // 2 and not self.tail:
             self.head.append(line)
             self.head_size += len(line)

@@ -28,7 +28,9 @@ _OOM_MARKERS = ("MemoryError", "can't allocate memory", "CUDA out of memory", "O
 @dataclass(frozen=True)
 class Limits:
     timeout: float | None = None  # seconds
-    memory_mb: int | None = None  # address space of the child (RLIMIT_AS)
+    # Data memory of the child and of each process it starts (RLIMIT_DATA: heap and private
+    # writable mappings; unlike RLIMIT_AS it leaves room for CUDA's address reservations).
+    memory_mb: int | None = None
     output_cap: int = 1_000_000  # characters kept per stream
 
 
@@ -51,7 +53,7 @@ def _child_setup(memory_mb: int | None) -> Callable[[], None]:
     def setup() -> None:
         if memory_mb:
             limit = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
         _die_with_parent()
 
     return setup
@@ -120,9 +122,12 @@ async def run_process(
     limits: Limits = Limits(),
     on_line: LineCallback | None = None,
     cancel: asyncio.Event | None = None,
+    pass_fds: Sequence[int] = (),
+    capture: tuple[CappedOutput, CappedOutput] | None = None,
 ) -> ProcessResult:
     """Run `argv` to its end (or its limit) and say how it went; never raises for the child's
-    faults. Every way out kills the child's whole process group, grandchildren included."""
+    faults. Every way out kills the child's whole process group, grandchildren included.
+    `capture` (stdout, stderr) lets the caller read the output so far while it runs."""
     started, t0 = time.time(), time.monotonic()
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.subprocess_exec(
@@ -135,10 +140,11 @@ async def run_process(
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # its own process group, so one killpg reaches every child
         preexec_fn=_child_setup(limits.memory_mb),
+        pass_fds=pass_fds,
     )
     proc = asyncio.subprocess.Process(transport, protocol, loop)
     assert proc.stdout is not None and proc.stderr is not None
-    out, err = CappedOutput(limits.output_cap), CappedOutput(limits.output_cap)
+    out, err = capture or (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
     pumps = asyncio.gather(
         _pump(proc.stdout, "stdout", out, on_line), _pump(proc.stderr, "stderr", err, on_line)
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from studylog.store.runs import mark_interrupted
 from studylog.store.schema import SCHEMA_VERSION, migrations
 
 # How long a writer waits for another (the TUI and a CLI run) before giving up.
@@ -33,10 +34,11 @@ def open_store(path: Path) -> sqlite_utils.Database:
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         migrate(db)
+        mark_interrupted(db)
     except sqlite3.DatabaseError as exc:
         raise StoreError(
             f"{path}: cannot open the studylog store ({exc}). If the file is damaged, move it "
-            "aside and run `studylog index` to rebuild the note index."
+            "aside (it holds your run history) and run `studylog index` to start a new one."
         ) from exc
     except OSError as exc:
         raise StoreError(f"{path}: cannot create the studylog store ({exc})") from exc

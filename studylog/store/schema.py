@@ -90,5 +90,74 @@ _M001 = """
         );
 """
 
+
+@migrations()
+def m002_runs(db: sqlite_utils.Database) -> None:
+    for statement in _M002.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# Runs point at notes by id without a foreign key: re-indexing never deletes a run, a moved
+# note keeps its id (and so its runs), and a deleted note's runs stay under `note_path`.
+_M002 = """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            note_id INTEGER,
+            note_path TEXT NOT NULL,        -- path under notes/ when the run started
+            snippet TEXT NOT NULL,          -- the snippet's name in the note
+            source TEXT NOT NULL,           -- fence | link | front_matter
+            snippet_path TEXT,              -- workspace-relative file of a linked snippet
+            code TEXT NOT NULL,
+            code_hash TEXT NOT NULL,        -- blake2b of the code: stale when it differs
+            args TEXT NOT NULL DEFAULT '[]',
+            seed INTEGER NOT NULL,
+            timeout REAL,
+            memory_limit_mb INTEGER,
+            status TEXT NOT NULL,           -- running | succeeded | failed | timed_out | ...
+            started TEXT NOT NULL,          -- ISO 8601 with time zone
+            ended TEXT,
+            duration REAL,                  -- seconds
+            exit_code INTEGER,
+            signal TEXT,                    -- e.g. SIGSEGV when killed by a signal
+            last_error TEXT,
+            truncated INTEGER NOT NULL DEFAULT 0,
+            env TEXT NOT NULL DEFAULT '{}', -- JSON: python, studylog, torch, numpy, cuda, ...
+            warnings TEXT NOT NULL DEFAULT '[]',
+            owner_pid INTEGER,              -- the studylog process running it
+            owner_start TEXT,               -- that process's start mark, against pid reuse
+            -- Long text last (see notes).
+            stdout TEXT NOT NULL DEFAULT '',
+            stderr TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX runs_snippet ON runs(note_id, snippet, id);
+        CREATE INDEX runs_status ON runs(status) WHERE status = 'running';
+        CREATE TABLE run_params (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,            -- JSON
+            PRIMARY KEY (run_id, name)
+        );
+        CREATE TABLE metric_keys (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key INTEGER NOT NULL,           -- the run's own small number for the name
+            name TEXT NOT NULL,
+            PRIMARY KEY (run_id, key),
+            UNIQUE (run_id, name)
+        );
+        -- One row a point, clustered by series (a curve is one range scan) and small on
+        -- disk: the name is a run-local key, the time whole milliseconds since the start.
+        -- NaN is stored as NULL (SQLite has no NaN).
+        CREATE TABLE metrics (
+            run_id INTEGER NOT NULL,
+            key INTEGER NOT NULL,
+            seq INTEGER NOT NULL,           -- the point's place in its series, from 0
+            step INTEGER NOT NULL CHECK (typeof(step) = 'integer'),
+            value REAL CHECK (typeof(value) IN ('real', 'integer', 'null')),
+            ms INTEGER NOT NULL CHECK (typeof(ms) = 'integer'),
+            PRIMARY KEY (run_id, key, seq)
+        ) WITHOUT ROWID
+"""
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2

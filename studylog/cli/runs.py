@@ -1,0 +1,355 @@
+"""Run commands: run (streaming output live), runs (history), runs show (one run in full)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from studylog.cli import cli
+from studylog.cli.common import (
+    Session,
+    console,
+    fail,
+    index_notes_now,
+    json_option,
+    print_json,
+    session,
+    workspace_option,
+    ws_of,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from studylog.notes.model import Snippet
+    from studylog.runner.events import RunEvent, RunFinished
+    from studylog.store.queries import NoteDetail
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# How often streamed output and the status line are drawn (a flood is drawn in chunks).
+DRAW_SECONDS = 0.05
+
+
+def _note(s: Session, note: str) -> NoteDetail:
+    from studylog.store.queries import NoteNotFound, get_note, resolve_note
+
+    index_notes_now(s)
+    try:
+        return get_note(s.db, resolve_note(s.db, note))
+    except NoteNotFound as exc:
+        raise fail(str(exc)) from exc
+
+
+def _chosen(detail: NoteDetail, name: str | None, run_all: bool) -> list[Snippet]:
+    snippets = detail.snippets
+    names = ", ".join(s.name for s in snippets)
+    where = f"notes/{detail.summary.path}"
+    if not snippets:
+        raise fail(
+            f"{where} has no snippets. Attach one with a ```python run fence, a link to a "
+            "file under experiments/, or a `snippets:` list in its front matter."
+        )
+    if name is not None:
+        found = [s for s in snippets if s.name == name]
+        if not found:
+            raise fail(f"{where} has no snippet {name!r}; its snippets: {names}")
+        return found
+    if run_all or len(snippets) == 1:
+        return snippets
+    raise fail(
+        f"{where} has {len(snippets)} snippets ({names}); "
+        "choose one with --snippet NAME or run them all with --all"
+    )
+
+
+class _Printer:
+    """Streams a run's output and keeps a status line under it (on a terminal)."""
+
+    def __init__(self, out: Console, live: bool) -> None:
+        self.out = out
+        self.live = live
+        self.pending: list[str] = []
+        self.latest: dict[str, tuple[int, float]] = {}
+        self.points = 0
+        self.snippet = ""
+        self.t0 = time.monotonic()
+
+    def on_event(self, event: RunEvent) -> None:
+        from studylog.runner.events import MetricPoints, OutputLine, RunStarted
+
+        if isinstance(event, OutputLine):
+            self.pending.append(event.line)
+        elif isinstance(event, MetricPoints):
+            for name, points in event.points.items():
+                self.latest[name] = points[-1]
+                self.points += len(points)
+        elif isinstance(event, RunStarted):
+            self.snippet, self.t0 = event.snippet, time.monotonic()
+            self.latest, self.points = {}, 0
+            self.out.print(
+                f"[bold]▶ {event.snippet}[/] [dim]notes/{event.note_path} · run #{event.run_id}[/]"
+            )
+
+    def draw(self) -> None:
+        if not self.pending:
+            return
+        text, self.pending = "".join(self.pending), []
+        if self.live:
+            from rich.text import Text
+
+            self.out.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True)
+        else:
+            self.out.file.write(text)
+            self.out.file.flush()
+
+    def status(self) -> object:
+        from studylog.run_views import live_status
+
+        return live_status(self.snippet, time.monotonic() - self.t0, self.latest, self.points)
+
+
+async def _run_all(
+    s: Session,
+    detail: NoteDetail,
+    snippets: list[Snippet],
+    seed: int | None,
+    timeout: float | None,
+    printer: _Printer | None,
+) -> list[RunFinished]:
+    from studylog.runner.service import Runner, RunTarget
+
+    runner = Runner(s.db, s.workspace, s.settings.run)
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Ctrl-C reaches studylog only (the snippet has its own session): cancel, and record it.
+    loop.add_signal_handler(signal.SIGINT, cancel.set)
+    loop.add_signal_handler(signal.SIGTERM, cancel.set)
+    finished = []
+    live_display = None
+    if printer is not None and printer.live:
+        from rich.live import Live
+
+        live_display = Live(
+            get_renderable=printer.status,  # type: ignore[arg-type]
+            console=printer.out,
+            transient=True,
+            refresh_per_second=8,
+        )
+        live_display.start()
+    drawer = asyncio.ensure_future(_draw(printer)) if printer is not None else None
+    try:
+        for snippet in snippets:
+            if cancel.is_set():
+                break
+            target = RunTarget(detail.summary.id, detail.summary.path, snippet)
+            finished.append(
+                await runner.run(
+                    target,
+                    seed=seed,
+                    timeout=timeout,
+                    on_event=printer.on_event if printer is not None else None,
+                    cancel=cancel,
+                )
+            )
+            if printer is not None:
+                printer.draw()
+                _print_summary(s, printer.out, finished[-1])
+    finally:
+        if drawer is not None:
+            drawer.cancel()
+        if live_display is not None:
+            live_display.stop()
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+    return finished
+
+
+async def _draw(printer: _Printer | None) -> None:
+    assert printer is not None
+    while True:
+        await asyncio.sleep(DRAW_SECONDS)
+        printer.draw()
+
+
+def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
+    from studylog.run_views import run_summary
+    from studylog.store.history import get_run, series
+
+    run = get_run(s.db, finished.run_id)
+    curves = {
+        m.name: [v for _, v in series(s.db, run.summary.id, m.name, max_points=32)]
+        for m in run.metrics
+    }
+    out.print(run_summary(finished.status, run, curves))
+
+
+@cli.command()
+@click.argument("note")
+@click.option("--snippet", "snippet_name", metavar="NAME", help="Run this snippet of the note.")
+@click.option("--all", "run_all", is_flag=True, help="Run every snippet of the note, in order.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Seconds a snippet may run (default: its timeout=, else studylog.toml's).",
+)
+@click.option("--seed", type=int, metavar="N", help="Seed for random, NumPy and torch (default 0).")
+@json_option
+@workspace_option
+@click.pass_context
+def run(
+    ctx: click.Context,
+    note: str,
+    snippet_name: str | None,
+    run_all: bool,
+    timeout: float | None,
+    seed: int | None,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
+    """Run a note's snippets, streaming their output; every run is kept.
+
+    Exits non-zero when a run does not succeed. Ctrl-C cancels the run (and records it).
+
+    Example: studylog run optimization --snippet adam --seed 1
+    """
+    from studylog.runner.snippets import RunError
+
+    with session(ws_of(ctx, workspace)) as s:
+        detail = _note(s, note)
+        snippets = _chosen(detail, snippet_name, run_all)
+        printer = None if as_json else _Printer(console(), live=sys.stdout.isatty())
+        try:
+            finished = asyncio.run(_run_all(s, detail, snippets, seed, timeout, printer))
+        except RunError as exc:
+            raise fail(str(exc)) from exc
+        if as_json:
+            from studylog.store.history import get_run
+
+            print_json([get_run(s.db, f.run_id).summary.to_json() for f in finished])
+    if any(f.status != "succeeded" for f in finished) or len(finished) < len(snippets):
+        sys.exit(1)
+
+
+def _history_options(func: F) -> F:
+    func = click.option(
+        "--snippet", "snippet_name", metavar="NAME", help="Only this snippet's runs."
+    )(func)
+    func = click.option("--limit", default=50, show_default=True, help="How many runs to show.")(
+        func
+    )
+    return json_option(workspace_option(func))
+
+
+class _RunsGroup(click.Group):
+    """`runs [NOTE]` lists runs, `runs show RUN` shows one: a word that is not a subcommand
+    is the NOTE of a listing."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or _note_history(cmd_name)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "[NOTE] [OPTIONS] | show RUN [OPTIONS]")
+
+
+@cli.group(cls=_RunsGroup, invoke_without_command=True)
+@_history_options
+@click.pass_context
+def runs(
+    ctx: click.Context,
+    snippet_name: str | None,
+    limit: int,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
+    """Run history, newest first: of every note, or of NOTE (and one snippet).
+
+    `studylog runs show RUN` shows one run in full.
+
+    Example: studylog runs optimization --snippet adam
+    """
+    ctx.obj = ws_of(ctx, workspace)
+    if ctx.invoked_subcommand is None:
+        _history(ctx.obj, None, snippet_name, limit, as_json)
+
+
+def _note_history(note: str) -> click.Command:
+    @click.command(name=note, hidden=True)
+    @_history_options
+    @click.pass_context
+    def history(
+        ctx: click.Context,
+        snippet_name: str | None,
+        limit: int,
+        as_json: bool,
+        workspace: Path | None,
+    ) -> None:
+        _history(ws_of(ctx, workspace), note, snippet_name, limit, as_json)
+
+    return history
+
+
+def _history(
+    workspace: Path | None, note: str | None, snippet_name: str | None, limit: int, as_json: bool
+) -> None:
+    from studylog.runner.snippets import snippet_states
+    from studylog.store.history import list_runs
+
+    with session(workspace) as s:
+        note_id, stale = None, {}
+        if note is not None:
+            detail = _note(s, note)
+            note_id = detail.summary.id
+            stale = {
+                st.latest.id: st.stale
+                for st in snippet_states(s.db, s.workspace, detail)
+                if st.latest is not None
+            }
+        found = list_runs(s.db, note_id=note_id, snippet=snippet_name, limit=limit)
+    if as_json:
+        print_json([r.to_json() for r in found])
+        return
+    from studylog.run_views import runs_table
+
+    if not found:
+        console().print("No runs yet. Start one with `studylog run NOTE`.")
+        return
+    console().print(runs_table(found, stale))
+
+
+@runs.command("show")
+@click.argument("run_id", metavar="RUN", type=int)
+@json_option
+@workspace_option
+@click.pass_context
+def runs_show(ctx: click.Context, run_id: int, as_json: bool, workspace: Path | None) -> None:
+    """One run in full: status, output, parameters, environment, and a plot of each metric.
+
+    Example: studylog runs show 12
+    """
+    from studylog.store.history import RunNotFound, get_run, series
+
+    with session(ws_of(ctx, workspace)) as s:
+        try:
+            detail = get_run(s.db, run_id)
+        except RunNotFound as exc:
+            raise fail(str(exc)) from exc
+        out = console()
+        width = out.width
+        plots: dict[str, Sequence[tuple[int, float]]] = {
+            m.name: series(s.db, run_id, m.name, max_points=width) for m in detail.metrics
+        }
+    if as_json:
+        print_json(detail.to_json())
+        return
+    from studylog.run_views import run_detail
+
+    out.print(run_detail(detail, plots, width))

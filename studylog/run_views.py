@@ -1,0 +1,245 @@
+"""Rich renderings of runs for the command line: status badges, sparklines, the runs table,
+one run in full with a terminal plot of each metric, and the live status line."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from studylog.runner.snippets import SnippetState
+from studylog.store.history import RunDetail, RunSummary
+
+STATUS_STYLES = {
+    "succeeded": "green",
+    "failed": "red",
+    "timed_out": "yellow",
+    "cancelled": "yellow",
+    "out_of_memory": "red",
+    "crashed": "red",
+    "interrupted": "magenta",
+    "running": "cyan",
+    "stale": "yellow",
+    "never run": "dim",
+}
+STATUS_MARKS = {"succeeded": "✔", "running": "…", "never run": "·", "stale": "≠"}
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def status_text(status: str) -> Text:
+    mark = STATUS_MARKS.get(status, "✘")
+    return Text(f"{mark} {status.replace('_', ' ')}", style=STATUS_STYLES.get(status, ""))
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs:02d} s"
+
+
+def number_text(value: float | None) -> str:
+    if value is None:
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4g}"
+
+
+def sparkline(values: Sequence[float], width: int = 32) -> str:
+    """The shape of a curve in one line of block characters (NaN and inf left out)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    if len(finite) > width:  # the mean of each of `width` slices
+        size = len(finite) / width
+        finite = [
+            sum(chunk) / len(chunk)
+            for i in range(width)
+            if (chunk := finite[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
+        ]
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    return "".join(_SPARKS[min(7, int((v - low) / span * 7.999))] for v in finite)
+
+
+def snippet_table(states: Sequence[SnippetState]) -> Table:
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
+    for column in ("snippet", "source", "status", "last run", "final metrics"):
+        table.add_column(column)
+    for state in states:
+        run = state.latest
+        badge = status_text(state.badge)
+        if state.problem:
+            badge = Text(f"⚠ {state.problem}", style="red")
+        table.add_row(
+            state.snippet.name,
+            state.snippet.path or f"fence, line {state.snippet.line}",
+            badge,
+            f"#{run.id} {run.started[:16].replace('T', ' ')}" if run else "—",
+            _metrics_text(run.final_metrics) if run else "",
+        )
+    return table
+
+
+def _metrics_text(metrics: dict[str, float | None]) -> str:
+    return "  ".join(f"{name} {number_text(value)}" for name, value in metrics.items())
+
+
+def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="dim")
+    table.add_column("run", no_wrap=True, min_width=4)
+    table.add_column("snippet", overflow="ellipsis", min_width=16, max_width=30)
+    table.add_column("status", no_wrap=True, min_width=12)
+    table.add_column("started", no_wrap=True, min_width=11)
+    table.add_column("took", no_wrap=True, justify="right", min_width=6)
+    table.add_column("seed", no_wrap=True, justify="right")
+    table.add_column("final metrics", overflow="fold", ratio=1)
+    one_note = len({r.note_path for r in runs}) == 1
+    for run in runs:
+        status = status_text(run.status)
+        if stale and stale.get(run.id):
+            status.append("\n≠ code changed", style="yellow")
+        what = Text(run.snippet, style="bold")
+        if not one_note:
+            what.append(f"\n{run.note_path.rsplit('/', 1)[-1]}", style="dim")
+        table.add_row(
+            f"#{run.id}",
+            what,
+            status,
+            _short_time(run.started),
+            duration_text(run.duration),
+            str(run.seed),
+            _metrics_text(run.final_metrics),
+        )
+    return table
+
+
+def _short_time(started: str) -> str:
+    """2026-11-26T09:04:55.951+00:00 → 11-26 09:04 (this year), else the date."""
+    import datetime as dt
+
+    if started[:4] != str(dt.date.today().year):
+        return started[:10]
+    return started[5:16].replace("T", " ")
+
+
+def run_summary(finished_status: str, run: RunDetail, curves: dict[str, list[float]]) -> Panel:
+    """The end of `studylog run`: status, duration, the error, a sparkline per metric."""
+    lines: list[RenderableType] = []
+    head = Text.assemble(
+        status_text(finished_status),
+        f"  in {duration_text(run.summary.duration)}",
+        f"  seed {run.summary.seed}",
+        (f"  run #{run.summary.id}", "dim"),
+    )
+    lines.append(head)
+    if run.summary.signal:
+        lines.append(Text(f"killed by {run.summary.signal}", style="red"))
+    if run.summary.last_error and finished_status != "succeeded":
+        lines.append(Text(run.summary.last_error, style="red"))
+    for metric in run.metrics:
+        values = curves.get(metric.name, [])
+        lines.append(
+            Text.assemble(
+                (f"{metric.name:<12}", "bold"),
+                (sparkline(values, width=24), "cyan"),
+                f"  last {number_text(metric.last_value)}",
+                (f"  min {number_text(metric.min_value)} · {metric.points} points", "dim"),
+            )
+        )
+    for warning in run.warnings:
+        lines.append(Text(f"⚠ {warning}", style="yellow"))
+    title = f"{run.summary.snippet} · notes/{run.summary.note_path}"
+    return Panel(Group(*lines), title=title, title_align="left", expand=False)
+
+
+def metric_plot(name: str, points: Sequence[tuple[int, float]], width: int, height: int) -> Text:
+    """A terminal line plot of one metric (plotext), as Rich text."""
+    import plotext
+
+    plotext.clear_figure()
+    plotext.plot_size(width, height)
+    plotext.theme("clear")
+    steps = [p[0] for p in points]
+    values = [p[1] for p in points if p[1] is not None and math.isfinite(p[1])]
+    if len(values) == len(points):
+        plotext.plot(steps, values, marker="braille")
+    else:  # leave NaN and inf out of the plot
+        kept = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
+        plotext.plot([s for s, _ in kept], [v for _, v in kept], marker="braille")
+    plotext.title(name)
+    plotext.xlabel("step")
+    return Text.from_ansi(plotext.build())
+
+
+def run_detail(run: RunDetail, plots: dict[str, Sequence[tuple[int, float]]], width: int) -> Group:
+    """`studylog runs show`: what ran, how it ended, params, environment, output, plots."""
+    s = run.summary
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    facts.add_row("run", f"#{s.id}")
+    facts.add_row("note", f"notes/{s.note_path}")
+    facts.add_row("snippet", f"{s.snippet} ({run.snippet_path or run.source})")
+    facts.add_row("status", status_text(s.status))
+    if s.last_error and s.status != "succeeded":
+        facts.add_row("error", Text(s.last_error, style="red"))
+    if s.signal:
+        facts.add_row("signal", s.signal)
+    facts.add_row("started", s.started)
+    facts.add_row("duration", duration_text(s.duration))
+    facts.add_row("exit code", "—" if s.exit_code is None else str(s.exit_code))
+    facts.add_row("seed", str(s.seed))
+    if run.args:
+        facts.add_row("args", " ".join(run.args))
+    facts.add_row("code", s.code_hash[:12])
+    for name, value in run.params.items():
+        facts.add_row(f"param {name}", str(value))
+    env = run.env
+    facts.add_row(
+        "environment",
+        ", ".join(
+            f"{key} {env[key]}"
+            for key in ("python", "studylog", "torch", "numpy")
+            if env.get(key) is not None
+        ),
+    )
+    cuda = env.get("cuda_device") or ("yes" if env.get("cuda_available") else None)
+    if env.get("torch_imported"):
+        facts.add_row("cuda", cuda or "not available")
+    facts.add_row("platform", str(env.get("platform", "—")))
+    parts: list[RenderableType] = [facts]
+    for warning in run.warnings:
+        parts.append(Text(f"⚠ {warning}", style="yellow"))
+    for title, text in (("stdout", run.stdout), ("stderr", run.stderr)):
+        if text.strip():
+            parts.append(
+                Panel(Text(text.rstrip("\n")), title=title, title_align="left", border_style="dim")
+            )
+    for metric in run.metrics:
+        points = plots.get(metric.name, [])
+        if points:
+            parts.append(metric_plot(metric.name, points, width=min(width, 100), height=15))
+    return Group(*parts)
+
+
+def live_status(
+    snippet: str, elapsed: float, latest: dict[str, tuple[int, float]], points: int
+) -> Text:
+    """The line under the streaming output while a run goes."""
+    text = Text.assemble(("▶ ", "cyan"), (snippet, "bold"), f"  {duration_text(elapsed)}")
+    for name, (step, value) in list(latest.items())[:4]:
+        text.append(f"  {name} ", style="dim")
+        text.append(number_text(value))
+        text.append(f" @{step}", style="dim")
+    if points:
+        text.append(f"  ({points} points)", style="dim")
+    text.append("  Ctrl-C cancels", style="dim")
+    return text

@@ -1,0 +1,372 @@
+"""Running a note's snippet: its code, a child through the bootstrap, the metric channel, and
+the run kept in the store as it goes. Callers (CLI, TUI) get typed events as it happens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import importlib.metadata
+import json
+import os
+import platform
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from studylog import __version__
+from studylog.runner.channel import ChannelDecoder, Decoded
+from studylog.runner.events import (
+    EventCallback,
+    MetricPoints,
+    OutputLine,
+    RunFinished,
+    RunStarted,
+)
+from studylog.runner.output import CappedOutput
+from studylog.runner.process import Limits, ProcessResult, Status, run_process
+from studylog.runner.snippets import RunError, snippet_code
+from studylog.store import runs as store_runs
+from studylog.track import CHANNEL_ENV
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from studylog.notes.model import Snippet
+    from studylog.paths import Workspace
+    from studylog.settings import RunSettings
+
+# The store gets the metrics at least this often (a crash loses at most this much).
+FLUSH_SECONDS = 0.25
+# ... and the output so far at least this often, when it changed.
+OUTPUT_SAVE_SECONDS = 1.0
+# After the child's group is killed the channel closes at once; this long at most.
+CHANNEL_DRAIN_SECONDS = 2.0
+# ... and sooner when this many points wait.
+FLUSH_POINTS = 200_000
+_READ = 1 << 20
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """One snippet of one note, as the index knows it."""
+
+    note_id: int | None
+    note_path: str  # under notes/
+    snippet: Snippet
+
+
+@functools.cache
+def _installed(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def base_environment() -> dict[str, Any]:
+    """What the parent knows of a run's environment; the child adds CUDA once torch loads."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "studylog": __version__,
+        "torch": _installed("torch"),
+        "numpy": _installed("numpy"),
+    }
+
+
+def _args(snippet: Snippet) -> list[str]:
+    import shlex
+
+    raw = snippet.attrs.get("args", "")
+    try:
+        return shlex.split(raw)
+    except ValueError:
+        return raw.split()
+
+
+@dataclass
+class _Live:
+    """The parent's side of one run while it goes: what arrived, and writing it down."""
+
+    db: sqlite_utils.Database
+    run_id: int
+    on_event: EventCallback | None
+    writer: store_runs.MetricWriter
+    env: dict[str, Any]
+    output: tuple[CappedOutput, CappedOutput]
+    decoder: ChannelDecoder = field(default_factory=ChannelDecoder)
+    names: dict[int, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    channel_problems: int = 0
+    store_error: str | None = None
+    output_saved: tuple[int, int] = (0, 0)
+
+    def on_line(self, stream: str, line: str) -> None:
+        if self.on_event is not None:
+            self.on_event(OutputLine(self.run_id, stream, line))
+
+    def take(self, decoded: Decoded) -> None:
+        for key, name in decoded.keys:
+            self.names[key] = name
+            self.writer.add_key(key, name)
+        if decoded.params:
+            self.writer.add_params(decoded.params)
+        self.env.update(decoded.env)
+        for problem in decoded.problems:
+            self.channel_problems += 1
+            if self.channel_problems <= 3:
+                self.warnings.append(f"metric channel: ignored {problem}")
+        for batch in decoded.points:
+            self.writer.add_points(batch)
+        if decoded.points and self.on_event is not None:
+            by_name: dict[str, list[tuple[int, float]]] = {}
+            for batch in decoded.points:
+                for key, _seq, step, value, _ms in batch:
+                    by_name.setdefault(self.names.get(key, f"#{key}"), []).append((step, value))
+            self.on_event(MetricPoints(self.run_id, by_name))
+
+    def flush(self, *, with_output: bool = False) -> None:
+        """Write what arrived; a store that refuses (locked too long, disk full) is retried at
+        the next flush and the run goes on."""
+        try:
+            self.writer.flush()
+            seen = (self.output[0].added, self.output[1].added)
+            if with_output and seen != self.output_saved:
+                store_runs.save_output(
+                    self.db, self.run_id, self.output[0].text(), self.output[1].text()
+                )
+                self.output_saved = seen
+            self.store_error = None
+        except sqlite3.Error as exc:
+            if self.store_error is None:
+                self.warnings.append(f"the store refused metrics for a while: {exc}")
+            self.store_error = str(exc)
+
+    def problems(self) -> list[str]:
+        extra = []
+        if self.channel_problems > 3:
+            extra.append(f"metric channel: {self.channel_problems - 3} more messages ignored")
+        if self.writer.rejected:
+            extra.append(f"{self.writer.rejected} metric points were malformed or repeated")
+        if self.store_error is not None:
+            extra.append(f"some metrics could not be saved: {self.store_error}")
+        return self.warnings + extra
+
+
+class Runner:
+    """Runs snippets of a workspace's notes and keeps each run in its store."""
+
+    def __init__(self, db: sqlite_utils.Database, workspace: Workspace, settings: RunSettings):
+        self.db = db
+        self.workspace = workspace
+        self.settings = settings
+
+    def limits(self, snippet: Snippet, timeout: float | None = None) -> Limits:
+        """--timeout, else the snippet's `timeout=`, else the settings'."""
+        if timeout is None and "timeout" in snippet.attrs:
+            with contextlib.suppress(ValueError):
+                timeout = float(snippet.attrs["timeout"])
+        return Limits(
+            timeout=timeout if timeout is not None else self.settings.timeout,
+            memory_mb=self.settings.memory_limit_mb or None,
+        )
+
+    async def run(
+        self,
+        target: RunTarget,
+        *,
+        seed: int | None = None,
+        timeout: float | None = None,
+        on_event: EventCallback | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> RunFinished:
+        """Run one snippet to its end and record it. How the snippet ended is the run's
+        status, never an exception; RunError only when the run cannot start."""
+        snippet = target.snippet
+        code = snippet_code(self.workspace, snippet)
+        limits = self.limits(snippet, timeout)
+        seed = self.settings.seed if seed is None else seed
+        new = store_runs.NewRun(
+            note_id=target.note_id,
+            note_path=target.note_path,
+            snippet=snippet.name,
+            source=snippet.source,
+            snippet_path=snippet.path,
+            code=code,
+            seed=seed,
+            args=_args(snippet),
+            timeout=limits.timeout,
+            memory_limit_mb=limits.memory_mb,
+            env=base_environment(),
+        )
+        try:
+            run_id = store_runs.start_run(self.db, new)
+        except sqlite3.Error as exc:
+            raise RunError(f"{self.workspace.db_path}: cannot record the run ({exc})") from exc
+        output = (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
+        live = _Live(
+            self.db,
+            run_id,
+            on_event,
+            store_runs.MetricWriter(self.db, run_id),
+            dict(new.env),
+            output,
+        )
+        if on_event is not None:
+            on_event(RunStarted(run_id, target.note_path, snippet.name))
+        try:
+            code_file = self.workspace.run_dir / f"run-{run_id}.py"
+            try:
+                code_file.parent.mkdir(parents=True, exist_ok=True)
+                code_file.write_text(code, encoding="utf-8")
+            except OSError as exc:
+                live.warnings.append(f"{code_file}: cannot write the run's code ({exc})")
+                return self._finish(live, _not_started(f"OSError: {exc}"))
+            try:
+                result = await self._child(target, new, code_file, limits, live, cancel)
+            finally:
+                with contextlib.suppress(OSError):
+                    code_file.unlink()
+        except asyncio.CancelledError:  # the caller's task was cancelled: the group is dead
+            out, err = live.output
+            self._finish(live, _not_started(None, "cancelled", out.text(), err.text()))
+            raise
+        return self._finish(live, result)
+
+    async def _child(
+        self,
+        target: RunTarget,
+        new: store_runs.NewRun,
+        code_file: Path,
+        limits: Limits,
+        live: _Live,
+        cancel: asyncio.Event | None,
+    ) -> ProcessResult:
+        snippet = target.snippet
+        spec = {
+            "code_file": str(code_file),
+            # A fence reports errors at its lines in the note, a file at its own lines.
+            "filename": snippet.path or f"notes/{target.note_path}",
+            "line_offset": snippet.line if snippet.code is not None else 0,
+            "file": str(self.workspace.root / snippet.path) if snippet.path else None,
+            "args": list(new.args),
+            "seed": new.seed,
+        }
+        read_fd, write_fd = os.pipe()
+        env = {
+            **os.environ,
+            CHANNEL_ENV: str(write_fd),
+            "PYTHONUNBUFFERED": "1",  # output streams as it is printed
+            "PYTHONIOENCODING": "utf-8",
+            "PYTHONHASHSEED": str(new.seed),  # str hashes and set orders repeat too
+            "MPLBACKEND": "Agg",  # a plotting snippet never waits on a window
+        }
+        channel = asyncio.ensure_future(self._read_channel(read_fd, live))
+        saver = asyncio.ensure_future(_save_periodically(live))
+        try:
+            return await run_process(
+                [sys.executable, "-m", "studylog.runner.bootstrap", json.dumps(spec)],
+                cwd=self.workspace.root,
+                env=env,
+                limits=limits,
+                on_line=live.on_line,
+                cancel=cancel,
+                pass_fds=(write_fd,),
+                capture=live.output,
+            )
+        finally:
+            os.close(write_fd)
+            saver.cancel()
+            # Every writer is dead now, so the channel ends at once; one that escaped the
+            # process group (setsid) cannot hold the run open.
+            try:
+                await asyncio.wait_for(asyncio.shield(channel), CHANNEL_DRAIN_SECONDS)
+            except TimeoutError:
+                channel.cancel()
+                live.warnings.append("a process of the run kept the metric channel open")
+            live.flush()
+
+    async def _read_channel(self, fd: int, live: _Live) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=_READ)
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
+        )
+        try:
+            while chunk := await reader.read(_READ):
+                live.take(live.decoder.feed(chunk))
+                if live.writer.pending_points >= FLUSH_POINTS:
+                    live.flush()
+            live.take(live.decoder.close())
+        finally:
+            transport.close()
+
+    def _finish(self, live: _Live, result: ProcessResult) -> RunFinished:
+        warnings = live.problems()
+        end = store_runs.RunEnd(
+            status=result.status,
+            ended=result.ended,
+            duration=result.duration,
+            exit_code=result.exit_code,
+            signal=result.signal_name,
+            last_error=result.last_error_line,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            truncated=result.truncated,
+            env=live.env,
+            warnings=warnings,
+        )
+        try:
+            store_runs.finish_run(self.db, live.run_id, end)
+        except sqlite3.Error as exc:
+            raise RunError(
+                f"{self.workspace.db_path}: run {live.run_id} ended ({result.status}) but could "
+                f"not be recorded ({exc}); it will show as interrupted"
+            ) from exc
+        finished = RunFinished(
+            run_id=live.run_id,
+            status=result.status,
+            duration=result.duration,
+            exit_code=result.exit_code,
+            signal=result.signal_name,
+            last_error=result.last_error_line,
+            warnings=warnings,
+        )
+        if live.on_event is not None:
+            live.on_event(finished)
+        return finished
+
+
+async def _save_periodically(live: _Live) -> None:
+    last_output = time.monotonic()
+    while True:
+        await asyncio.sleep(FLUSH_SECONDS)
+        now = time.monotonic()
+        with_output = now - last_output >= OUTPUT_SAVE_SECONDS
+        live.flush(with_output=with_output)
+        if with_output:
+            last_output = now
+
+
+def _not_started(
+    error: str | None, status: Status = "failed", stdout: str = "", stderr: str = ""
+) -> ProcessResult:
+    """The result of a run that never got (or never finished) its child process."""
+    now = time.time()
+    return ProcessResult(
+        status=status,
+        exit_code=None,
+        signal_name=None,
+        stdout=stdout,
+        stderr=stderr,
+        last_error_line=error,
+        started=now,
+        ended=now,
+        duration=0.0,
+    )

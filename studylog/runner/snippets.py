@@ -1,0 +1,79 @@
+"""A note's snippets as runnable things: their code now, and where each stands against its
+latest run (never run, its status, or stale when the code changed since)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from studylog.store.history import RunSummary, latest_runs
+from studylog.store.runs import code_hash
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from studylog.notes.model import Snippet
+    from studylog.paths import Workspace
+    from studylog.store.queries import NoteDetail
+
+
+class RunError(Exception):
+    """A run could not start (its file is missing, the store refused it): the message says
+    which file and why."""
+
+
+def snippet_code(workspace: Workspace, snippet: Snippet) -> str:
+    """The code a snippet runs now: the fence's text, or the linked file's."""
+    if snippet.code is not None:
+        return snippet.code
+    assert snippet.path is not None
+    path = workspace.root / snippet.path
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunError(f"{snippet.path}: the snippet's file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunError(f"{snippet.path}: cannot read the snippet's file ({exc})") from exc
+
+
+@dataclass
+class SnippetState:
+    snippet: Snippet
+    latest: RunSummary | None  # its latest run, if any
+    stale: bool  # its code changed since the latest run
+    problem: str | None = None  # its code cannot be read (a missing file)
+
+    @property
+    def badge(self) -> str:
+        """never run | running | stale | the latest run's status"""
+        if self.latest is None:
+            return "never run"
+        if self.latest.status == "running":
+            return "running"
+        return "stale" if self.stale else self.latest.status
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "status": self.badge,
+            "stale": self.stale,
+            "latest_run": self.latest.id if self.latest else None,
+            "problem": self.problem,
+        }
+
+
+def snippet_states(
+    db: sqlite_utils.Database, workspace: Workspace, note: NoteDetail
+) -> list[SnippetState]:
+    """Each snippet of `note` with its latest run and whether that run is stale."""
+    latest = latest_runs(db, note.summary.id)
+    states = []
+    for snippet in note.snippets:
+        run = latest.get(snippet.name)
+        problem = None
+        try:
+            current = code_hash(snippet_code(workspace, snippet))
+        except RunError as exc:
+            current, problem = None, str(exc)
+        stale = run is not None and current is not None and run.code_hash != current
+        states.append(SnippetState(snippet, run, stale, problem))
+    return states

@@ -1,0 +1,288 @@
+"""Reading runs back: the history of a note or snippet, one run in full, and a metric's curve
+reduced to what a plot can show."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+
+class RunNotFound(LookupError):
+    """No run has that id."""
+
+
+@dataclass
+class RunSummary:
+    id: int
+    note_id: int | None
+    note_path: str
+    snippet: str
+    status: str
+    started: str
+    duration: float | None
+    exit_code: int | None
+    signal: str | None
+    seed: int
+    code_hash: str
+    last_error: str | None
+    final_metrics: dict[str, float | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "note": self.note_path,
+            "snippet": self.snippet,
+            "status": self.status,
+            "started": self.started,
+            "duration": self.duration,
+            "exit_code": self.exit_code,
+            "signal": self.signal,
+            "seed": self.seed,
+            "last_error": self.last_error,
+            "final_metrics": {k: _json_number(v) for k, v in self.final_metrics.items()},
+        }
+
+
+@dataclass
+class MetricInfo:
+    name: str
+    points: int
+    last_step: int | None
+    last_value: float | None
+    min_value: float | None
+    max_value: float | None
+
+
+@dataclass
+class RunDetail:
+    summary: RunSummary
+    source: str
+    snippet_path: str | None
+    code: str
+    args: list[str]
+    timeout: float | None
+    memory_limit_mb: int | None
+    ended: str | None
+    truncated: bool
+    env: dict[str, Any]
+    warnings: list[str]
+    stdout: str
+    stderr: str
+    params: dict[str, Any]
+    metrics: list[MetricInfo]
+
+    def to_json(self) -> dict[str, object]:
+        data = self.summary.to_json()
+        data.update(
+            source=self.source,
+            snippet_path=self.snippet_path,
+            code=self.code,
+            code_hash=self.summary.code_hash,
+            args=self.args,
+            timeout=self.timeout,
+            memory_limit_mb=self.memory_limit_mb,
+            ended=self.ended,
+            truncated=self.truncated,
+            env=self.env,
+            warnings=self.warnings,
+            params=self.params,
+            metrics=[
+                {
+                    "name": m.name,
+                    "points": m.points,
+                    "last_step": m.last_step,
+                    "last_value": _json_number(m.last_value),
+                    "min": _json_number(m.min_value),
+                    "max": _json_number(m.max_value),
+                }
+                for m in self.metrics
+            ],
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
+        return data
+
+
+_SUMMARY_COLUMNS = """id, note_id, note_path, snippet, status, started, duration, exit_code,
+    signal, seed, code_hash, last_error"""
+
+
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    return RunSummary(*row)
+
+
+def _add_final_metrics(db: sqlite_utils.Database, runs: list[RunSummary]) -> None:
+    """The last value of each metric, read through the primary key (no scan of the points)."""
+    by_id = {r.id: r for r in runs}
+    if not by_id:
+        return
+    ids = ",".join(str(i) for i in by_id)
+    for run_id, name, value in db.execute(
+        f"""SELECT k.run_id, k.name,
+                   (SELECT value FROM metrics m WHERE m.run_id = k.run_id AND m.key = k.key
+                    ORDER BY seq DESC LIMIT 1)
+            FROM metric_keys k WHERE k.run_id IN ({ids}) ORDER BY k.run_id, k.key"""
+    ):
+        by_id[run_id].final_metrics[name] = value
+
+
+def list_runs(
+    db: sqlite_utils.Database,
+    *,
+    note_id: int | None = None,
+    snippet: str | None = None,
+    limit: int | None = None,
+) -> list[RunSummary]:
+    """Runs, newest first, of one note (and snippet) or of all."""
+    where: list[str] = []
+    params: list[object] = []
+    if note_id is not None:
+        where.append("note_id = ?")
+        params.append(note_id)
+    if snippet is not None:
+        where.append("snippet = ?")
+        params.append(snippet)
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    runs = [_summary(row) for row in db.execute(sql, params)]
+    _add_final_metrics(db, runs)
+    return runs
+
+
+def latest_runs(db: sqlite_utils.Database, note_id: int) -> dict[str, RunSummary]:
+    """The latest run of each snippet of a note, by snippet name."""
+    runs = [
+        _summary(row)
+        for row in db.execute(
+            f"""SELECT {_SUMMARY_COLUMNS} FROM runs WHERE id IN
+                    (SELECT max(id) FROM runs WHERE note_id = ? GROUP BY snippet)""",
+            [note_id],
+        )
+    ]
+    _add_final_metrics(db, runs)
+    return {r.snippet: r for r in runs}
+
+
+def get_run(db: sqlite_utils.Database, run_id: int) -> RunDetail:
+    row = db.execute(
+        f"""SELECT {_SUMMARY_COLUMNS}, source, snippet_path, code, args, timeout,
+                   memory_limit_mb, ended, truncated, env, warnings, stdout, stderr
+            FROM runs WHERE id = ?""",
+        [run_id],
+    ).fetchone()
+    if row is None:
+        raise RunNotFound(f"no run {run_id}; `studylog runs` lists the runs")
+    summary = _summary(row[:12])
+    _add_final_metrics(db, [summary])
+    (source, snippet_path, code, args, timeout, memory, ended, truncated, env, warnings) = row[
+        12:22
+    ]
+    params = {
+        name: json.loads(value)
+        for name, value in db.execute(
+            "SELECT name, value FROM run_params WHERE run_id = ? ORDER BY rowid", [run_id]
+        )
+    }
+    return RunDetail(
+        summary=summary,
+        source=source,
+        snippet_path=snippet_path,
+        code=code,
+        args=json.loads(args),
+        timeout=timeout,
+        memory_limit_mb=memory,
+        ended=ended,
+        truncated=bool(truncated),
+        env=json.loads(env),
+        warnings=json.loads(warnings),
+        stdout=row[22],
+        stderr=row[23],
+        params=params,
+        metrics=_metric_infos(db, run_id),
+    )
+
+
+def _metric_infos(db: sqlite_utils.Database, run_id: int) -> list[MetricInfo]:
+    infos = []
+    for key, name in db.execute(
+        "SELECT key, name FROM metric_keys WHERE run_id = ? ORDER BY key", [run_id]
+    ).fetchall():
+        count, low, high = db.execute(
+            "SELECT count(*), min(value), max(value) FROM metrics WHERE run_id = ? AND key = ?",
+            [run_id, key],
+        ).fetchone()
+        last = db.execute(
+            "SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY seq DESC "
+            "LIMIT 1",
+            [run_id, key],
+        ).fetchone()
+        infos.append(
+            MetricInfo(
+                name=name,
+                points=count,
+                last_step=last[0] if last else None,
+                last_value=(last[1]) if last else None,
+                min_value=(low),
+                max_value=(high),
+            )
+        )
+    return infos
+
+
+def metric_names(db: sqlite_utils.Database, run_id: int) -> list[str]:
+    return [
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM metric_keys WHERE run_id = ? ORDER BY key", [run_id]
+        )
+    ]
+
+
+def series(
+    db: sqlite_utils.Database, run_id: int, name: str, max_points: int | None = 400
+) -> list[tuple[int, float]]:
+    """The (step, value) points of one metric in logged order. With `max_points`, a long
+    series is cut into that many buckets and each keeps its lowest and its highest point, so
+    a plot of a few hundred columns still shows every spike. NaN points are left out."""
+    found = db.execute(
+        "SELECT key FROM metric_keys WHERE run_id = ? AND name = ?", [run_id, name]
+    ).fetchone()
+    if found is None:
+        return []
+    key = found[0]
+    where = "FROM metrics WHERE run_id = ? AND key = ? AND value IS NOT NULL"
+    count = db.execute(
+        "SELECT coalesce(max(seq) + 1, 0) FROM metrics WHERE run_id = ? AND key = ?",
+        [run_id, key],
+    ).fetchone()[0]
+    if max_points is None or count <= 2 * max_points:
+        return db.execute(f"SELECT step, value {where} ORDER BY seq", [run_id, key]).fetchall()
+    size = math.ceil(count / max_points)
+    # SQLite gives a bare column from the row that holds the min() or max(): the point's step.
+    lows = db.execute(
+        f"SELECT seq / {size}, seq, step, min(value) {where} GROUP BY seq / {size}", [run_id, key]
+    ).fetchall()
+    highs = db.execute(
+        f"SELECT seq / {size}, seq, step, max(value) {where} GROUP BY seq / {size}", [run_id, key]
+    ).fetchall()
+    points: list[tuple[int, int, float]] = []
+    for (_, low_seq, low_step, low), (_, high_seq, high_step, high) in zip(
+        lows, highs, strict=True
+    ):
+        pair = sorted([(low_seq, low_step, low), (high_seq, high_step, high)])
+        points.extend(pair if low_seq != high_seq else pair[:1])
+    return [(step, value) for _, step, value in points]
+
+
+def _json_number(value: float | None) -> float | None:
+    """JSON has no infinity: a diverged loss of inf is shown as null, like NaN."""
+    return value if value is None or math.isfinite(value) else None

@@ -1,0 +1,243 @@
+"""Runs in the store: starting and finishing one, its params and metric points, and the
+runs left `running` by a studylog that died."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    import sqlite_utils
+
+# A point as the metrics table holds it, less the run: (key, seq, step, value, ms).
+Point = tuple[int, int, int, float, int]
+
+INTERRUPTED_ERROR = "studylog stopped while this run was going (killed or crashed)"
+
+
+def code_hash(code: str) -> str:
+    return hashlib.blake2b(code.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="milliseconds")
+
+
+def iso(timestamp: float) -> str:
+    return (
+        dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone().isoformat(timespec="milliseconds")
+    )
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """What is known of a run before it starts."""
+
+    note_id: int | None
+    note_path: str
+    snippet: str
+    source: str
+    snippet_path: str | None
+    code: str
+    seed: int
+    args: Sequence[str] = ()
+    timeout: float | None = None
+    memory_limit_mb: int | None = None
+    env: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """How a run ended, as the runner saw it."""
+
+    status: str
+    ended: float
+    duration: float
+    exit_code: int | None
+    signal: str | None
+    last_error: str | None
+    stdout: str
+    stderr: str
+    truncated: bool
+    env: dict[str, Any]
+    warnings: list[str]
+
+
+def _process_mark(pid: int) -> str | None:
+    """The start time of process `pid` (Linux), so a reused pid is not taken for the owner."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, mark: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive, not ours to judge
+        pass
+    return mark is None or _process_mark(pid) in (mark, None)
+
+
+def start_run(db: sqlite_utils.Database, run: NewRun) -> int:
+    """Record a run as `running`, owned by this process; returns its id."""
+    pid = os.getpid()
+    with db.conn:
+        cursor = db.execute(
+            """INSERT INTO runs (note_id, note_path, snippet, source, snippet_path, code,
+                   code_hash, args, seed, timeout, memory_limit_mb, status, started, env,
+                   owner_pid, owner_start)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)""",
+            (
+                run.note_id,
+                run.note_path,
+                run.snippet,
+                run.source,
+                run.snippet_path,
+                run.code,
+                code_hash(run.code),
+                json.dumps(list(run.args)),
+                run.seed,
+                run.timeout,
+                run.memory_limit_mb,
+                now_iso(),
+                json.dumps(run.env, ensure_ascii=False),
+                pid,
+                _process_mark(pid),
+            ),
+        )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, end: RunEnd) -> None:
+    with db.conn:
+        db.execute(
+            """UPDATE runs SET status = ?, ended = ?, duration = ?, exit_code = ?, signal = ?,
+                   last_error = ?, stdout = ?, stderr = ?, truncated = ?, env = ?, warnings = ?,
+                   owner_pid = NULL, owner_start = NULL
+               WHERE id = ?""",
+            (
+                end.status,
+                iso(end.ended),
+                round(end.duration, 3),
+                end.exit_code,
+                end.signal,
+                end.last_error,
+                end.stdout,
+                end.stderr,
+                int(end.truncated),
+                json.dumps(end.env, ensure_ascii=False),
+                json.dumps(end.warnings, ensure_ascii=False),
+                run_id,
+            ),
+        )
+
+
+def save_output(db: sqlite_utils.Database, run_id: int, stdout: str, stderr: str) -> None:
+    """The output so far of a running run, so a studylog that dies does not take it along."""
+    with db.conn:
+        db.execute("UPDATE runs SET stdout = ?, stderr = ? WHERE id = ?", (stdout, stderr, run_id))
+
+
+def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
+    """Runs still `running` whose studylog process is gone become `interrupted`."""
+    rows = db.execute(
+        "SELECT id, owner_pid, owner_start FROM runs WHERE status = 'running'"
+    ).fetchall()
+    dead = [run_id for run_id, pid, mark in rows if pid is None or not _alive(pid, mark)]
+    if dead:
+        with db.conn:
+            db.conn.executemany(
+                """UPDATE runs SET status = 'interrupted', last_error = ?, owner_pid = NULL,
+                       owner_start = NULL
+                   WHERE id = ? AND status = 'running'""",
+                [(INTERRUPTED_ERROR, run_id) for run_id in dead],
+            )
+    return dead
+
+
+class MetricWriter:
+    """Metric keys, points and params of one run, written in one transaction per flush.
+
+    Points go straight to `executemany` (the hot path, measured in
+    benchmarks/bench_metrics.py); a batch that SQLite refuses is retried point by point so
+    one malformed point cannot lose its neighbours."""
+
+    def __init__(self, db: sqlite_utils.Database, run_id: int) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.keys: list[tuple[int, str]] = []
+        self.points: list[Sequence[Iterable[Any]]] = []
+        self.pending_points = 0
+        self.params: dict[str, Any] = {}
+        self.rejected = 0
+        # run_id is an int from SQLite: putting it in the statement saves a column per row.
+        self._insert = (
+            f"INSERT OR IGNORE INTO metrics (run_id, key, seq, step, value, ms) "
+            f"VALUES ({int(run_id)}, ?, ?, ?, ?, ?)"
+        )
+
+    def add_key(self, key: int, name: str) -> None:
+        self.keys.append((key, name))
+
+    def add_points(self, points: Sequence[Any]) -> None:
+        self.points.append(points)
+        self.pending_points += len(points)
+
+    def add_params(self, params: dict[str, Any]) -> None:
+        self.params.update(params)
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.keys or self.points or self.params)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)",
+                [(self.run_id, key, name) for key, name in self.keys],
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
+                [
+                    (self.run_id, name, json.dumps(value, ensure_ascii=False, default=repr))
+                    for name, value in self.params.items()
+                ],
+            )
+            for batch in self.points:
+                self._insert_points(conn, batch)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
+
+    def _insert_points(self, conn: sqlite3.Connection, batch: Sequence[Any]) -> None:
+        before = conn.total_changes
+        conn.execute("SAVEPOINT points")
+        try:
+            conn.executemany(self._insert, batch)
+        except (sqlite3.Error, TypeError, ValueError, OverflowError):
+            conn.execute("ROLLBACK TO points")
+            for point in batch:
+                with contextlib.suppress(sqlite3.Error, TypeError, ValueError, OverflowError):
+                    conn.execute(self._insert, point)
+        conn.execute("RELEASE points")
+        # OR IGNORE skips a repeated or ill-typed point: count what did not land.
+        self.rejected += len(batch) - (conn.total_changes - before)

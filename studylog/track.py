@@ -1,0 +1,163 @@
+"""Log metrics and parameters from a snippet: `from studylog import track` (stdlib only).
+
+Outside a studylog run every call checks its arguments and does nothing else, so an
+experiment runs the same with plain `python`. Inside a run, points are buffered in typed
+arrays and sent to studylog in batches over a pipe of their own (never stdout), at the latest
+a quarter second after they were logged while the snippet keeps logging, and at exit.
+
+    from studylog import track
+    track.param(lr=0.1, optimizer="sgd")
+    for step in range(100):
+        ...
+        track.log(step=step, loss=loss.item())
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import operator
+import os
+import time
+from array import array
+from typing import Any
+
+__all__ = ["flush", "log", "log_metric", "param"]
+
+# The environment variable through which studylog hands a run its channel's file descriptor.
+CHANNEL_ENV = "STUDYLOG_TRACK_FD"
+# Send a batch when this many points wait, or this many seconds passed since the last one.
+BATCH_POINTS = 16_384
+BATCH_SECONDS = 0.25
+
+
+class _Channel:
+    """The write end of the metric pipe, with the points not yet sent."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pid = os.getpid()  # a forked DataLoader worker must not send its copy
+        self.t0 = time.monotonic()
+        self.last_sent = self.t0
+        self.keys: dict[str, int] = {}
+        self.counts: list[int] = []  # points so far per key: the next point's place
+        self._clear()
+
+    def _clear(self) -> None:
+        self.key, self.seq, self.step = array("q"), array("q"), array("q")
+        self.value, self.ms = array("d"), array("q")
+
+    def _key(self, name: str) -> int:
+        key = self.keys[name] = len(self.keys)
+        self.counts.append(0)
+        self.send({"key": [key, name]})
+        return key
+
+    def add(self, step: int | None, metrics: dict[str, float]) -> None:
+        now = time.monotonic()
+        ms = int((now - self.t0) * 1000)
+        for name, value in metrics.items():
+            key = self.keys.get(name)
+            if key is None:
+                key = self._key(name)
+            seq = self.counts[key]
+            self.counts[key] = seq + 1
+            self.key.append(key)
+            self.seq.append(seq)
+            self.step.append(seq if step is None else step)
+            self.value.append(value)
+            self.ms.append(ms)
+        if len(self.key) >= BATCH_POINTS or now - self.last_sent >= BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if os.getpid() != self.pid or not len(self.key):
+            self._clear()
+            return
+        columns = {
+            name: base64.b64encode(getattr(self, name).tobytes()).decode("ascii")
+            for name in ("key", "seq", "step", "value", "ms")
+        }
+        self._clear()
+        self.last_sent = time.monotonic()
+        self.send({"points": columns})
+
+    def send(self, message: dict[str, Any]) -> None:
+        if os.getpid() != self.pid:
+            return
+        data = (json.dumps(message, default=repr, allow_nan=True) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(self.fd, data) :]
+        except OSError:  # studylog went away: the run is being torn down, stop sending
+            self.fd = -1
+            self.pid = -1
+
+
+def _open_channel() -> _Channel | None:
+    raw = os.environ.get(CHANNEL_ENV)
+    if not raw:
+        return None
+    try:
+        fd = int(raw)
+        os.fstat(fd)
+    except (ValueError, OSError):
+        return None
+    channel = _Channel(fd)
+    atexit.register(channel.flush)
+    return channel
+
+
+_channel = _open_channel()
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"track: metric {name!r} must be a number, not {value!r}") from None
+
+
+def _step(step: Any) -> int | None:
+    if step is None:
+        return None
+    try:
+        step = operator.index(step)
+    except TypeError:
+        raise TypeError(f"track: step must be a whole number, not {step!r}") from None
+    if not -(2**63) <= step < 2**63:
+        raise ValueError(f"track: step {step} is out of range")
+    return int(step)
+
+
+def log(step: int | None = None, **metrics: float) -> None:
+    """Record metric values at `step` (each metric's next step when omitted):
+    `track.log(step=epoch, loss=loss.item(), acc=acc)`."""
+    _record(step, metrics)
+
+
+def log_metric(name: str, value: float, step: int | None = None) -> None:
+    """Record one metric value: `track.log_metric("loss", 0.25, step=10)`."""
+    _record(step, {name: value})
+
+
+def _record(step: Any, metrics: dict[str, Any]) -> None:
+    values = {str(name): _number(name, value) for name, value in metrics.items()}
+    step_ = _step(step)
+    if _channel is not None and values:
+        _channel.add(step_, values)
+
+
+def param(**params: Any) -> None:
+    """Record the run's parameters (learning rate, optimizer, ...): `track.param(lr=0.1)`.
+    Values that are not JSON are recorded as their repr."""
+    if _channel is not None and params:
+        _channel.send({"params": params})
+
+
+def flush() -> None:
+    """Send the points logged so far now (they are sent within a quarter second anyway while
+    the snippet keeps logging, and at exit)."""
+    if _channel is not None:
+        _channel.flush()
