@@ -23,6 +23,8 @@ def _modules_after(statement: str) -> set[str]:
         "import studylog.store.index, studylog.store.search, studylog.store.queries",
         "import studylog.cli",
         "import studylog.runner.process",
+        "import studylog.runner.service, studylog.runner.snippets, studylog.cli.runs",
+        "import studylog.run_views, studylog.store.history",
     ],
 )
 def test_no_layer_imports_torch_numpy_or_textual(statement):
@@ -52,3 +54,13 @@ def test_store_layer_does_not_import_the_cli_or_rich():
 def test_bare_package_import_is_light():
     loaded = _modules_after("import studylog")
     assert not loaded & {"sqlite_utils", "markdown_it", "yaml", "click", "rich"}
+
+
+def test_track_is_stdlib_only():
+    loaded = _modules_after("from studylog import track")
+    assert not loaded & (HEAVY | {"rich", "sqlite_utils", "click", "sqlite3", "yaml"})
+
+
+def test_the_bootstrap_imports_nothing_heavy_before_the_snippet():
+    loaded = _modules_after("import studylog.runner.bootstrap")
+    assert not loaded & (HEAVY | {"rich", "sqlite_utils", "click", "sqlite3", "markdown_it"})

@@ -164,8 +164,9 @@ async def run_process(
             ended_by = "timed_out"
         elif cancel_task is not None and cancel_task in done and not waiter.done():
             ended_by = "cancelled"
-    except asyncio.CancelledError:
+    except BaseException:  # cancelled, or a bug of ours: the child must not outlive it
         _kill_group(proc.pid)
+        pumps.cancel()
         raise
     finally:
         if cancel_task is not None:
