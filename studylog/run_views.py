@@ -144,16 +144,19 @@ def run_summary(finished_status: str, run: RunDetail, curves: dict[str, list[flo
         lines.append(Text(f"killed by {run.summary.signal}", style="red"))
     if run.summary.last_error and finished_status != "succeeded":
         lines.append(Text(run.summary.last_error, style="red"))
-    for metric in run.metrics:
-        values = curves.get(metric.name, [])
-        lines.append(
-            Text.assemble(
-                (f"{metric.name:<12}", "bold"),
-                (sparkline(values, width=24), "cyan"),
-                f"  last {number_text(metric.last_value)}",
-                (f"  min {number_text(metric.min_value)} · {metric.points} points", "dim"),
+    if run.metrics:
+        grid = Table.grid(padding=(0, 2))
+        for _ in range(5):
+            grid.add_column(no_wrap=True)
+        for metric in run.metrics:
+            grid.add_row(
+                Text(metric.name, style="bold"),
+                Text(sparkline(curves.get(metric.name, []), width=20), style="cyan"),
+                f"last {number_text(metric.last_value)}",
+                Text(f"min {number_text(metric.min_value)}", style="dim"),
+                Text(f"{metric.points} pts", style="dim"),
             )
-        )
+        lines.append(grid)
     for warning in run.warnings:
         lines.append(Text(f"⚠ {warning}", style="yellow"))
     title = f"{run.summary.snippet} · notes/{run.summary.note_path}"

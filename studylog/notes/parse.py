@@ -193,7 +193,8 @@ class _NoteBuilder:
         target = resolve_workspace_path(self.path, href)
         if target is None or not target.startswith(EXPERIMENTS_PREFIX) or not target.endswith(".py"):
             return
-        if any(s.path == target for s in self.snippets):
+        # The same file listed in the front matter with arguments is another snippet.
+        if any(s.path == target and not s.attrs.get("args") for s in self.snippets):
             return
         self.snippets.append(Snippet(name="", source="link", line=self._line(token), path=target))
 
@@ -278,7 +279,7 @@ class _NoteBuilder:
                 )
                 continue
             attrs = {k: str(v) for k, v in entry.items() if k != "path"}
-            if any(s.path == target for s in self.snippets):
+            if any(s.path == target and s.attrs.get("args") == attrs.get("args") for s in self.snippets):
                 continue
             self.snippets.append(
                 Snippet(name=attrs.get("name", ""), source="front_matter", line=1, path=target, attrs=attrs)
