@@ -63,7 +63,7 @@ class CountingSequences(Dataset):
 
 def pad_collate(batch):
     """Pad every sequence of the batch to the longest one with zeros, and keep the lengths."""
-    sequences, labels = zip(*batch)
+    sequences, labels = zip(*batch, strict=True)
     padded = nn.utils.rnn.pad_sequence(sequences, batch_first=True)
     lengths = torch.tensor([len(s) for s in sequences])
     return padded, lengths, torch.tensor(labels)
@@ -75,20 +75,31 @@ def main():
     print("1. A transform: ImageNet normalisation")
     images = TinyImages(transform=normalize)
     image, label = images[0]
-    print(f"   sample 0: shape {tuple(image.shape)}, label {label.item()}, "
-          f"red mean after normalising {image[0].mean().item():+.2f}")
+    print(
+        f"   sample 0: shape {tuple(image.shape)}, label {label.item()}, "
+        f"red mean after normalising {image[0].mean().item():+.2f}"
+    )
 
     print("2. A collate_fn that pads sequences of different lengths")
-    sequences = DataLoader(CountingSequences(), batch_size=4, shuffle=False, drop_last=True,
-                           collate_fn=pad_collate)
+    sequences = DataLoader(
+        CountingSequences(), batch_size=4, shuffle=False, drop_last=True, collate_fn=pad_collate
+    )
     for padded, lengths, labels in sequences:
-        print(f"   {padded.tolist()} lengths {lengths.tolist()}")
-    print(f"   {len(sequences)} batches; drop_last left out "
-          f"{len(CountingSequences()) % 4} samples that would make a short batch")
+        print(f"   {padded.tolist()} lengths {lengths.tolist()} even {labels.tolist()}")
+    print(
+        f"   {len(sequences)} batches; drop_last left out "
+        f"{len(CountingSequences()) % 4} samples that would make a short batch"
+    )
 
     print("3. Training from a DataLoader with 2 worker processes")
-    loader = DataLoader(images, batch_size=64, shuffle=True, drop_last=True, num_workers=2,
-                        generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(
+        images,
+        batch_size=64,
+        shuffle=True,
+        drop_last=True,
+        num_workers=2,
+        generator=torch.Generator().manual_seed(0),
+    )
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2)).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     track.param(batch_size=64, num_workers=2, lr=0.1, epochs=5)
