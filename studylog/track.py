@@ -30,6 +30,7 @@ CHANNEL_ENV = "STUDYLOG_TRACK_FD"
 # Send a batch when this many points wait, or this many seconds passed since the last one.
 BATCH_POINTS = 16_384
 BATCH_SECONDS = 0.25
+_STEP_MIN, _STEP_MAX = -(2**63), 2**63 - 1  # steps travel as int64
 
 
 class _Channel:
@@ -54,13 +55,15 @@ class _Channel:
         self.send({"key": [key, name]})
         return key
 
-    def add(self, step: int | None, metrics: dict[str, float]) -> None:
+    def add(self, step: int | None, metrics: dict[str, Any]) -> None:
+        # The hot path of a snippet that logs every step: no call that is not needed.
         now = time.monotonic()
         ms = int((now - self.t0) * 1000)
         for name, value in metrics.items():
+            value = _number(name, value) if type(value) is not float else value
             key = self.keys.get(name)
             if key is None:
-                key = self._key(name)
+                key = self._key(str(name))
             seq = self.counts[key]
             self.counts[key] = seq + 1
             self.key.append(key)
@@ -126,7 +129,7 @@ def _step(step: Any) -> int | None:
         step = operator.index(step)
     except TypeError:
         raise TypeError(f"track: step must be a whole number, not {step!r}") from None
-    if not -(2**63) <= step < 2**63:
+    if not _STEP_MIN <= step <= _STEP_MAX:
         raise ValueError(f"track: step {step} is out of range")
     return int(step)
 
@@ -143,10 +146,13 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
 
 
 def _record(step: Any, metrics: dict[str, Any]) -> None:
-    values = {str(name): _number(name, value) for name, value in metrics.items()}
-    step_ = _step(step)
-    if _channel is not None and values:
-        _channel.add(step_, values)
+    if step is not None and (type(step) is not int or not _STEP_MIN <= step <= _STEP_MAX):
+        step = _step(step)
+    if _channel is None:
+        for name, value in metrics.items():
+            _number(name, value)
+    else:
+        _channel.add(step, metrics)
 
 
 def param(**params: Any) -> None:

@@ -71,7 +71,9 @@ def test_decoder_reads_keys_points_params_and_env_across_chunks():
     rest = decoder.feed(data[7:])
     assert first.keys == [] and first.problems == []
     assert rest.keys == [(0, "loss")]
-    assert rest.points == [[(0, 0, 0, 1.0, 1), (0, 1, 10, 0.5, 2)]]
+    assert [list(batch.rows()) for batch in rest.points] == [
+        [(0, 0, 0, 1.0, 1), (0, 1, 10, 0.5, 2)]
+    ]
     assert rest.params == {"lr": 0.1} and rest.env == {"torch_imported": True}
     assert decoder.close().problems == []
 

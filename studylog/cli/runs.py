@@ -88,9 +88,8 @@ class _Printer:
         if isinstance(event, OutputLine):
             self.pending.append(event.line)
         elif isinstance(event, MetricPoints):
-            for name, points in event.points.items():
-                self.latest[name] = points[-1]
-                self.points += len(points)
+            self.latest.update(event.latest())
+            self.points += event.count
         elif isinstance(event, RunStarted):
             self.snippet, self.t0 = event.snippet, time.monotonic()
             self.latest, self.points = {}, 0

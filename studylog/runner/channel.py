@@ -10,6 +10,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from studylog.store.runs import Columns
+
 # A line longer than this is not something track.py sent (its batches stay far below).
 MAX_LINE = 64 * 1024 * 1024
 _COLUMNS = (("key", "q"), ("seq", "q"), ("step", "q"), ("value", "d"), ("ms", "q"))
@@ -20,7 +22,7 @@ class Decoded:
     """What one chunk of the channel held."""
 
     keys: list[tuple[int, str]] = field(default_factory=list)
-    points: list[list[tuple[int, int, int, float, int]]] = field(default_factory=list)
+    points: list[Columns] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -79,8 +81,8 @@ class ChannelDecoder:
             out.problems.append(f"{exc}: {_excerpt(line)}")
 
 
-def _points(body: Any) -> list[tuple[int, int, int, float, int]]:
-    """Five base64 columns of equal length → rows for the metrics table."""
+def _points(body: Any) -> Columns:
+    """Five base64 columns of equal length → typed arrays (key, seq, step, value, ms)."""
     if not isinstance(body, dict):
         raise ValueError("points must be columns")
     columns = []
@@ -90,7 +92,8 @@ def _points(body: Any) -> list[tuple[int, int, int, float, int]]:
         columns.append(column)
     if len({len(c) for c in columns}) != 1:
         raise ValueError("point columns of different lengths")
-    return list(zip(*columns, strict=True))
+    key, seq, step, value, ms = columns
+    return Columns(key, seq, step, value, ms)
 
 
 def _excerpt(line: bytes) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from studylog.store.runs import Columns
+
 
 @dataclass(frozen=True)
 class RunStarted:
@@ -22,10 +24,35 @@ class OutputLine:
 
 @dataclass(frozen=True)
 class MetricPoints:
-    """New points of a running run, by metric name: [(step, value), ...] in order."""
+    """New points of a running run, as they arrived (a batch may hold many thousands)."""
 
     run_id: int
-    points: dict[str, list[tuple[int, float]]]
+    names: dict[int, str]  # the run's metric keys
+    batches: list[Columns]
+
+    @property
+    def count(self) -> int:
+        return sum(len(b) for b in self.batches)
+
+    def latest(self) -> dict[str, tuple[int, float]]:
+        """The last (step, value) of each metric in these points."""
+        last: dict[str, tuple[int, float]] = {}
+        for batch in self.batches:
+            for i in range(len(batch) - 1, -1, -1):
+                name = self.names.get(batch.key[i], f"#{batch.key[i]}")
+                if name not in last:
+                    last[name] = (batch.step[i], batch.value[i])
+                if len(last) == len(self.names):
+                    break
+        return last
+
+    def by_name(self) -> dict[str, list[tuple[int, float]]]:
+        """Every point, by metric name: [(step, value), ...] in order."""
+        out: dict[str, list[tuple[int, float]]] = {}
+        for batch in self.batches:
+            for key, step, value in zip(batch.key, batch.step, batch.value, strict=True):
+                out.setdefault(self.names.get(key, f"#{key}"), []).append((step, value))
+        return out
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ OUTPUT_SAVE_SECONDS = 1.0
 CHANNEL_DRAIN_SECONDS = 2.0
 # ... and sooner when this many points wait.
 FLUSH_POINTS = 200_000
+# Points read but not yet written above which the channel is left unread for a moment.
+MAX_BACKLOG = 2_000_000
 _READ = 1 << 20
 
 
@@ -97,14 +99,14 @@ class _Live:
     db: sqlite_utils.Database
     run_id: int
     on_event: EventCallback | None
-    writer: store_runs.MetricWriter
+    writer: store_runs.BackgroundMetricWriter
     env: dict[str, Any]
     output: tuple[CappedOutput, CappedOutput]
     decoder: ChannelDecoder = field(default_factory=ChannelDecoder)
     names: dict[int, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     channel_problems: int = 0
-    store_error: str | None = None
+    output_error: str | None = None
     output_saved: tuple[int, int] = (0, 0)
 
     def on_line(self, stream: str, line: str) -> None:
@@ -125,37 +127,32 @@ class _Live:
         for batch in decoded.points:
             self.writer.add_points(batch)
         if decoded.points and self.on_event is not None:
-            by_name: dict[str, list[tuple[int, float]]] = {}
-            for batch in decoded.points:
-                for key, _seq, step, value, _ms in batch:
-                    by_name.setdefault(self.names.get(key, f"#{key}"), []).append((step, value))
-            self.on_event(MetricPoints(self.run_id, by_name))
+            self.on_event(MetricPoints(self.run_id, dict(self.names), decoded.points))
 
-    def flush(self, *, with_output: bool = False) -> None:
-        """Write what arrived; a store that refuses (locked too long, disk full) is retried at
-        the next flush and the run goes on."""
+    def save_output(self) -> None:
+        """The output so far into the store (metrics go by the writer's thread)."""
+        seen = (self.output[0].added, self.output[1].added)
+        if seen == self.output_saved:
+            return
         try:
-            self.writer.flush()
-            seen = (self.output[0].added, self.output[1].added)
-            if with_output and seen != self.output_saved:
-                store_runs.save_output(
-                    self.db, self.run_id, self.output[0].text(), self.output[1].text()
-                )
-                self.output_saved = seen
-            self.store_error = None
-        except sqlite3.Error as exc:
-            if self.store_error is None:
-                self.warnings.append(f"the store refused metrics for a while: {exc}")
-            self.store_error = str(exc)
+            store_runs.save_output(
+                self.db, self.run_id, self.output[0].text(), self.output[1].text()
+            )
+            self.output_saved = seen
+        except sqlite3.Error as exc:  # retried at the next save; the run goes on
+            self.output_error = str(exc)
 
     def problems(self) -> list[str]:
+        """Warnings for the run's record (call after the writer is closed)."""
         extra = []
         if self.channel_problems > 3:
             extra.append(f"metric channel: {self.channel_problems - 3} more messages ignored")
         if self.writer.rejected:
             extra.append(f"{self.writer.rejected} metric points were malformed or repeated")
-        if self.store_error is not None:
-            extra.append(f"some metrics could not be saved: {self.store_error}")
+        for error in self.writer.errors:
+            extra.append(f"the store refused metrics for a while: {error}")
+        if self.writer.failed_at_end:
+            extra.append(f"the last metrics could not be saved: {self.writer.failed_at_end}")
         return self.warnings + extra
 
 
@@ -210,14 +207,10 @@ class Runner:
         except sqlite3.Error as exc:
             raise RunError(f"{self.workspace.db_path}: cannot record the run ({exc})") from exc
         output = (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
-        live = _Live(
-            self.db,
-            run_id,
-            on_event,
-            store_runs.MetricWriter(self.db, run_id),
-            dict(new.env),
-            output,
+        writer = store_runs.BackgroundMetricWriter(
+            self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS
         )
+        live = _Live(self.db, run_id, on_event, writer, dict(new.env), output)
         if on_event is not None:
             on_event(RunStarted(run_id, target.note_path, snippet.name))
         try:
@@ -233,6 +226,7 @@ class Runner:
             finally:
                 with contextlib.suppress(OSError):
                     code_file.unlink()
+            await asyncio.to_thread(writer.close)  # the last metrics, off the event loop
         except asyncio.CancelledError:  # the caller's task was cancelled: the group is dead
             out, err = live.output
             self._finish(live, _not_started(None, "cancelled", out.text(), err.text()))
@@ -290,7 +284,6 @@ class Runner:
             except TimeoutError:
                 channel.cancel()
                 live.warnings.append("a process of the run kept the metric channel open")
-            live.flush()
 
     async def _read_channel(self, fd: int, live: _Live) -> None:
         loop = asyncio.get_running_loop()
@@ -301,13 +294,14 @@ class Runner:
         try:
             while chunk := await reader.read(_READ):
                 live.take(live.decoder.feed(chunk))
-                if live.writer.pending_points >= FLUSH_POINTS:
-                    live.flush()
+                while live.writer.backlog > MAX_BACKLOG:  # SQLite is behind: let it catch up
+                    await asyncio.sleep(0.01)
             live.take(live.decoder.close())
         finally:
             transport.close()
 
     def _finish(self, live: _Live, result: ProcessResult) -> RunFinished:
+        live.writer.close()  # at once if closed already
         warnings = live.problems()
         end = store_runs.RunEnd(
             status=result.status,
@@ -344,14 +338,9 @@ class Runner:
 
 
 async def _save_periodically(live: _Live) -> None:
-    last_output = time.monotonic()
     while True:
-        await asyncio.sleep(FLUSH_SECONDS)
-        now = time.monotonic()
-        with_output = now - last_output >= OUTPUT_SAVE_SECONDS
-        live.flush(with_output=with_output)
-        if with_output:
-            last_output = now
+        await asyncio.sleep(OUTPUT_SAVE_SECONDS)
+        live.save_output()
 
 
 def _not_started(

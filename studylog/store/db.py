@@ -24,13 +24,20 @@ def _configure(db: sqlite_utils.Database) -> None:
     db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
 
 
+def connect(path: Path) -> sqlite_utils.Database:
+    """A connection to an existing store, configured but not migrated (for a second
+    connection of the same process, e.g. a writer thread)."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    _configure(db)
+    return db
+
+
 def open_store(path: Path) -> sqlite_utils.Database:
     """The store at `path`, made on first use and migrated forward."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        _configure(db)
+        db = connect(path)
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         migrate(db)

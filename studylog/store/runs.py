@@ -8,17 +8,35 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from pathlib import Path
 
     import sqlite_utils
 
-# A point as the metrics table holds it, less the run: (key, seq, step, value, ms).
-Point = tuple[int, int, int, float, int]
+
+class Columns(NamedTuple):
+    """Points as the metric channel delivers them: equal-length columns, one row a point."""
+
+    key: Sequence[int]  # the run's number for the metric's name
+    seq: Sequence[int]  # the point's place in its series
+    step: Sequence[int]
+    value: Sequence[float]
+    ms: Sequence[int]  # milliseconds since the run started
+
+    def __len__(self) -> int:  # the number of points, not of columns
+        return len(self.key)
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        return zip(self.key, self.seq, self.step, self.value, self.ms, strict=True)
+
 
 INTERRUPTED_ERROR = "studylog stopped while this run was going (killed or crashed)"
 
@@ -179,7 +197,7 @@ class MetricWriter:
         self.db = db
         self.run_id = run_id
         self.keys: list[tuple[int, str]] = []
-        self.points: list[Sequence[Iterable[Any]]] = []
+        self.points: list[Columns] = []
         self.pending_points = 0
         self.params: dict[str, Any] = {}
         self.rejected = 0
@@ -192,7 +210,7 @@ class MetricWriter:
     def add_key(self, key: int, name: str) -> None:
         self.keys.append((key, name))
 
-    def add_points(self, points: Sequence[Any]) -> None:
+    def add_points(self, points: Columns) -> None:
         self.points.append(points)
         self.pending_points += len(points)
 
@@ -228,16 +246,101 @@ class MetricWriter:
         conn.execute("COMMIT")
         self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
 
-    def _insert_points(self, conn: sqlite3.Connection, batch: Sequence[Any]) -> None:
-        before = conn.total_changes
+    def _insert_points(self, conn: sqlite3.Connection, batch: Columns) -> None:
         conn.execute("SAVEPOINT points")
         try:
-            conn.executemany(self._insert, batch)
+            before = conn.total_changes
+            conn.executemany(self._insert, batch.rows())
+            inserted = conn.total_changes - before
         except (sqlite3.Error, TypeError, ValueError, OverflowError):
             conn.execute("ROLLBACK TO points")
-            for point in batch:
+            inserted = 0
+            for point in batch.rows():
                 with contextlib.suppress(sqlite3.Error, TypeError, ValueError, OverflowError):
-                    conn.execute(self._insert, point)
+                    inserted += conn.execute(self._insert, point).rowcount
         conn.execute("RELEASE points")
-        # OR IGNORE skips a repeated or ill-typed point: count what did not land.
-        self.rejected += len(batch) - (conn.total_changes - before)
+        # OR IGNORE skips a point at a place already taken: count what did not land.
+        self.rejected += len(batch) - inserted
+
+
+class BackgroundMetricWriter:
+    """A MetricWriter on a thread and connection of its own: the caller's event loop keeps
+    draining the metric channel while SQLite inserts (else the snippet waits on a full pipe).
+    Writes at least every `every` seconds, sooner when `max_points` wait."""
+
+    _STOP = object()
+
+    def __init__(self, db_path: Path, run_id: int, every: float, max_points: int) -> None:
+        self.db_path = db_path
+        self.run_id = run_id
+        self.every = every
+        self.max_points = max_points
+        self.rejected = 0
+        self.errors: list[str] = []  # each distinct failure once, e.g. a store locked too long
+        self.failed_at_end: str | None = None
+        self.queued = 0  # points handed over, and points written (or refused) so far
+        self.done = 0
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._main, name=f"metrics-{run_id}", daemon=True)
+        self._thread.start()
+
+    def add_key(self, key: int, name: str) -> None:
+        self._queue.put(("key", key, name))
+
+    def add_points(self, points: Columns) -> None:
+        self.queued += len(points)
+        self._queue.put(("points", points))
+
+    @property
+    def backlog(self) -> int:
+        """Points handed over but not yet written: the caller stops reading above a bound."""
+        return self.queued - self.done
+
+    def add_params(self, params: dict[str, Any]) -> None:
+        self._queue.put(("params", params))
+
+    def close(self) -> None:
+        """Write what is left and stop (again: nothing)."""
+        if self._thread.is_alive():
+            self._queue.put(self._STOP)
+            self._thread.join()
+
+    def _main(self) -> None:
+        from studylog.store.db import connect
+
+        db = connect(self.db_path)
+        writer = MetricWriter(db, self.run_id)
+        deadline = time.monotonic() + self.every
+        stopping = False
+        try:
+            while not stopping:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    if item is self._STOP:
+                        stopping = True
+                    elif item[0] == "points":
+                        writer.add_points(item[1])
+                    elif item[0] == "key":
+                        writer.add_key(item[1], item[2])
+                    else:
+                        writer.add_params(item[1])
+                except queue.Empty:
+                    pass
+                now = time.monotonic()
+                if stopping or now >= deadline or writer.pending_points >= self.max_points:
+                    self._flush(writer, final=stopping)
+                    deadline = now + self.every
+        finally:
+            self.rejected = writer.rejected
+            db.close()
+
+    def _flush(self, writer: MetricWriter, final: bool) -> None:
+        try:
+            pending = writer.pending_points
+            writer.flush()
+            self.done += pending
+        except sqlite3.Error as exc:  # kept pending: retried at the next flush
+            if str(exc) not in self.errors:
+                self.errors.append(str(exc))
+            if final:
+                self.failed_at_end = str(exc)

@@ -147,14 +147,15 @@ _M002 = """
         );
         -- One row a point, clustered by series (a curve is one range scan) and small on
         -- disk: the name is a run-local key, the time whole milliseconds since the start.
-        -- NaN is stored as NULL (SQLite has no NaN).
+        -- NaN is stored as NULL (SQLite has no NaN). No CHECK on types: they would halve
+        -- the insert rate, and points arrive as typed int64/float64 arrays (runner/channel.py).
         CREATE TABLE metrics (
             run_id INTEGER NOT NULL,
             key INTEGER NOT NULL,
             seq INTEGER NOT NULL,           -- the point's place in its series, from 0
-            step INTEGER NOT NULL CHECK (typeof(step) = 'integer'),
-            value REAL CHECK (typeof(value) IN ('real', 'integer', 'null')),
-            ms INTEGER NOT NULL CHECK (typeof(ms) = 'integer'),
+            step INTEGER NOT NULL,
+            value REAL,
+            ms INTEGER NOT NULL,            -- milliseconds since the run started
             PRIMARY KEY (run_id, key, seq)
         ) WITHOUT ROWID
 """

@@ -1,0 +1,159 @@
+"""Metric ingestion: a snippet logs 1,000,000 points with `track.log`; points per second end
+to end (the snippet's calls → rows in SQLite, the child's start and the run's bookkeeping
+included) and bytes on disk per point. Beside, in the same run:
+
+- a bare `executemany` of the same rows into the same table (the ceiling), and
+- MLflow's SQLite backend logging the same points with `MlflowClient.log_batch`
+  (benchmark-only: `pip install mlflow-skinny sqlalchemy alembic`; left out when missing).
+
+    python benchmarks/bench_metrics.py [--points N] [--mlflow-points N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from _common import report
+
+from studylog.paths import Workspace
+from studylog.runner.service import Runner, RunTarget
+from studylog.settings import RunSettings, Settings
+from studylog.store.db import open_store
+from studylog.store.history import get_run
+from studylog.store.index import index_notes
+from studylog.store.queries import get_note
+
+SNIPPET = """
+from studylog import track
+for step in range({points}):
+    track.log(step=step, loss=1.0 / (step + 1))
+"""
+
+
+def _db_bytes(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path.stat().st_size
+
+
+def studylog_ingestion(root: Path, points: int) -> tuple[float, int]:
+    """Seconds for the whole run, and bytes the store grew by."""
+    workspace = Workspace(root)
+    (root / "notes").mkdir(parents=True)
+    (root / "notes" / "bench.md").write_text(
+        f"# Bench\n\n```python run name=bench\n{SNIPPET.format(points=points).strip()}\n```\n"
+    )
+    settings = Settings(run=RunSettings(timeout=600))
+    db = open_store(workspace.db_path)
+    index_notes(db, workspace, settings)
+    detail = get_note(db, "bench.md")
+    before = _db_bytes(workspace.db_path)
+    runner = Runner(db, workspace, settings.run)
+    start = time.perf_counter()
+    finished = asyncio.run(runner.run(RunTarget(detail.summary.id, "bench.md", detail.snippets[0])))
+    elapsed = time.perf_counter() - start
+    run = get_run(db, finished.run_id)
+    db.close()
+    assert run.summary.status == "succeeded", run.stderr
+    assert run.metrics[0].points == points, run.metrics
+    return elapsed, _db_bytes(workspace.db_path) - before
+
+
+def bare_executemany(root: Path, points: int) -> float:
+    """The same rows, already in Python, into the same table in one transaction."""
+    db = open_store(root / "bare.db")
+    db.execute(
+        "INSERT INTO runs (id, note_path, snippet, source, code, code_hash, seed, status, started)"
+        " VALUES (1, 'b.md', 'b', 'fence', '', '', 0, 'running', '')"
+    )
+    rows = [(0, i, i, 1.0 / (i + 1), i // 1000) for i in range(points)]
+    start = time.perf_counter()
+    db.conn.execute("BEGIN")  # the store's connection is in autocommit mode
+    db.conn.executemany(
+        "INSERT INTO metrics (run_id, key, seq, step, value, ms) VALUES (1, ?, ?, ?, ?, ?)", rows
+    )
+    db.conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    db.close()
+    return elapsed
+
+
+def mlflow_log_batch(root: Path, points: int) -> tuple[float, int] | None:
+    try:
+        from mlflow.entities import Metric
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        return None
+    db_path = root / "mlflow.db"
+    client = MlflowClient(tracking_uri=f"sqlite:///{db_path}")
+    experiment = client.create_experiment("bench", artifact_location=str(root / "artifacts"))
+    run = client.create_run(experiment)
+    before = _db_bytes(db_path)
+    now = int(time.time() * 1000)
+    start = time.perf_counter()
+    for first in range(0, points, 1000):  # log_batch takes at most 1,000 metrics a call
+        batch = [
+            Metric("loss", 1.0 / (i + 1), now, i) for i in range(first, min(first + 1000, points))
+        ]
+        client.log_batch(run.info.run_id, metrics=batch)
+    elapsed = time.perf_counter() - start
+    return elapsed, _db_bytes(db_path) - before
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument(
+        "--mlflow-points",
+        type=int,
+        default=100_000,
+        help="MLflow is slow: log this many and report its rate",
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ours, disk = studylog_ingestion(root / "ws", args.points)
+        bare = bare_executemany(root, args.points)
+        mlflow = mlflow_log_batch(root, args.mlflow_points)
+    rate, bare_rate = args.points / ours, args.points / bare
+    print(f"{args.points:,} points logged with track.log in one run ({os.cpu_count()} CPUs)\n")
+    report(
+        "studylog end to end",
+        f"{rate:,.0f} pts/s",
+        f"{bare_rate:,.0f} pts/s",
+        f"{rate / bare_rate:.2f}× bare executemany (goal ≥ 0.5×)",
+    )
+    report(
+        "studylog on disk",
+        f"{disk / args.points * 1e6 / 2**20:.1f} MB/M",
+        "40 MB/M",
+        "per million points (goal ≤ 40)",
+    )
+    if mlflow is None:
+        print("MLflow not installed: pip install mlflow-skinny sqlalchemy alembic")
+    else:
+        m_time, m_disk = mlflow
+        m_rate = args.mlflow_points / m_time
+        report(
+            "MLflow log_batch (SQLite)",
+            f"{m_rate:,.0f} pts/s",
+            f"{rate:,.0f} pts/s",
+            f"studylog is {rate / m_rate:.0f}× faster",
+        )
+        report(
+            "MLflow on disk",
+            f"{m_disk / args.mlflow_points * 1e6 / 2**20:.0f} MB/M",
+            f"{disk / args.points * 1e6 / 2**20:.1f} MB/M",
+            "per million points",
+        )
+
+
+if __name__ == "__main__":
+    main()
