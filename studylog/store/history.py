@@ -259,28 +259,33 @@ def series(
     if found is None:
         return []
     key = found[0]
-    where = "FROM metrics WHERE run_id = ? AND key = ? AND value IS NOT NULL"
     count = db.execute(
         "SELECT coalesce(max(seq) + 1, 0) FROM metrics WHERE run_id = ? AND key = ?",
         [run_id, key],
     ).fetchone()[0]
     if max_points is None or count <= 2 * max_points:
-        return db.execute(f"SELECT step, value {where} ORDER BY seq", [run_id, key]).fetchall()
+        return db.execute(
+            "SELECT step, value FROM metrics WHERE run_id = ? AND key = ? AND value IS NOT NULL "
+            "ORDER BY seq",
+            [run_id, key],
+        ).fetchall()
     size = math.ceil(count / max_points)
-    # SQLite gives a bare column from the row that holds the min() or max(): the point's step.
-    lows = db.execute(
-        f"SELECT seq / {size}, seq, step, min(value) {where} GROUP BY seq / {size}", [run_id, key]
-    ).fetchall()
-    highs = db.execute(
-        f"SELECT seq / {size}, seq, step, max(value) {where} GROUP BY seq / {size}", [run_id, key]
-    ).fetchall()
-    points: list[tuple[int, int, float]] = []
-    for (_, low_seq, low_step, low), (_, high_seq, high_step, high) in zip(
-        lows, highs, strict=True
-    ):
-        pair = sorted([(low_seq, low_step, low), (high_seq, high_step, high)])
-        points.extend(pair if low_seq != high_seq else pair[:1])
-    return [(step, value) for _, step, value in points]
+    # One short range scan of the primary key per bucket and extreme: SQLite gives a bare
+    # column from the row that holds the min() or max(), so each point keeps its own step.
+    # (A single GROUP BY seq / size is slower: SQLite sorts the groups instead of streaming.)
+    range_sql = "FROM metrics WHERE run_id = ? AND key = ? AND seq >= ? AND seq < ?"
+    low_sql = f"SELECT seq, step, min(value) {range_sql}"
+    high_sql = f"SELECT seq, step, max(value) {range_sql}"
+    points: list[tuple[int, float]] = []
+    for start in range(0, count, size):
+        bounds = (run_id, key, start, start + size)
+        low = db.execute(low_sql, bounds).fetchone()
+        high = db.execute(high_sql, bounds).fetchone()
+        if low[2] is None:  # every point of the bucket is NaN
+            continue
+        pair = sorted({(low[0], low[1], low[2]), (high[0], high[1], high[2])})
+        points.extend((step, value) for _, step, value in pair)
+    return points
 
 
 def _json_number(value: float | None) -> float | None:
