@@ -45,6 +45,11 @@ class Workspace:
         return self.state_dir / DB_FILE
 
     @property
+    def ui_state_file(self) -> Path:
+        """What the TUI remembers between sessions (the tree's grouping)."""
+        return self.state_dir / "ui.json"
+
+    @property
     def run_dir(self) -> Path:
         """Where a run's code waits for its child process (removed when the run ends)."""
         return self.state_dir / "run"

@@ -25,12 +25,33 @@ class _Group(click.Group):
 def cli(ctx: click.Context, workspace: Path | None) -> None:
     """studylog: browse, search and run your deep-learning study notes.
 
-    With no command, shows your notes by topic (the TUI arrives in a later release).
+    With no command, opens the app (the TUI) on your workspace; without a terminal, prints
+    your notes by topic.
     """
     ctx.obj = workspace
     if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            _open_app(workspace)
+            return
         ctx.invoke(_notes.list_cmd, workspace=workspace, by="topic", as_json=False)
         console().print("\n[dim]studylog show NOTE · studylog search QUERY · studylog --help[/]")
+
+
+def _open_app(workspace: Path | None) -> None:
+    from studylog.cli.common import fail
+    from studylog.paths import WorkspaceError, find_workspace
+    from studylog.settings import SettingsError, load_settings
+    from studylog.store.db import StoreError
+
+    try:
+        found = find_workspace(workspace)
+        settings = load_settings(found.settings_file)
+        from studylog.tui.app import StudylogApp
+
+        app = StudylogApp(found, settings)
+    except (WorkspaceError, SettingsError, StoreError) as exc:
+        raise fail(str(exc)) from exc
+    app.run()
 
 
 # Registering the commands: each module adds its own to `cli`.

@@ -1,0 +1,116 @@
+"""The studylog app: the services the screens use (store, runner, workspace), the keys that
+work everywhere, the command palette, and errors turned into notifications."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sqlite3
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from studylog.paths import Workspace
+from studylog.runner.service import Runner
+from studylog.settings import Settings
+from studylog.store.db import connect, open_store
+from studylog.store.index import index_notes
+from studylog.store.queries import NoteSummary, list_notes
+from studylog.tui.screens.help import HelpScreen
+from studylog.tui.screens.main import MainScreen
+from studylog.tui.state import load_state, save_state
+
+
+class NoteIndex:
+    """Indexing from a worker thread: SQLite connections stay in their thread, so each pass
+    opens its own."""
+
+    def __init__(self, workspace: Workspace, settings: Settings) -> None:
+        self.workspace = workspace
+        self.settings = settings
+
+    def refresh_index(self) -> list[NoteSummary]:
+        db = connect(self.workspace.db_path)
+        try:
+            index_notes(db, self.workspace, self.settings)
+            return list_notes(db)
+        finally:
+            db.close()
+
+
+class StudylogApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "studylog"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, workspace: Workspace, settings: Settings) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.settings = settings
+        self.db = open_store(workspace.db_path)  # the caller reports a store that won't open
+        self.store = NoteIndex(workspace, settings)
+        self.runner = Runner(self.db, workspace, settings.run)
+        self.ui_state = load_state(workspace.ui_state_file)
+        self.sub_title = workspace.root.name
+
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen()
+
+    def on_unmount(self) -> None:
+        self.db.close()
+
+    def save_state(self) -> None:
+        save_state(self.workspace.ui_state_file, self.ui_state)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            for binding in MainScreen.BINDINGS:
+                assert isinstance(binding, Binding)
+                if binding.show:
+                    yield SystemCommand(
+                        binding.description,
+                        f"{binding.description} (key {binding.key})",
+                        lambda action=binding.action: screen.run_action(action),
+                    )
+        yield SystemCommand("Help", "What each key does (key ?)", self.action_help)
+
+    def report_error(self, error: BaseException | None) -> None:
+        """A failed worker becomes a notification that says what happened and what to do."""
+        if error is None:
+            return
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            message = (
+                f"{self.workspace.db_path} is busy (another studylog is writing). "
+                "It is retried by itself; if it lasts, close the other studylog."
+            )
+        elif isinstance(error, sqlite3.Error):
+            message = f"{self.workspace.db_path}: {error}. Check that the folder is writable."
+        elif isinstance(error, OSError):
+            message = f"{error.filename or 'a file'}: {error.strerror or error}"
+        else:
+            message = f"{type(error).__name__}: {error}"
+        self.notify(message, title="Something went wrong", severity="error", timeout=10)
+
+    def edit(self, path: Path) -> str | None:
+        """Open `path` in $VISUAL / $EDITOR, the app suspended meanwhile; an error message,
+        or None."""
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            with self.suspend():
+                subprocess.run([*shlex.split(editor), str(path)], check=False)
+        except (OSError, ValueError) as exc:
+            return f"cannot start the editor {editor!r}: {exc}. Set $EDITOR."
+        except Exception as exc:  # suspend() is not possible (no terminal: tests, pipes)
+            return f"cannot open an editor here: {exc}"
+        return None

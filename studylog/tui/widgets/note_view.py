@@ -1,0 +1,98 @@
+"""A note, rendered: a compact header (date, topic, lectures, tags, warnings), then its
+markdown, with each `<details>` a collapsible section, nested and open as the note says."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Collapsible, Markdown, Static
+
+from studylog.notes.blocks import Block, DetailsBlock, split_blocks
+from studylog.notes.model import Section
+from studylog.store.queries import NoteDetail
+
+
+def header_text(detail: NoteDetail) -> Text:
+    s = detail.summary
+    text = Text(s.title, style="bold")
+    text.append(f"\nnotes/{s.path}", style="dim")
+    facts = [s.date or "Undated", s.topic or "No topic"]
+    for lecture in s.lectures:
+        number = f"Lecture {lecture.number}" if lecture.number else ""
+        facts.append(" · ".join(p for p in (number, lecture.title or "") if p))
+    text.append("\n" + "  |  ".join(facts), style="cyan")
+    if s.tags:
+        text.append("\n" + " ".join(f"#{t}" for t in s.tags), style="magenta")
+    if detail.todos:
+        done = sum(t.done for t in detail.todos)
+        text.append(f"\nTo-dos {done}/{len(detail.todos)} done", style="magenta")
+    for warning in s.warnings:
+        text.append(f"\n⚠ {warning}", style="bold yellow")
+    return text
+
+
+def _widgets(blocks: list[Block]) -> list[Widget]:
+    widgets: list[Widget] = []
+    for block in blocks:
+        if isinstance(block, DetailsBlock):
+            widgets.append(
+                Collapsible(
+                    *_widgets(block.children),
+                    title=block.summary or "Details",
+                    collapsed=not block.open,
+                )
+            )
+        else:
+            widgets.append(Markdown(block.text, open_links=False))
+    return widgets
+
+
+class NoteView(VerticalScroll):
+    """The selected note; `show()` replaces what is shown."""
+
+    DEFAULT_CSS = """
+    NoteView > #note-header { padding: 0 1 1 1; }
+    NoteView Collapsible { padding-bottom: 0; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.detail: NoteDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Choose a note on the left (↑↓ and Enter), or press / to search.", id="note-header"
+        )
+
+    async def show(self, detail: NoteDetail) -> None:
+        self.detail = detail
+        await self.remove_children()
+        await self.mount(Static(header_text(detail), id="note-header"))
+        if not detail.summary.readable:
+            return
+        await self.mount_all(_widgets(split_blocks(detail.body)))
+        self.scroll_home(animate=False)
+
+    def jump_to(self, section: Section) -> None:
+        """Scroll to a section of the outline, opening the collapsibles on the way."""
+        target = self._find(section)
+        if target is None:
+            return
+        for ancestor in [target, *target.ancestors]:
+            if isinstance(ancestor, Collapsible):
+                ancestor.collapsed = False
+        self.call_after_refresh(self.scroll_to_widget, target, top=True, animate=False)
+
+    def _find(self, section: Section) -> Widget | None:
+        if section.kind == "details":
+            for collapsible in self.query(Collapsible):
+                if collapsible.title == section.title:
+                    return collapsible
+            return None
+        marker = "#" * section.level + " " + section.title
+        for markdown in self.query(Markdown):
+            if marker in markdown.source:
+                return markdown
+        return None

@@ -1,0 +1,41 @@
+"""A run's output: streamed lines arrive in a buffer and are drawn in chunks, so a flood of
+output never floods the UI; a finished run's stored output is shown whole."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+# Draw at most this often while output streams.
+DRAW_SECONDS = 0.05
+# Keep this many lines on screen (the run's stored output keeps the rest, head and tail).
+MAX_LINES = 5_000
+
+
+class RunLog(RichLog):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, max_lines=MAX_LINES, wrap=True, markup=False, highlight=False)
+        self._pending: list[str] = []
+
+    def on_mount(self) -> None:
+        self.set_interval(DRAW_SECONDS, self.draw)
+
+    def add_line(self, line: str) -> None:
+        self._pending.append(line)
+
+    def draw(self) -> None:
+        if not self._pending:
+            return
+        text, self._pending = "".join(self._pending[-MAX_LINES:]), []
+        self.write(Text.from_ansi(text.rstrip("\n")))
+
+    def show_text(self, stdout: str, stderr: str, title: str) -> None:
+        self._pending = []
+        self.clear()
+        self.border_title = title
+        if stdout.strip():
+            self.write(Text.from_ansi(stdout.rstrip("\n")))
+        if stderr.strip():
+            self.write(Text.from_ansi(stderr.rstrip("\n"), style="red"))
+        if not stdout.strip() and not stderr.strip():
+            self.write(Text("(no output)", style="dim"))

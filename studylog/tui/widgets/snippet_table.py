@@ -1,0 +1,73 @@
+"""The snippets of the open note, each with the badge of its latest run."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from studylog.run_views import STATUS_STYLES, number_text
+from studylog.runner.snippets import SnippetState
+
+BADGES = {
+    "never run": "· never run",
+    "succeeded": "✔ succeeded",
+    "failed": "✘ failed",
+    "timed_out": "⏱ timed out",
+    "cancelled": "■ cancelled",
+    "out_of_memory": "✘ out of memory",
+    "crashed": "✘ crashed",
+    "interrupted": "✘ interrupted",
+    "running": "… running",
+    "stale": "≠ stale",
+}
+
+
+def badge(status: str) -> Text:
+    return Text(BADGES.get(status, status), style=STATUS_STYLES.get(status, ""))
+
+
+class SnippetTable(DataTable[object]):
+    """One row a snippet; posts SnippetTable.Highlighted with the snippet's name."""
+
+    class Highlighted(Message):
+        def __init__(self, name: str | None) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.states: list[SnippetState] = []
+        self.running: str | None = None
+
+    def on_mount(self) -> None:
+        self.add_columns("snippet", "status", "from", "last result")
+
+    def show(self, states: list[SnippetState], running: str | None = None) -> None:
+        keep = self.selected
+        self.states, self.running = states, running
+        self.clear()
+        for state in states:
+            status = "running" if state.snippet.name == running else state.badge
+            last = ""
+            if state.problem:
+                last = state.problem
+            elif state.latest is not None:
+                last = "  ".join(
+                    f"{k} {number_text(v)}" for k, v in state.latest.final_metrics.items()
+                ) or (state.latest.last_error or "")
+            source = state.snippet.path or f"line {state.snippet.line}"
+            self.add_row(state.snippet.name, badge(status), source, last, key=state.snippet.name)
+        if keep is not None and keep in [s.snippet.name for s in states]:
+            self.move_cursor(row=[s.snippet.name for s in states].index(keep))
+        self.post_message(self.Highlighted(self.selected))
+
+    @property
+    def selected(self) -> str | None:
+        if not self.states or self.cursor_row >= len(self.states) or self.cursor_row < 0:
+            return None
+        return self.states[self.cursor_row].snippet.name
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Highlighted(self.selected))

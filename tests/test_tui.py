@@ -1,0 +1,235 @@
+"""The TUI's flows with Textual's Pilot, on a workspace built in tmp_path: browse both ways,
+search in Korean, nested <details>, run and see output and a curve, cancel, compare, a broken
+note, a failing snippet, help, the command palette, notes changed on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textual.widgets import Collapsible, Input, OptionList
+
+from studylog.store.history import list_runs
+from studylog.tui.app import StudylogApp
+from studylog.tui.screens.compare import CompareScreen
+from studylog.tui.screens.help import HelpScreen
+from studylog.tui.screens.main import MainScreen
+from studylog.tui.screens.outline import OutlineScreen
+from studylog.tui.widgets.metric_plot import MetricPlot
+from studylog.tui.widgets.note_tree import NoteTree
+from studylog.tui.widgets.note_view import NoteView
+from studylog.tui.widgets.run_log import RunLog
+from studylog.tui.widgets.runs_table import RunsTable
+from studylog.tui.widgets.snippet_table import SnippetTable
+from tests.tui_helpers import make_workspace, settings, until
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return make_workspace(tmp_path / "ws")
+
+
+def _app(ws) -> StudylogApp:
+    return StudylogApp(ws, settings())
+
+
+def _labels(tree: NoteTree) -> list[str]:
+    out = []
+
+    def walk(node, depth):
+        for child in node.children:
+            out.append("  " * depth + str(child.label.plain))
+            walk(child, depth + 1)
+
+    walk(tree.root, 0)
+    return out
+
+
+async def _loaded(pilot) -> MainScreen:
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.notes, "the notes to load")
+    return screen
+
+
+async def _open(pilot, path: str) -> MainScreen:
+    screen = await _loaded(pilot)
+    screen.open_note(path)
+    await until(
+        pilot,
+        lambda: screen.detail is not None and screen.detail.summary.path == path,
+        f"{path} to open",
+    )
+    await pilot.pause()
+    return screen
+
+
+async def test_browse_by_topic_then_date_and_remember_it(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        tree = pilot.app.query_one(NoteTree)
+        topic = _labels(tree)
+        assert topic[0].startswith("Deep Learning Basics")
+        assert any(label.strip().startswith("Lecture 5") for label in topic)
+        await pilot.press("t")
+        tops = [label for label in _labels(tree) if not label.startswith(" ")]
+        assert tops[0].startswith("2022") and tops[-1].startswith("Undated")
+        assert tree.mode == "date"
+    assert json.loads(ws.ui_state_file.read_text())["tree_mode"] == "date"
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        assert pilot.app.query_one(NoteTree).mode == "date"
+
+
+async def test_open_a_note_from_the_tree(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        tree = pilot.app.query_one(NoteTree)
+        tree.focus()
+        tree.select_path("dl/2022-01-20-backprop.md")
+        await pilot.pause()
+        await pilot.press("enter")
+        view = pilot.app.query_one(NoteView)
+        await until(pilot, lambda: view.detail is not None, "the note")
+        assert view.detail.summary.title == "Backpropagation by hand"
+
+
+async def test_search_in_korean_and_open_a_hit(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        await pilot.press("slash")
+        assert isinstance(pilot.app.focused, Input)
+        await pilot.press(*"역전")
+        results = pilot.app.query_one("#search-results", OptionList)
+        await until(pilot, lambda: results.option_count, "search results")
+        assert results.get_option_at_index(0).id == "dl/2022-01-20-backprop.md"
+        await pilot.press("enter")
+        view = pilot.app.query_one(NoteView)
+        await until(pilot, lambda: view.detail is not None, "the hit to open")
+        assert view.detail.summary.path == "dl/2022-01-20-backprop.md"
+
+
+async def test_nested_details_are_collapsibles_open_as_written(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, "dl/2022-01-20-backprop.md")
+        outer, inner = screen.query(Collapsible)
+        assert (outer.title, outer.collapsed) == ("Chain rule", False)
+        assert (inner.title, inner.collapsed) == ("Inner proof", True)
+        assert inner in outer.query(Collapsible)  # nested as written
+        header = str(screen.query_one("#note-header").render())
+        assert "2022-01-20" in header and "Deep Learning Basics" in header
+        assert "To-dos 1/2" in header and "---" not in header
+        # The outline jumps into the closed section and opens it.
+        await pilot.press("g")
+        assert isinstance(pilot.app.screen, OutlineScreen)
+        await pilot.press("down", "down", "down", "enter")
+        await pilot.pause()
+        assert inner.collapsed is False
+
+
+async def test_run_a_snippet_and_see_its_output_and_curve(ws):
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        assert screen.snippet == "train"
+        await pilot.press("r")
+        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "the run")
+        (run,) = list_runs(pilot.app.db)
+        assert run.status == "succeeded"
+        log_text = "\n".join(str(line.text) for line in pilot.app.query_one(RunLog).lines)
+        assert "trained 20 steps" in log_text
+        plot = pilot.app.query_one(MetricPlot)
+        assert [p[0] for p in plot.curves["loss"]] == list(range(20))
+        table = pilot.app.query_one(SnippetTable)
+        assert "succeeded" in str(table.get_row_at(0)[1])
+
+
+async def test_a_failing_snippet_is_reported_and_the_app_goes_on(ws):
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        table = pilot.app.query_one(SnippetTable)
+        table.focus()
+        await pilot.press("down")
+        assert screen.snippet == "broken"
+        await pilot.press("r")
+        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "the run")
+        assert list_runs(pilot.app.db)[0].status == "failed"
+        messages = [n.message for n in pilot.app._notifications]
+        assert any("shapes do not match" in m for m in messages)
+        assert "failed" in str(table.get_row_at(1)[1])
+        log_text = "\n".join(str(line.text) for line in pilot.app.query_one(RunLog).lines)
+        assert "ValueError: shapes do not match" in log_text
+
+
+async def test_cancel_a_long_run(ws):
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-02-01-slow.md")
+        await pilot.press("r")
+        plot = pilot.app.query_one(MetricPlot)
+        # The live curve draws itself before the run ends.
+        await until(pilot, lambda: len(plot.curves.get("loss", [])) == 5, "live points")
+        await pilot.press("c")
+        await until(pilot, lambda: screen.running is None, "the cancel")
+        assert list_runs(pilot.app.db)[0].status == "cancelled"
+
+
+async def test_compare_two_runs_overlaid(ws):
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        for count in (1, 2):
+            await pilot.press("r")
+            await until(
+                pilot,
+                lambda n=count: screen.running is None and len(list_runs(pilot.app.db)) == n,
+                "a run",
+            )
+        runs = pilot.app.query_one(RunsTable)
+        runs.focus()
+        await pilot.press("space", "down", "space", "v")
+        assert isinstance(pilot.app.screen, CompareScreen)
+        plot = pilot.app.screen.query_one(MetricPlot)
+        ids = sorted(r.id for r in list_runs(pilot.app.db))
+        assert sorted(plot.curves) == [f"#{i} train · loss" for i in ids]
+
+
+async def test_compare_needs_two_marked_runs(ws):
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        await _open(pilot, "pytorch/2022-01-21-training.md")
+        await pilot.press("v")
+        assert isinstance(pilot.app.screen, MainScreen)
+        assert any("Mark two or more runs" in n.message for n in pilot.app._notifications)
+
+
+async def test_a_broken_note_is_marked_and_explained(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        tree = pilot.app.query_one(NoteTree)
+        tree.select_path("broken.md")
+        await pilot.pause()
+        assert "⚠ broken.md" in [label.strip() for label in _labels(tree)]
+        await _open(pilot, "broken.md")
+        notes = [n for n in pilot.app._notifications if n.severity == "error"]
+        assert notes and "broken.md" in notes[-1].message and "binary" in notes[-1].message
+        assert pilot.app.is_running
+
+
+async def test_help_and_the_command_palette(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        await pilot.press("escape")
+        titles = [c.title for c in pilot.app.get_system_commands(pilot.app.screen)]
+        for action in ("Run", "Run all", "Cancel", "Compare", "Search", "Topic/Date", "Help"):
+            assert action in titles
+
+
+async def test_notes_changed_on_disk_show_up(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _loaded(pilot)
+        (ws.notes_dir / "new-note.md").write_text("# Brand new\n", encoding="utf-8")
+        (ws.notes_dir / "pytorch" / "2022-02-01-slow.md").unlink()
+        screen.watch_notes()  # what the 2-second timer does
+        await until(
+            pilot, lambda: any(n.path == "new-note.md" for n in screen.notes), "the new note"
+        )
+        labels = "\n".join(_labels(pilot.app.query_one(NoteTree)))
+        assert "Slow snippet" not in labels

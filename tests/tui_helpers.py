@@ -1,0 +1,117 @@
+"""A workspace for the TUI tests, and ways to wait for the app without sleeping blindly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from studylog.paths import Workspace
+from studylog.settings import RunSettings, Settings
+
+DETAILS_NOTE = """---
+title: Backpropagation by hand
+date: 2022-01-20
+topic: Deep Learning Basics
+lecture: 4
+tags: [backprop]
+---
+# 역전파
+
+Intro before any section.
+
+<details open>
+<summary>Chain rule</summary>
+<div markdown="1">
+
+## 연쇄 법칙
+
+The derivative of a composition.
+
+<details>
+<summary>Inner proof</summary>
+<div markdown="1">
+
+Proof text that starts hidden.
+
+</div>
+</details>
+
+</div>
+</details>
+
+- [ ] derive softmax
+- [x] derive sigmoid
+"""
+
+RUN_NOTE = """---
+title: Training loop
+date: 2022-01-21
+topic: Pytorch
+lecture: 5
+---
+# Training loop
+
+```python run name=train
+from studylog import track
+for step in range(20):
+    track.log(step=step, loss=1.0 / (step + 1))
+print("trained 20 steps")
+```
+
+```python run name=broken
+raise ValueError("shapes do not match")
+```
+"""
+
+SLOW_NOTE = """---
+title: Slow snippet
+date: 2022-02-01
+topic: Pytorch
+---
+# Slow
+
+```python run name=slow
+import time
+from studylog import track
+print("started", flush=True)
+for step in range(5):
+    track.log(step=step, loss=5.0 - step)
+track.flush()
+time.sleep(60)
+```
+"""
+
+
+def make_workspace(root, extra: dict[str, str | bytes] | None = None) -> Workspace:
+    notes = {
+        "dl/2022-01-20-backprop.md": DETAILS_NOTE,
+        "pytorch/2022-01-21-training.md": RUN_NOTE,
+        "pytorch/2022-02-01-slow.md": SLOW_NOTE,
+        "broken.md": b"\x00\x01\x02 binary",
+        **(extra or {}),
+    }
+    (root / "experiments").mkdir(parents=True, exist_ok=True)
+    for path, text in notes.items():
+        target = root / "notes" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(text, encoding="utf-8")
+    return Workspace(root)
+
+
+def settings() -> Settings:
+    return Settings(run=RunSettings(timeout=60, memory_limit_mb=2048))
+
+
+async def until(pilot, condition: Callable[[], object], what: str, seconds: float = 30.0):
+    """Let the app work until `condition()` holds (workers, timers, child processes)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
