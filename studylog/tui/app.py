@@ -3,24 +3,26 @@ work everywhere, the command palette, and errors turned into notifications."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import sqlite3
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+if TYPE_CHECKING:
+    from studylog.runner.service import Runner
+
 from studylog.paths import Workspace
-from studylog.runner.service import Runner
 from studylog.settings import Settings
 from studylog.store.db import connect, open_store
-from studylog.store.index import index_notes
 from studylog.store.queries import NoteSummary, list_notes
-from studylog.tui.screens.help import HelpScreen
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.state import load_state, save_state
 
@@ -34,6 +36,8 @@ class NoteIndex:
         self.settings = settings
 
     def refresh_index(self) -> list[NoteSummary]:
+        from studylog.store.index import index_notes  # the parser's imports: after the paint
+
         db = connect(self.workspace.db_path)
         try:
             index_notes(db, self.workspace, self.settings)
@@ -43,7 +47,7 @@ class NoteIndex:
 
 
 class StudylogApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "studylog"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -56,9 +60,14 @@ class StudylogApp(App[None]):
         self.settings = settings
         self.db = open_store(workspace.db_path)  # the caller reports a store that won't open
         self.store = NoteIndex(workspace, settings)
-        self.runner = Runner(self.db, workspace, settings.run)
         self.ui_state = load_state(workspace.ui_state_file)
         self.sub_title = workspace.root.name
+
+    @functools.cached_property
+    def runner(self) -> Runner:
+        from studylog.runner.service import Runner  # at the first run: the screen paints sooner
+
+        return Runner(self.db, self.workspace, self.settings.run)
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
@@ -70,6 +79,8 @@ class StudylogApp(App[None]):
         save_state(self.workspace.ui_state_file, self.ui_state)
 
     def action_help(self) -> None:
+        from studylog.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

@@ -13,28 +13,27 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, WorkerState
 
-from studylog.run_views import duration_text, number_text
-from studylog.runner.events import MetricPoints, OutputLine, RunEvent, RunStarted
-from studylog.runner.service import RunTarget
-from studylog.runner.snippets import RunError, snippet_code, snippet_states
-from studylog.store.history import get_run, list_runs, metric_names, series
 from studylog.store.queries import NoteDetail, NoteNotFound, NoteSummary, get_note
-from studylog.store.runs import code_hash
-from studylog.store.search import search
-from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.note_tree import NoteTree
 from studylog.tui.widgets.note_view import NoteView
-from studylog.tui.widgets.run_log import RunLog
-from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.search_panel import SearchPanel
-from studylog.tui.widgets.snippet_table import SnippetTable
+
+# Runs, history and plots are imported when first used: the first screen paints sooner
+# (benchmarks/bench_tui.py).
 
 if TYPE_CHECKING:
     from studylog.notes.model import Snippet
+    from studylog.runner.events import RunEvent
     from studylog.tui.app import StudylogApp
+    from studylog.tui.widgets.run_area import RunArea
+    from studylog.tui.widgets.runs_table import RunsTable
+    from studylog.tui.widgets.snippet_table import SnippetTable
+
+    SnippetTableHighlighted = SnippetTable.Highlighted
+    RunsTableChosen = RunsTable.Chosen
 
 # The clock of the elapsed time shown while a run goes (a snapshot test fixes it).
 _clock = time.monotonic
@@ -76,21 +75,9 @@ class MainScreen(Screen[None]):
                 yield NoteTree(id="tree")
             with Vertical(id="main"):
                 yield NoteView(id="note")
-                with Horizontal(id="run-area"):
-                    with Vertical(id="run-left"):
-                        yield SnippetTable(id="snippets")
-                        yield RunsTable(id="runs")
-                    with Vertical(id="run-right"):
-                        yield Static("", id="run-status")
-                        yield RunLog(id="log")
-                        yield MetricPlot(id="plot")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#snippets").border_title = "Snippets"
-        self.query_one("#runs").border_title = "Runs (space marks, v compares)"
-        self.query_one("#log").border_title = "Output"
-        self.query_one("#run-area").display = False  # until a note with snippets is open
         tree = self.query_one(NoteTree)
         tree.mode = self.app.ui_state.tree_mode
         tree.focus()
@@ -161,28 +148,50 @@ class MainScreen(Screen[None]):
                 severity="error",
             )
         self.snippet = None
+        await self._show_run_area(bool(detail.snippets))
         self.refresh_snippets()
 
     # -- snippets and runs -------------------------------------------------------------
 
+    @property
+    def run_area(self) -> RunArea | None:
+        from studylog.tui.widgets.run_area import RunArea
+
+        found = self.query(RunArea)
+        return found.first() if found else None
+
+    async def _show_run_area(self, show: bool) -> None:
+        if show and self.run_area is None:
+            from studylog.tui.widgets.run_area import RunArea
+
+            await self.query_one("#main").mount(RunArea(id="run-area"))
+        if self.run_area is not None:
+            self.run_area.display = show
+
     def refresh_snippets(self) -> None:
-        if self.detail is None:
+        from studylog.runner.snippets import snippet_states
+
+        area = self.run_area
+        if self.detail is None or area is None:
             return
         states = snippet_states(self.app.db, self.app.workspace, self.detail)
-        table = self.query_one(SnippetTable)
-        table.show(states, self.running)
-        self.query_one("#run-area").display = bool(states)
+        area.snippets.show(states, self.running)
 
-    @on(SnippetTable.Highlighted)
-    def _snippet_highlighted(self, event: SnippetTable.Highlighted) -> None:
+    def on_snippet_table_highlighted(self, event: SnippetTableHighlighted) -> None:
         if event.name != self.snippet:  # another snippet: show its history and latest run
             self.snippet = event.name
             self.refresh_runs()
 
     def refresh_runs(self) -> None:
-        table = self.query_one(RunsTable)
+        from studylog.runner.snippets import RunError, snippet_code
+        from studylog.store.history import list_runs
+        from studylog.store.runs import code_hash
+
+        area = self.run_area
+        if area is None:
+            return
         if self.detail is None or self.snippet is None:
-            table.show([], None)
+            area.runs.show([], None)
             return
         runs = list_runs(self.app.db, note_id=self.detail.summary.id, snippet=self.snippet)
         current = None
@@ -192,29 +201,32 @@ class MainScreen(Screen[None]):
                 current = code_hash(snippet_code(self.app.workspace, snippet))
             except RunError:
                 current = None
-        table.show(runs, current)
+        area.runs.show(runs, current)
         if self.running is None and runs:
             self.show_run(runs[0].id)
         elif self.running is None:
-            self.query_one(RunLog).show_text("", "", f"{self.snippet}: never run")
-            self.query_one(MetricPlot).show({}, "press r to run")
+            area.log_view.show_text("", "", f"{self.snippet}: never run")
+            area.plot.show({}, "press r to run")
 
-    @on(RunsTable.Chosen)
-    def _run_chosen(self, event: RunsTable.Chosen) -> None:
+    def on_runs_table_chosen(self, event: RunsTableChosen) -> None:
         if self.running is not None:
             self.notify("A run is going; its output stays on screen until it ends.")
             return
         self.show_run(event.run_id)
 
     def show_run(self, run_id: int) -> None:
+        from studylog.run_views import duration_text
+        from studylog.store.history import get_run, metric_names, series
+
+        area = self.run_area
+        if area is None:
+            return
         run = get_run(self.app.db, run_id)
         s = run.summary
         title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
-        self.query_one(RunLog).show_text(run.stdout, run.stderr, title)
-        curves = {
-            name: series(self.app.db, run_id, name) for name in metric_names(self.app.db, run_id)
-        }
-        self.query_one(MetricPlot).show(curves, f"run #{s.id}")
+        area.log_view.show_text(run.stdout, run.stderr, title)
+        names = metric_names(self.app.db, run_id)
+        area.plot.show({name: series(self.app.db, run_id, name) for name in names}, f"run #{s.id}")
 
     def _snippet(self, name: str) -> Snippet | None:
         if self.detail is None:
@@ -249,6 +261,12 @@ class MainScreen(Screen[None]):
     @work(group="run", exit_on_error=False)
     async def run_snippets(self, detail: NoteDetail, names: list[str]) -> None:
         """Run snippets one after the other through the runner (each in its own process)."""
+        from studylog.run_views import duration_text
+        from studylog.runner.service import RunTarget
+        from studylog.runner.snippets import RunError
+
+        area = self.run_area
+        assert area is not None
         cancel = self.cancel_event = asyncio.Event()
         try:
             for name in names:
@@ -256,11 +274,11 @@ class MainScreen(Screen[None]):
                     break
                 snippet = next(s for s in detail.snippets if s.name == name)
                 self.running, self.run_started, self.latest = name, _clock(), {}
-                self.query_one(SnippetTable).show(self.query_one(SnippetTable).states, name)
+                area.snippets.show(area.snippets.states, name)
                 self.refresh_runs()
-                self.query_one(RunLog).show_text("", "", f"{name} · running")
-                self.query_one(RunLog).clear()
-                self.query_one(MetricPlot).show({}, f"{name} · live")
+                area.log_view.show_text("", "", f"{name} · running")
+                area.log_view.clear()
+                area.plot.show({}, f"{name} · live")
                 try:
                     finished = await self.app.runner.run(
                         RunTarget(detail.summary.id, detail.summary.path, snippet),
@@ -271,7 +289,7 @@ class MainScreen(Screen[None]):
                     self.notify(str(exc), title="Cannot run", severity="error")
                     continue
                 finally:
-                    self.query_one(RunLog).draw()
+                    area.log_view.draw()
                 if finished.status == "succeeded":
                     self.notify(f"{name} succeeded in {duration_text(finished.duration)}")
                 else:
@@ -283,22 +301,29 @@ class MainScreen(Screen[None]):
                     )
         finally:
             self.running, self.cancel_event = None, None
-            self.query_one("#run-status", Static).update("")
+            area.status.update("")
             self.refresh_snippets()
             self.refresh_runs()
 
     def _on_run_event(self, event: RunEvent) -> None:
+        from studylog.runner.events import MetricPoints, OutputLine, RunStarted
+
+        area = self.run_area
+        assert area is not None
         if isinstance(event, OutputLine):
-            self.query_one(RunLog).add_line(event.line)
+            area.log_view.add_line(event.line)
         elif isinstance(event, MetricPoints):
             self.latest.update(event.latest())
-            self.query_one(MetricPlot).extend(event.by_name())
+            area.plot.extend(event.by_name())
         elif isinstance(event, RunStarted):
-            self.query_one(RunLog).border_title = f"#{event.run_id} {event.snippet} · running"
+            area.log_view.border_title = f"#{event.run_id} {event.snippet} · running"
+            self.refresh_runs()  # the new run, at the top of the history
 
     def _tick(self) -> None:
-        if self.running is None:
+        if self.running is None or self.run_area is None:
             return
+        from studylog.run_views import duration_text, number_text
+
         text = Text.assemble(("▶ ", "cyan"), (self.running, "bold"))
         text.append(f"  {duration_text(_clock() - self.run_started)}")
         for name, (step, value) in list(self.latest.items())[:3]:
@@ -306,14 +331,15 @@ class MainScreen(Screen[None]):
             text.append(number_text(value))
             text.append(f" @{step}", style="dim")
         text.append("   c cancels", style="dim")
-        self.query_one("#run-status", Static).update(text)
+        self.run_area.status.update(text)
 
     # -- comparison, outline, search, tree, editor -------------------------------------
 
     def action_compare(self) -> None:
+        from studylog.store.history import get_run, metric_names, series
         from studylog.tui.screens.compare import CompareScreen
 
-        marked = sorted(self.query_one(RunsTable).marked)
+        marked = sorted(self.run_area.runs.marked) if self.run_area is not None else []
         if len(marked) < 2:
             self.notify("Mark two or more runs with space (in the runs table), then press v.")
             return
@@ -354,6 +380,8 @@ class MainScreen(Screen[None]):
     @work(group="search", exclusive=True, exit_on_error=False)
     async def run_search(self, query: str) -> None:
         await asyncio.sleep(0.05)  # typing goes on: only the last query of a burst runs
+        from studylog.store.search import search
+
         hits = search(self.app.db, query, limit=30) if query.strip() else []
         panel = self.query_one(SearchPanel)
         panel.show_hits(query, hits)

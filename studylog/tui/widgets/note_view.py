@@ -3,14 +3,19 @@ markdown, with each `<details>` a collapsible section, nested and open as the no
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, Static
 
-from studylog.notes.blocks import Block, DetailsBlock, split_blocks
 from studylog.notes.model import Section
+
+if TYPE_CHECKING:
+    from studylog.notes.blocks import Block
 from studylog.store.queries import NoteDetail
 
 
@@ -33,7 +38,19 @@ def header_text(detail: NoteDetail) -> Text:
     return text
 
 
+# ```python run name=x timeout=60 → ```python: the highlighter wants the language alone.
+_RUN_FENCE = re.compile(r"^(\s*(?:```|~~~)\s*)(python3?|py)\b[^\n]*$", re.MULTILINE)
+
+
+def display_markdown(text: str) -> str:
+    return _RUN_FENCE.sub(r"\1python", text)
+
+
 def _widgets(blocks: list[Block]) -> list[Widget]:
+    from textual.widgets import Markdown  # with the first note: the screen paints sooner
+
+    from studylog.notes.blocks import DetailsBlock
+
     widgets: list[Widget] = []
     for block in blocks:
         if isinstance(block, DetailsBlock):
@@ -45,7 +62,7 @@ def _widgets(blocks: list[Block]) -> list[Widget]:
                 )
             )
         else:
-            widgets.append(Markdown(block.text, open_links=False))
+            widgets.append(Markdown(display_markdown(block.text), open_links=False))
     return widgets
 
 
@@ -72,6 +89,8 @@ class NoteView(VerticalScroll):
         await self.mount(Static(header_text(detail), id="note-header"))
         if not detail.summary.readable:
             return
+        from studylog.notes.blocks import split_blocks
+
         await self.mount_all(_widgets(split_blocks(detail.body)))
         self.scroll_home(animate=False)
 
@@ -91,6 +110,8 @@ class NoteView(VerticalScroll):
                 if collapsible.title == section.title:
                     return collapsible
             return None
+        from textual.widgets import Markdown
+
         marker = "#" * section.level + " " + section.title
         for markdown in self.query(Markdown):
             if marker in markdown.source:

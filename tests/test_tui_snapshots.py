@@ -1,0 +1,107 @@
+"""Snapshots (pytest-textual-snapshot) of the main screen, a run in progress, the comparison
+view and the help screen. Runs are recorded at fixed times and the elapsed clock is fixed,
+so the pictures do not change from one day to the next."""
+
+from __future__ import annotations
+
+import pytest
+
+import studylog.store.runs as store_runs
+import studylog.tui.screens.main as main_screen
+from studylog.store.db import open_store
+from studylog.store.index import index_notes
+from studylog.store.queries import get_note
+from studylog.store.runs import Columns, MetricWriter, NewRun, RunEnd, finish_run, start_run
+from studylog.tui.app import StudylogApp
+from studylog.tui.widgets.metric_plot import MetricPlot
+from studylog.tui.widgets.runs_table import RunsTable
+from tests.tui_helpers import make_workspace, settings, until
+
+SIZE = (140, 44)
+TRAINING = "pytorch/2022-01-21-training.md"
+
+
+@pytest.fixture
+def fixed_time(monkeypatch):
+    monkeypatch.setattr(store_runs, "now_iso", lambda: "2026-11-20T21:30:00.000+00:00")
+    monkeypatch.setattr(main_screen, "_clock", lambda: 0.0)
+
+
+@pytest.fixture
+def ws(tmp_path, fixed_time):
+    ws = make_workspace(tmp_path / "ws")
+    db = open_store(ws.db_path)
+    index_notes(db, ws, settings())
+    note = get_note(db, TRAINING)
+    train = note.snippets[0]
+    # Two recorded runs of the training snippet, as two learning rates would give them.
+    for seed, rate in ((0, 0.5), (1, 0.2)):
+        run_id = start_run(
+            db,
+            NewRun(note.summary.id, TRAINING, "train", "fence", None, train.code or "", seed),
+        )
+        writer = MetricWriter(db, run_id)
+        writer.add_key(0, "loss")
+        steps = list(range(40))
+        values = [2.0 / (1 + rate * s) for s in steps]
+        writer.add_points(Columns([0] * 40, steps, steps, values, [s * 10 for s in steps]))
+        writer.add_params({"lr": rate})
+        writer.flush()
+        finish_run(
+            db,
+            run_id,
+            RunEnd("succeeded", 0, 1.25, 0, None, None, "trained 40 steps\n", "", False, {}, []),
+        )
+    db.close()
+    return ws
+
+
+def _app(ws) -> StudylogApp:
+    return StudylogApp(ws, settings())
+
+
+async def _open_training(pilot) -> None:
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.notes, "the notes")
+    screen.query_one("#tree").select_path(TRAINING)
+    screen.open_note(TRAINING)
+    await until(pilot, lambda: screen.detail is not None and screen.snippet == "train", "the note")
+    await pilot.pause()
+
+
+def test_main_screen(snap_compare, ws):
+    assert snap_compare(_app(ws), terminal_size=SIZE, run_before=_open_training)
+
+
+def test_run_in_progress(snap_compare, ws):
+    async def run_slow(pilot):
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.notes, "the notes")
+        path = "pytorch/2022-02-01-slow.md"
+        screen.query_one("#tree").select_path(path)
+        screen.open_note(path)
+        await until(pilot, lambda: screen.snippet == "slow", "the note")
+        await pilot.press("r")
+        plot = screen.query_one(MetricPlot)
+        await until(pilot, lambda: len(plot.curves.get("loss", [])) == 5, "live points")
+        await pilot.pause(0.3)  # the plot's next redraw, and the status line's next tick
+
+    assert snap_compare(_app(ws), terminal_size=SIZE, run_before=run_slow)
+
+
+def test_comparison_view(snap_compare, ws):
+    async def compare(pilot):
+        await _open_training(pilot)
+        pilot.app.screen.query_one(RunsTable).focus()
+        await pilot.press("space", "down", "space", "v")
+        await pilot.pause()
+
+    assert snap_compare(_app(ws), terminal_size=SIZE, run_before=compare)
+
+
+def test_help_screen(snap_compare, ws):
+    async def help_screen(pilot):
+        await until(pilot, lambda: pilot.app.screen.notes, "the notes")
+        await pilot.press("question_mark")
+
+    assert snap_compare(_app(ws), terminal_size=SIZE, run_before=help_screen)
