@@ -64,3 +64,9 @@ def test_track_is_stdlib_only():
 def test_the_bootstrap_imports_nothing_heavy_before_the_snippet():
     loaded = _modules_after("import studylog.runner.bootstrap")
     assert not loaded & (HEAVY | {"rich", "sqlite_utils", "click", "sqlite3", "markdown_it"})
+
+
+def test_the_tui_imports_neither_torch_nor_numpy():
+    loaded = _modules_after("import studylog.tui.app")
+    assert "textual" in loaded
+    assert not loaded & {"torch", "numpy", "pandas"}

@@ -233,3 +233,53 @@ async def test_notes_changed_on_disk_show_up(ws):
         )
         labels = "\n".join(_labels(pilot.app.query_one(NoteTree)))
         assert "Slow snippet" not in labels
+
+
+async def test_edit_without_a_terminal_says_so_and_goes_on(ws, monkeypatch):
+    monkeypatch.setenv("EDITOR", "true")
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _open(pilot, "dl/2022-01-20-backprop.md")
+        await pilot.press("o")
+        await pilot.pause()
+        assert any(n.title == "Editor" for n in pilot.app._notifications)
+        assert pilot.app.is_running
+
+
+async def test_a_locked_store_becomes_a_notification_with_what_to_do(ws):
+    import sqlite3
+
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _loaded(pilot)
+        pilot.app.report_error(sqlite3.OperationalError("database is locked"))
+        await pilot.pause()
+        (note,) = [n for n in pilot.app._notifications if n.severity == "error"]
+        assert "studylog.db is busy" in note.message and "close the other studylog" in note.message
+        assert pilot.app.is_running
+
+
+async def test_a_locked_store_during_a_watch_pass_keeps_the_app_alive(ws, monkeypatch):
+    import sqlite3
+
+    import studylog.store.db
+
+    monkeypatch.setattr(studylog.store.db, "BUSY_TIMEOUT_MS", 200)  # give up sooner than 10 s
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _loaded(pilot)
+        other = sqlite3.connect(ws.db_path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")  # another writer holds the store
+        try:
+            (ws.notes_dir / "new.md").write_text("# New\n", encoding="utf-8")  # needs a write
+            screen.watch_notes()
+            await until(
+                pilot,
+                lambda: any(n.severity == "error" for n in pilot.app._notifications),
+                "the error",
+            )
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        message = next(n.message for n in pilot.app._notifications if n.severity == "error")
+        assert "is busy" in message
+        assert pilot.app.is_running and screen.notes  # the notes already shown stay
+        screen.watch_notes()  # the lock is gone: the next pass goes through
+        await until(pilot, lambda: any(n.path == "new.md" for n in screen.notes), "the new note")
