@@ -15,6 +15,11 @@ class Lecture:
     number: str | None
     title: str | None = None
 
+    def label(self) -> str:
+        """`Lecture 2 · Optimization`, or whichever half the note gives."""
+        number = f"Lecture {self.number}" if self.number else ""
+        return " · ".join(part for part in (number, self.title or "") if part)
+
     def to_json(self) -> dict[str, object]:
         number: object = self.number
         if self.number is not None and self.number.isdigit():

@@ -24,9 +24,7 @@ def header_text(detail: NoteDetail) -> Text:
     text = Text(s.title, style="bold")
     text.append(f"\nnotes/{s.path}", style="dim")
     facts = [s.date or "Undated", s.topic or "No topic"]
-    for lecture in s.lectures:
-        number = f"Lecture {lecture.number}" if lecture.number else ""
-        facts.append(" · ".join(p for p in (number, lecture.title or "") if p))
+    facts += [lecture.label() for lecture in s.lectures]
     text.append("\n" + "  |  ".join(facts), style="cyan")
     if s.tags:
         text.append("\n" + " ".join(f"#{t}" for t in s.tags), style="magenta")

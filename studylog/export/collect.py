@@ -1,0 +1,130 @@
+"""What an export needs of one note: its text as written, and for each snippet its latest
+run, its curves, and where in the text its results go."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from studylog.notes.model import Snippet
+from studylog.notes.read import decode_note
+from studylog.store.history import RunDetail, get_run, latest_runs, series
+from studylog.store.queries import NoteDetail, NoteNotFound, get_note
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from studylog.paths import Workspace
+
+# Points per curve in an exported plot: plenty for a figure, small for a notebook.
+PLOT_POINTS = 1_000
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
+
+
+@dataclass
+class SnippetResult:
+    snippet: Snippet
+    run: RunDetail | None
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    after_line: int | None = None  # 0-based index of the text line the results follow
+
+    @property
+    def output(self) -> str:
+        """The run's stdout and stderr as plain text (terminal escape codes removed)."""
+        if self.run is None:
+            return ""
+        text = self.run.stdout
+        if self.run.stderr.strip():
+            text = text + ("\n" if text and not text.endswith("\n") else "") + self.run.stderr
+        return strip_ansi(text)
+
+
+@dataclass
+class ExportNote:
+    detail: NoteDetail
+    source: Path  # the note's file
+    text: str  # as written, newlines normalised to \n
+    raw: bytes
+    newline: str  # the file's own newline, used when writing it back
+    results: list[SnippetResult]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.detail.summary.path
+
+    @property
+    def ran(self) -> list[SnippetResult]:
+        return [r for r in self.results if r.run is not None]
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> ExportNote:
+    """The note at `path` (under notes/) with the latest run of each of its snippets."""
+    try:
+        detail = get_note(db, path)
+    except NoteNotFound as exc:
+        raise ExportError(str(exc)) from exc
+    source = workspace.notes_dir / path
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise ExportError(f"notes/{path}: cannot read it ({exc.strerror or exc})") from exc
+    decoded = decode_note(raw)
+    if decoded.text is None:
+        raise ExportError(f"notes/{path}: {'; '.join(decoded.warnings)}")
+    text = decoded.text
+    warnings = [f"notes/{path}: {w}" for w in decoded.warnings if w != "empty file"]
+    newline = "\r\n" if b"\r\n" in raw else "\n"
+    latest = latest_runs(db, detail.summary.id)
+    results = []
+    for snippet in detail.snippets:
+        summary = latest.get(snippet.name)
+        run = get_run(db, summary.id) if summary is not None else None
+        curves = (
+            {m.name: series(db, run.summary.id, m.name, PLOT_POINTS) for m in run.metrics}
+            if run is not None
+            else {}
+        )
+        results.append(SnippetResult(snippet, run, curves))
+    _place(text, results)
+    for target in [*_IMAGE.findall(text), *_HTML_IMAGE.findall(text)]:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
+            continue
+        if not (source.parent / target).is_file():
+            warnings.append(f"notes/{path}: image {target} does not exist; its link is kept")
+    return ExportNote(detail, source, text, raw, newline, results, warnings)
+
+
+class ExportError(Exception):
+    """An export could not be made: the message names the file or folder and the cause."""
+
+
+def _place(text: str, results: list[SnippetResult]) -> None:
+    """After which line of `text` each snippet's results go: a fence's closing line, the end
+    of the block holding a link; front-matter snippets at the end of the note."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.front_matter import front_matter_plugin
+
+    tokens = MarkdownIt("commonmark").use(front_matter_plugin).parse(text)
+    blocks = [
+        (t.map[0], t.map[1])
+        for t in tokens
+        if t.level == 0 and t.map and t.nesting in (0, 1) and t.type != "front_matter"
+    ]
+    for result in results:
+        snippet = result.snippet
+        if snippet.source == "front_matter":
+            continue
+        start = snippet.line - 1  # snippet lines are 1-based
+        for first, end in blocks:
+            if first <= start < end:
+                result.after_line = end - 1
+                break

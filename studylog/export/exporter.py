@@ -1,0 +1,112 @@
+"""Exporting notes: one call for any format, several notes, a progress callback and a report
+of what was written and what to look at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Literal
+
+from studylog.export.collect import ExportError, ExportNote, collect
+from studylog.export.files import inside, prepare_out_dir, safe_name, safe_relative, write_file
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from studylog.paths import Workspace
+
+Format = Literal["md", "html", "ipynb"]
+Layout = Literal["notes", "date", "topic"]
+FORMATS: tuple[Format, ...] = ("md", "html", "ipynb")
+
+
+@dataclass
+class ExportReport:
+    out_dir: Path
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # notes that could not be exported
+    notes: int = 0
+
+
+def relative_target(note: ExportNote, layout: Layout, suffix: str) -> PurePosixPath:
+    """Where a note goes under --out: as in notes/, or by date (YYYY/MM/) or by topic."""
+    stem = PurePosixPath(note.path).stem
+    name = safe_name(stem) + suffix
+    s = note.detail.summary
+    if layout == "date":
+        folder = PurePosixPath(*(s.date.split("-")[:2])) if s.date else PurePosixPath("undated")
+        return folder / name
+    if layout == "topic":
+        return PurePosixPath(safe_name(s.topic or "No topic")) / name
+    return safe_relative(note.path).with_name(name)
+
+
+def export_notes(
+    db: sqlite_utils.Database,
+    workspace: Workspace,
+    paths: Sequence[str],
+    fmt: Format,
+    out_dir: Path,
+    layout: Layout = "notes",
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportReport:
+    """Export the notes at `paths` (under notes/) into `out_dir`. A note that fails is
+    reported and skipped; the others are exported."""
+    out = prepare_out_dir(out_dir)
+    report = ExportReport(out)
+    exported: list[tuple[ExportNote, PurePosixPath]] = []
+    suffix = {"md": ".md", "html": ".html", "ipynb": ".ipynb"}[fmt]
+    for done, path in enumerate(paths, start=1):
+        try:
+            note = collect(db, workspace, path)
+            relative = relative_target(note, layout, suffix)
+            target = inside(out, relative)
+            report.warnings += note.warnings
+            report.files += _write(note, fmt, target, workspace, report.warnings)
+            exported.append((note, relative))
+        except (ExportError, OSError) as exc:
+            report.failed.append(
+                str(exc) if isinstance(exc, ExportError) else f"notes/{path}: {exc}"
+            )
+        if progress is not None:
+            progress(done, len(paths))
+    report.notes = len(exported)
+    if fmt == "html" and len(exported) > 1:
+        from studylog.export.html import render_index
+
+        index = out / "index.html"
+        write_file(index, render_index(exported).encode("utf-8"))
+        report.files.append(index)
+    return report
+
+
+def _write(
+    note: ExportNote, fmt: Format, target: Path, workspace: Workspace, warnings: list[str]
+) -> list[Path]:
+    if fmt == "md":
+        from studylog.export.markdown import export_markdown
+
+        return export_markdown(note, target)
+    if fmt == "html":
+        from studylog.export.html import render_note
+
+        write_file(target, render_note(note, warnings).encode("utf-8"))
+        return [target]
+    from studylog.export.notebook import build_notebook
+    from studylog.runner.snippets import RunError, snippet_code
+
+    code_of = {}
+    for result in note.results:
+        if result.snippet.path is None:
+            continue
+        try:
+            code_of[result.snippet.name] = snippet_code(workspace, result.snippet)
+        except RunError as exc:
+            warnings.append(f"notes/{note.path}: {exc}; its cell is empty")
+    notebook = build_notebook(note, code_of)
+    import nbformat
+
+    write_file(target, nbformat.writes(notebook).encode("utf-8"))
+    return [target]

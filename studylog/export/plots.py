@@ -1,0 +1,47 @@
+"""Loss curves as PNG images (matplotlib, Agg: no display), one figure per metric group."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+# Fonts tried in order, so Korean labels draw where a Korean font is installed.
+FONTS = ["DejaVu Sans", "Noto Sans CJK KR", "NanumGothic", "Malgun Gothic", "AppleGothic"]
+
+
+def groups(names: Sequence[str]) -> dict[str, list[str]]:
+    """Metric names by group: loss_sgd, loss_adam and loss in "loss"; accuracy alone."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        out.setdefault(re.split(r"[/_.]", name, maxsplit=1)[0] or name, []).append(name)
+    return out
+
+
+def curve_png(curves: Mapping[str, Sequence[tuple[int, float]]], title: str, ylabel: str) -> bytes:
+    """One figure with a line per curve and a legend; the same data gives the same bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
+
+    with plt.rc_context(
+        {"font.family": "sans-serif", "font.sans-serif": FONTS, "svg.hashsalt": "studylog"}
+    ):
+        figure = Figure(figsize=(6.4, 3.6), dpi=100)
+        axes = figure.add_subplot()
+        for label, points in curves.items():
+            finite = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
+            axes.plot([s for s, _ in finite], [v for _, v in finite], label=label, linewidth=1.5)
+        axes.set_title(title)
+        axes.set_xlabel("step")
+        axes.set_ylabel(ylabel)
+        axes.grid(True, alpha=0.3)
+        if len(curves) > 1:
+            axes.legend()
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()

@@ -1,0 +1,395 @@
+"""Export: golden files for md, html and ipynb on two bundled notes with recorded runs, the
+sanitizer's promises, a notebook that runs in a real kernel, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import studylog.store.runs as store_runs
+from studylog.export.collect import ExportError
+from studylog.export.exporter import export_notes
+from studylog.export.files import safe_name, safe_relative
+from studylog.paths import Workspace, sample_course
+from studylog.store.db import open_store
+from studylog.store.index import index_notes
+from studylog.store.queries import get_note
+from studylog.store.runs import Columns, MetricWriter, NewRun, RunEnd, finish_run, start_run
+from tests.tui_helpers import settings
+
+GOLDEN = Path(__file__).parent / "golden" / "export"
+MLP = "dl-basics/2022-01-18-neural-networks-mlp.md"
+OPTIMIZATION = "dl-basics/2022-01-19-optimization.md"
+UPDATE = os.environ.get("STUDYLOG_UPDATE_GOLDEN") == "1"
+
+
+def record(
+    db,
+    note_path: str,
+    snippet: str,
+    stdout: str,
+    curves: dict[str, list[float]],
+    stderr: str = "",
+    status: str = "succeeded",
+    seed: int = 0,
+) -> int:
+    """A finished run, as the runner would have stored it, with fixed values."""
+    note = get_note(db, note_path)
+    found = next(s for s in note.snippets if s.name == snippet)
+    run_id = start_run(
+        db,
+        NewRun(
+            note.summary.id, note_path, snippet, found.source, found.path, found.code or "", seed
+        ),
+    )
+    writer = MetricWriter(db, run_id)
+    for key, (name, values) in enumerate(curves.items()):
+        writer.add_key(key, name)
+        steps = list(range(len(values)))
+        writer.add_points(Columns([key] * len(values), steps, steps, values, steps))
+    writer.add_params({"lr": 0.1})
+    writer.flush()
+    finish_run(
+        db,
+        run_id,
+        RunEnd(
+            status,
+            0,
+            1.5,
+            0 if status == "succeeded" else 1,
+            None,
+            None,
+            stdout,
+            stderr,
+            False,
+            {"python": "3.11"},
+            [],
+        ),
+    )
+    return run_id
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch) -> Workspace:
+    """The bundled course with recorded runs of two notes, at a fixed time."""
+    monkeypatch.setattr(store_runs, "now_iso", lambda: "2026-11-20T21:30:00.000+00:00")
+    root = tmp_path / "course"
+    for name in ("notes", "experiments"):
+        shutil.copytree(sample_course() / name, root / name)
+    ws = Workspace(root)
+    db = open_store(ws.db_path)
+    index_notes(db, ws, settings())
+    decay = [2.0 / (1 + 0.3 * s) for s in range(30)]
+    record(
+        db,
+        MLP,
+        "linear-regression",
+        "step   0  loss 12.2567\nw = 2.991, b = 2.010\n",
+        {"loss": decay},
+    )
+    record(
+        db,
+        OPTIMIZATION,
+        "optimizers",
+        "     sgd: final loss 0.0980\n",
+        {"loss_sgd": decay, "loss_momentum": [v / 2 for v in decay]},
+    )
+    record(db, OPTIMIZATION, "adam", "    adam: final loss 0.0122\n", {"loss": decay}, seed=1)
+    db.close()
+    return ws
+
+
+def _export(ws: Workspace, paths: list[str], fmt: str, out: Path, **kw):
+    db = open_store(ws.db_path)
+    try:
+        return export_notes(db, ws, paths, fmt, out, **kw)  # type: ignore[arg-type]
+    finally:
+        db.close()
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {name}: run with STUDYLOG_UPDATE_GOLDEN=1, then read it"
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+def _normal_html(text: str) -> str:
+    # Plots and the highlighter's CSS depend on library versions: compare the rest.
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,…", text)
+    return re.sub(r"<style>.*?</style>", "<style>…</style>", text, flags=re.DOTALL)
+
+
+def _normal_notebook(text: str) -> str:
+    notebook = json.loads(text)
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                output["data"]["image/png"] = "…"
+    return json.dumps(notebook, ensure_ascii=False, indent=1) + "\n"
+
+
+@pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
+def test_markdown_golden(course, tmp_path, note):
+    out = tmp_path / "out"
+    report = _export(course, [note], "md", out)
+    stem = Path(note).stem
+    text = (out / note).read_text(encoding="utf-8")
+    _golden(f"{stem}.md", text)
+    original = (course.notes_dir / note).read_text(encoding="utf-8")
+    # The note as written, with blocks added: every original line is there, in order.
+    kept = iter(text.split("\n"))
+    assert all(line in kept for line in original.split("\n"))
+    pngs = sorted(p.name for p in (out / note).parent.glob(f"{stem}_files/*.png"))
+    assert pngs and all(
+        (out / note).parent.joinpath(f"{stem}_files", p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        for p in pngs
+    )
+    for png in pngs:
+        assert f"]({stem}_files/{png})" in text  # linked with a relative path
+    assert report.failed == []
+
+
+@pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
+def test_html_golden(course, tmp_path, note):
+    out = tmp_path / "out"
+    _export(course, [note], "html", out)
+    _golden(f"{Path(note).stem}.html", _normal_html((out / note).with_suffix(".html").read_text()))
+
+
+@pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
+def test_notebook_golden(course, tmp_path, note):
+    out = tmp_path / "out"
+    _export(course, [note], "ipynb", out)
+    text = (out / note).with_suffix(".ipynb").read_text(encoding="utf-8")
+    nbformat.validate(nbformat.reads(text, as_version=4))
+    _golden(f"{Path(note).stem}.ipynb", _normal_notebook(text))
+
+
+def test_a_note_that_never_ran_exports_unchanged(course, tmp_path):
+    path = "dl-basics/2022-01-20-backpropagation.md"
+    _export(course, [path], "md", tmp_path / "out")
+    assert (tmp_path / "out" / path).read_bytes() == (course.notes_dir / path).read_bytes()
+
+
+def test_reexport_replaces_the_earlier_one(course, tmp_path):
+    out = tmp_path / "out"
+    _export(course, [MLP], "md", out)
+    stale = out / "dl-basics" / "2022-01-18-neural-networks-mlp_files" / "old-plot.png"
+    stale.write_bytes(b"old")
+    _export(course, [MLP], "md", out)
+    assert not stale.exists()
+    assert (out / MLP).read_text().count('<details markdown="1">') == 1
+
+
+def test_every_bundled_note_exports_in_every_format(course, tmp_path):
+    db = open_store(course.db_path)
+    paths = [row[0] for row in db.execute("SELECT path FROM notes ORDER BY path")]
+    db.close()
+    for fmt in ("md", "html", "ipynb"):
+        report = _export(course, paths, fmt, tmp_path / fmt)
+        assert report.failed == [] and report.notes == len(paths) == 8
+    assert (tmp_path / "html" / "index.html").exists()
+    index = (tmp_path / "html" / "index.html").read_text()
+    assert "By date" in index and "By topic" in index and "Deep Learning Basics" in index
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += attrs
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+HOSTILE_NOTE = """# Hostile
+
+<script>alert("note")</script>
+
+<img src="x.png" onerror="alert('img')">
+
+<a href="javascript:alert('link')">click</a>
+
+<details>
+<summary>Kept</summary>
+<div markdown="1">
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+</div>
+</details>
+
+```python run name=loud
+print("</script><img src=x onerror=alert(2)>")
+```
+"""
+
+
+def test_html_sanitizer_promises(workspace, write_note, tmp_path, monkeypatch):
+    monkeypatch.setattr(store_runs, "now_iso", lambda: "2026-11-20T21:30:00.000+00:00")
+    write_note("hostile.md", HOSTILE_NOTE)
+    db = open_store(workspace.db_path)
+    index_notes(db, workspace, settings())
+    record(
+        db,
+        "hostile.md",
+        "loud",
+        "</script><img src=x onerror=alert(2)>\n\x1b[31mred\x1b[0m text\n",
+        {},
+    )
+    db.close()
+    report = _export(workspace, ["hostile.md"], "html", tmp_path / "out")
+    page = (tmp_path / "out" / "hostile.html").read_text()
+    parsed = _Elements()
+    parsed.feed(page)
+    assert "script" not in parsed.tags
+    assert not [name for name, _ in parsed.attrs if name.startswith("on")]
+    assert not [v for n, v in parsed.attrs if n == "href" and v and "javascript" in v.lower()]
+    for kept in ("details", "summary", "div", "table", "td", "img", "pre"):
+        assert kept in parsed.tags
+    text = "".join(parsed.text)
+    assert "</script><img src=x onerror=alert(2)>" in text  # the output, as text
+    assert "red text" in text and "\x1b" not in page
+    assert any("x.png does not exist" in w for w in report.warnings)
+
+
+def test_markdown_output_cannot_close_its_fence_or_carry_escapes(workspace, write_note, tmp_path):
+    write_note("fence.md", "# F\n\n```python run name=f\nprint(1)\n```\n")
+    db = open_store(workspace.db_path)
+    index_notes(db, workspace, settings())
+    record(db, "fence.md", "f", "```\nnot code\n\x1b[1mbold\x1b[0m\n", {})
+    db.close()
+    _export(workspace, ["fence.md"], "md", tmp_path / "out")
+    text = (tmp_path / "out" / "fence.md").read_text()
+    assert "````text\n```\nnot code\nbold\n````" in text
+
+
+async def test_exported_notebook_runs_in_a_kernel(course, tmp_path):
+    from nbclient import NotebookClient
+
+    _export(course, [MLP], "ipynb", tmp_path / "out")
+    notebook = nbformat.read(tmp_path / "out" / Path(MLP).with_suffix(".ipynb"), as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(course.root)}},
+    )
+    await client.async_execute()
+    outputs = "".join(
+        o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "w = 2.991, b = 2.010" in outputs  # the real run, in the kernel
+    assert notebook.metadata["studylog"]["runs"][0]["seed"] == 0
+
+
+def test_flattened_details_become_headings(course, tmp_path):
+    _export(course, [OPTIMIZATION], "ipynb", tmp_path / "out")
+    notebook = nbformat.read(tmp_path / "out" / Path(OPTIMIZATION).with_suffix(".ipynb"), 4)
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert "<details" not in prose and "<summary" not in prose
+    assert "## 2강 Optimization" in prose
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert any(
+        "sys.argv = ['experiments/optimizers.py', '--optimizer', 'adam']" in c.source for c in code
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc", "etc"),
+        ("CON", "CON_"),
+        ("aux.md", "aux_.md"),
+        ("a/b\\c", "a_b_c"),
+        ("..", "_"),
+        ("what?*<>|", "what_____"),
+        ("trailing. ", "trailing"),
+    ],
+)
+def test_safe_names(name, safe):
+    assert safe_name(name) == safe or str(safe_relative(name)) == safe
+
+
+def test_nothing_a_note_holds_can_write_outside_out(workspace, write_note, tmp_path):
+    write_note("evil.md", "---\ntopic: ../../../../outside\ntitle: ../../x\n---\n# Evil\n")
+    write_note("CON.md", "# Reserved name\n")
+    db = open_store(workspace.db_path)
+    index_notes(db, workspace, settings())
+    db.close()
+    out = tmp_path / "out"
+    report = _export(workspace, ["evil.md", "CON.md"], "html", out, layout="topic")
+    assert report.failed == []
+    for written in report.files:
+        assert written.resolve().is_relative_to(out.resolve())
+    assert not (tmp_path / "outside").exists()
+    assert any(p.name == "CON_.html" for p in report.files)
+
+
+def test_out_that_is_a_file_is_refused(course, tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    with pytest.raises(ExportError, match="exists and is not a folder"):
+        _export(course, [MLP], "md", target)
+
+
+def _export_as_nobody(root: str, out: str, queue) -> None:
+    os.setgid(65534)
+    os.setuid(65534)
+    try:
+        _export(Workspace(Path(root)), [MLP], "md", Path(out))
+        queue.put("exported")
+    except ExportError as exc:
+        queue.put(str(exc))
+
+
+def test_out_that_is_not_writable_is_refused(course, tmp_path):
+    import multiprocessing
+
+    if os.geteuid() != 0:
+        pytest.fail("this test drops root to check permissions; run the suite as root or fix it")
+    out = tmp_path / "locked"
+    out.mkdir()
+    out.chmod(0o555)
+    course.root.chmod(0o777)
+    os.chmod(course.state_dir, 0o777)
+    for f in course.state_dir.iterdir():
+        f.chmod(0o666)
+    for d in (tmp_path, *tmp_path.parents):
+        if d == Path("/"):
+            break
+        d.chmod(d.stat().st_mode | 0o005)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_export_as_nobody, args=(str(course.root), str(out), queue))
+    child.start()
+    child.join(60)
+    assert "is not writable" in queue.get(timeout=5)
+
+
+def test_cli_export(course, tmp_path):
+    from tests.conftest import Cli
+
+    cli = Cli(course.root)
+    result = cli("export", "--all", "--format", "html", "--out", str(tmp_path / "site"))
+    assert "Exported 8 notes as html" in result.stdout
+    assert (tmp_path / "site" / "index.html").exists()
+    result = cli("export", "--format", "md", "--out", str(tmp_path / "x"), ok=False)
+    assert "name the notes to export, or use --all" in result.stderr
