@@ -188,6 +188,10 @@ async def test_compare_two_runs_overlaid(ws):
         plot = pilot.app.screen.query_one(MetricPlot)
         ids = sorted(r.id for r in list_runs(pilot.app.db))
         assert sorted(plot.curves) == [f"#{i} train · loss" for i in ids]
+        await pilot.press("e")  # the overlaid curves as one PNG
+        png = ws.root / "exports" / f"compare-{ids[0]}-{ids[1]}-loss.png"
+        await until(pilot, png.exists, "the PNG")
+        assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 async def test_compare_needs_two_marked_runs(ws):
@@ -283,3 +287,25 @@ async def test_a_locked_store_during_a_watch_pass_keeps_the_app_alive(ws, monkey
         assert pilot.app.is_running and screen.notes  # the notes already shown stay
         screen.watch_notes()  # the lock is gone: the next pass goes through
         await until(pilot, lambda: any(n.path == "new.md" for n in screen.notes), "the new note")
+
+
+async def test_export_the_open_note(ws, tmp_path):
+    from studylog.tui.screens.export import ExportScreen
+
+    out = tmp_path / "exported"
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        await _open(pilot, "dl/2022-01-20-backprop.md")
+        await pilot.press("e")
+        assert isinstance(pilot.app.screen, ExportScreen)
+        await pilot.press("enter")  # html, highlighted first
+        field = pilot.app.screen.query_one(Input)
+        field.value = str(out)
+        await pilot.press("enter")
+        page = out / "dl" / "2022-01-20-backprop.html"
+        await until(pilot, page.exists, "the exported page")
+        await until(
+            pilot,
+            lambda: any(n.title == "Exported" for n in pilot.app._notifications),
+            "the notice",
+        )
+        assert "Backpropagation by hand" in page.read_text()

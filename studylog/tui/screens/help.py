@@ -28,6 +28,8 @@ their runs, the output and the loss curves.
 | `space` (runs) | mark a run for comparison |
 | `v` | compare the marked runs: curves overlaid |
 | `o` | edit the note in `$EDITOR`; it is re-indexed when you return |
+| `e` | export the note (Markdown, HTML or notebook) with its latest outputs |
+| `e` (compare) | save the compared curves as one PNG |
 | `Ctrl+P` | the command palette: every action by name |
 | `?` | this help |
 | `q` | quit |

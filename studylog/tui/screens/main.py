@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -52,6 +53,7 @@ class MainScreen(Screen[None]):
         Binding("v", "compare", "Compare"),
         Binding("g", "outline", "Outline"),
         Binding("o", "edit", "Edit"),
+        Binding("e", "export", "Export"),
         Binding("escape", "close_search", "Back", show=False),
     ]
 
@@ -349,7 +351,7 @@ class MainScreen(Screen[None]):
             for name in metric_names(self.app.db, run.summary.id):
                 label = f"#{run.summary.id} {run.summary.snippet} · {name}"
                 curves[label] = series(self.app.db, run.summary.id, name)
-        self.app.push_screen(CompareScreen(runs, curves))
+        self.app.push_screen(CompareScreen(runs, curves, self.app.workspace.root / "exports"))
 
     def action_outline(self) -> None:
         from studylog.tui.screens.outline import OutlineScreen
@@ -363,6 +365,44 @@ class MainScreen(Screen[None]):
                 self.query_one(NoteView).jump_to(section)  # type: ignore[arg-type]
 
         self.app.push_screen(OutlineScreen(self.detail), jump)
+
+    def action_export(self) -> None:
+        from studylog.tui.screens.export import ExportScreen
+
+        if self.detail is None:
+            self.notify("Choose a note to export first.")
+            return
+        detail = self.detail
+
+        def chosen(choice: tuple[str, Path] | None) -> None:
+            if choice is not None:
+                self.export_note(detail.summary.path, *choice)
+
+        default = self.app.workspace.root / "exports"
+        self.app.push_screen(ExportScreen(detail.summary.title, default), chosen)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def export_note(self, path: str, fmt: str, folder: Path) -> None:
+        """Export in a thread, on a connection of its own; say where the files went."""
+        from studylog.export.collect import ExportError
+        from studylog.export.exporter import export_notes
+        from studylog.store.db import connect
+
+        db = connect(self.app.workspace.db_path)
+        try:
+            report = export_notes(db, self.app.workspace, [path], fmt, folder)  # type: ignore[arg-type]
+        except ExportError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Export", severity="error")
+            return
+        finally:
+            db.close()
+        for problem in report.failed + report.warnings:
+            self.app.call_from_thread(self.notify, problem, title="Export", severity="warning")
+        if report.files:
+            where = report.files[0]
+            self.app.call_from_thread(
+                self.notify, f"{len(report.files)} files, the note at {where}", title="Exported"
+            )
 
     def action_search(self) -> None:
         self.query_one("#search-input", Input).focus()
