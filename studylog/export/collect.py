@@ -94,7 +94,8 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
             else {}
         )
         results.append(SnippetResult(snippet, run, curves))
-    _place(text, results)
+    if any(r.run is not None for r in results):  # only results need a place in the text
+        _place(text, results)
     for target in [*_IMAGE.findall(text), *_HTML_IMAGE.findall(text)]:
         if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
             continue

@@ -8,6 +8,7 @@ javascript: links. Run output is escaped, never interpreted."""
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import mimetypes
 import re
@@ -22,6 +23,8 @@ from studylog.export.results import figures, html_block
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
 
 _TAGS = {
     "a",
@@ -112,6 +115,7 @@ nav.index h2 { margin-top: 2rem; } nav.index li { margin: .2rem 0; }
 """
 
 
+@functools.cache
 def _markdown_it() -> MarkdownIt:
     from markdown_it import MarkdownIt
     from mdit_py_plugins.front_matter import front_matter_plugin
@@ -126,18 +130,32 @@ def _markdown_it() -> MarkdownIt:
 def _highlight(code: str, lang: str, attrs: str) -> str:
     """Pygments spans for a fence; markdown-it wraps them in <pre><code>."""
     from pygments import highlight
-    from pygments.formatters import HtmlFormatter
+
+    lexer = _lexer((lang or "").split()[0] if lang else "")
+    if lexer is None:
+        return ""  # markdown-it escapes the code itself
+    return highlight(code, lexer, _formatter())
+
+
+@functools.cache
+def _lexer(language: str) -> Lexer | None:
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
-    language = (lang or "").split()[0] if lang else ""
     try:
-        lexer = get_lexer_by_name(language or "text")
+        return get_lexer_by_name(language or "text")
     except ClassNotFound:
-        return ""  # markdown-it escapes the code itself
-    return highlight(code, lexer, HtmlFormatter(nowrap=True))
+        return None
 
 
+@functools.cache
+def _formatter() -> HtmlFormatter[str]:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
+
+
+@functools.cache
 def _pygments_css() -> str:
     from pygments.formatters import HtmlFormatter
 

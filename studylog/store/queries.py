@@ -62,14 +62,15 @@ class NoteDetail:
         return data
 
 
+# Counts by correlated subqueries: each is a primary-key range lookup, so one note costs
+# microseconds (joining grouped subqueries aggregated every note's rows on each call).
 _SUMMARY_SQL = """
     SELECT n.id, n.path, n.title, n.date, n.topic, n.warnings,
-           coalesce(s.count, 0), coalesce(t.count, 0), coalesce(t.done, 0), n.readable
+           (SELECT count(*) FROM snippets s WHERE s.note_id = n.id),
+           (SELECT count(*) FROM todos t WHERE t.note_id = n.id),
+           (SELECT coalesce(sum(done), 0) FROM todos t WHERE t.note_id = n.id),
+           n.readable
     FROM notes n
-    LEFT JOIN (SELECT note_id, count(*) AS count FROM snippets GROUP BY note_id) s
-           ON s.note_id = n.id
-    LEFT JOIN (SELECT note_id, count(*) AS count, sum(done) AS done FROM todos GROUP BY note_id) t
-           ON t.note_id = n.id
 """
 
 
