@@ -194,6 +194,26 @@ async def test_compare_two_runs_overlaid(ws):
         assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+async def test_compare_runs_of_two_snippets(ws):
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-22-optim.md")
+        await pilot.press("R")  # both snippets, one after the other
+        await until(
+            pilot, lambda: screen.running is None and len(list_runs(pilot.app.db)) == 2, "runs"
+        )
+        snippets, runs = pilot.app.query_one(SnippetTable), pilot.app.query_one(RunsTable)
+        runs.focus()
+        await pilot.press("space")  # sgd's run
+        snippets.focus()
+        await pilot.press("down")  # adam: its runs replace sgd's in the table
+        await until(pilot, lambda: runs.runs and runs.runs[0].snippet == "adam", "adam's runs")
+        runs.focus()
+        await pilot.press("space", "v")
+        assert isinstance(pilot.app.screen, CompareScreen)
+        labels = sorted(pilot.app.screen.query_one(MetricPlot).curves)
+        assert [label.split(" ", 1)[1] for label in labels] == ["sgd · loss", "adam · loss"]
+
+
 async def test_compare_needs_two_marked_runs(ws):
     async with _app(ws).run_test(size=(140, 45)) as pilot:
         await _open(pilot, "pytorch/2022-01-21-training.md")

@@ -63,6 +63,26 @@ raise ValueError("shapes do not match")
 ```
 """
 
+OPTIM_NOTE = """---
+title: Two optimizers
+date: 2022-01-22
+topic: Pytorch
+---
+# Two optimizers
+
+```python run name=sgd
+from studylog import track
+for step in range(10):
+    track.log(step=step, loss=1.0 / (step + 1))
+```
+
+```python run name=adam
+from studylog import track
+for step in range(10):
+    track.log(step=step, loss=0.5 / (step + 1))
+```
+"""
+
 SLOW_NOTE = """---
 title: Slow snippet
 date: 2022-02-01
@@ -87,6 +107,7 @@ def make_workspace(root, extra: dict[str, str | bytes] | None = None) -> Workspa
         "dl/2022-01-20-backprop.md": DETAILS_NOTE,
         "pytorch/2022-01-21-training.md": RUN_NOTE,
         "pytorch/2022-02-01-slow.md": SLOW_NOTE,
+        "pytorch/2022-01-22-optim.md": OPTIM_NOTE,
         "broken.md": b"\x00\x01\x02 binary",
         **(extra or {}),
     }

@@ -151,6 +151,8 @@ class MainScreen(Screen[None]):
             )
         self.snippet = None
         await self._show_run_area(bool(detail.snippets))
+        if self.run_area is not None:
+            self.run_area.runs.marked.clear()  # marks belong to one note's runs
         self.refresh_snippets()
 
     # -- snippets and runs -------------------------------------------------------------

@@ -33,15 +33,16 @@ class RunsTable(DataTable[object]):
         self.add_columns("run", "status", "started", "took", "seed", "final")
 
     def show(self, runs: list[RunSummary], current_hash: str | None) -> None:
+        """The runs of one snippet. Marks stay when another snippet's runs are shown, so
+        runs of several snippets (sgd, momentum, adam) can be compared."""
         self.runs, self.stale_hash = runs, current_hash
-        self.marked &= {r.id for r in runs}
         self.clear()
         for run in runs:
             status = badge(run.status)
             if current_hash is not None and run.code_hash != current_hash:
                 status.append(" ≠", style="yellow")
             self.add_row(
-                "●" if run.id in self.marked else "",
+                Text("●", style="bold magenta") if run.id in self.marked else "",
                 f"#{run.id}",
                 status,
                 run.started[5:16].replace("T", " "),

@@ -56,7 +56,11 @@ class SnippetTable(DataTable[object]):
                 last = "  ".join(
                     f"{k} {number_text(v)}" for k, v in state.latest.final_metrics.items()
                 ) or (state.latest.last_error or "")
-            source = state.snippet.path or f"line {state.snippet.line}"
+            source = (
+                state.snippet.path.rsplit("/", 1)[-1]
+                if state.snippet.path
+                else (f"line {state.snippet.line}")
+            )
             self.add_row(state.snippet.name, badge(status), source, last, key=state.snippet.name)
         if keep is not None and keep in [s.snippet.name for s in states]:
             self.move_cursor(row=[s.snippet.name for s in states].index(keep))
