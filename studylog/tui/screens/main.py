@@ -113,8 +113,10 @@ class MainScreen(Screen[None]):
             self.query_one(NoteTree).load(notes)
         old = {n.path: n for n in self.notes}
         self.notes = notes
-        if first and self.app.ui_state.last_note and self.detail is None:
-            self.open_note(self.app.ui_state.last_note, quiet=True)
+        last = self.app.ui_state.last_note
+        if first and last and self.detail is None and any(n.path == last for n in notes):
+            self.query_one(NoteTree).select_path(last)  # where the last session left off
+            self.open_note(last, quiet=True)
         elif self.detail is not None:
             path = self.detail.summary.path
             now = next((n for n in notes if n.path == path), None)
