@@ -68,6 +68,7 @@ class MainScreen(Screen[None]):
         self.run_started = 0.0
         self.latest: dict[str, tuple[int, float]] = {}
         self.cancel_event: asyncio.Event | None = None
+        self.run_area: RunArea | None = None  # mounted with the first note that has snippets
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -159,18 +160,12 @@ class MainScreen(Screen[None]):
 
     # -- snippets and runs -------------------------------------------------------------
 
-    @property
-    def run_area(self) -> RunArea | None:
-        from studylog.tui.widgets.run_area import RunArea
-
-        found = self.query(RunArea)
-        return found.first() if found else None
-
     async def _show_run_area(self, show: bool) -> None:
         if show and self.run_area is None:
             from studylog.tui.widgets.run_area import RunArea
 
-            await self.query_one("#main").mount(RunArea(id="run-area"))
+            self.run_area = RunArea(id="run-area")
+            await self.query_one("#main").mount(self.run_area)
         if self.run_area is not None:
             self.run_area.display = show
 

@@ -15,36 +15,27 @@ from studylog.tui.widgets.snippet_table import SnippetTable
 
 
 class RunArea(Horizontal):
+    """Its parts are attributes, not queries: a run's events reach them thousands of times a
+    second, and a query walks the DOM each time."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.snippets = SnippetTable(id="snippets")
+        self.runs = RunsTable(id="runs")
+        self.status = Static("", id="run-status")
+        self.log_view = RunLog(id="log")
+        self.plot = MetricPlot(id="plot")
+
     def compose(self) -> ComposeResult:
         with Vertical(id="run-left"):
-            yield SnippetTable(id="snippets")
-            yield RunsTable(id="runs")
+            yield self.snippets
+            yield self.runs
         with Vertical(id="run-right"):
-            yield Static("", id="run-status")
-            yield RunLog(id="log")
-            yield MetricPlot(id="plot")
+            yield self.status
+            yield self.log_view
+            yield self.plot
 
     def on_mount(self) -> None:
         self.snippets.border_title = "Snippets"
         self.runs.border_title = "Runs (space marks, v compares)"
         self.log_view.border_title = "Output"
-
-    @property
-    def snippets(self) -> SnippetTable:
-        return self.query_one(SnippetTable)
-
-    @property
-    def runs(self) -> RunsTable:
-        return self.query_one(RunsTable)
-
-    @property
-    def log_view(self) -> RunLog:
-        return self.query_one(RunLog)
-
-    @property
-    def plot(self) -> MetricPlot:
-        return self.query_one(MetricPlot)
-
-    @property
-    def status(self) -> Static:
-        return self.query_one("#run-status", Static)

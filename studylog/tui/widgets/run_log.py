@@ -10,6 +10,9 @@ from textual.widgets import RichLog
 DRAW_SECONDS = 0.05
 # Keep this many lines on screen (the run's stored output keeps the rest, head and tail).
 MAX_LINES = 5_000
+# Draw at most this many lines a tick: a flood is summarised, so the app stays responsive
+# (nobody reads 10,000 lines a second; the run keeps them).
+MAX_DRAW = 200
 
 
 class RunLog(RichLog):
@@ -26,8 +29,12 @@ class RunLog(RichLog):
     def draw(self) -> None:
         if not self._pending:
             return
-        text, self._pending = "".join(self._pending[-MAX_LINES:]), []
-        self.write(Text.from_ansi(text.rstrip("\n")))
+        pending, self._pending = self._pending, []
+        if len(pending) > MAX_DRAW:
+            skipped = len(pending) - MAX_DRAW
+            self.write(Text(f"… {skipped} lines not drawn (kept in the run's output)", "dim"))
+            pending = pending[-MAX_DRAW:]
+        self.write(Text.from_ansi("".join(pending).rstrip("\n")))
 
     def show_text(self, stdout: str, stderr: str, title: str) -> None:
         self._pending = []
