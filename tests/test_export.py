@@ -274,11 +274,11 @@ def test_markdown_output_cannot_close_its_fence_or_carry_escapes(workspace, writ
     write_note("fence.md", "# F\n\n```python run name=f\nprint(1)\n```\n")
     db = open_store(workspace.db_path)
     index_notes(db, workspace, settings())
-    record(db, "fence.md", "f", "```\nnot code\n\x1b[1mbold\x1b[0m\n", {})
+    record(db, "fence.md", "f", "~~~\nnot code\n\x1b[1mbold\x1b[0m\n", {})
     db.close()
     _export(workspace, ["fence.md"], "md", tmp_path / "out")
     text = (tmp_path / "out" / "fence.md").read_text()
-    assert "````text\n```\nnot code\nbold\n````" in text
+    assert "~~~~text\n~~~\nnot code\nbold\n~~~~" in text
 
 
 async def test_exported_notebook_runs_in_a_kernel(course, tmp_path):

@@ -52,11 +52,13 @@ def figures(result: SnippetResult) -> list[Figure]:
 
 def markdown_block(result: SnippetResult, images: list[tuple[str, str]]) -> list[str]:
     """The lines after a snippet in an exported Markdown note: a kramdown/GitHub friendly
-    <details> with the output in a fence no output can close, then the images
+    <details markdown="1"> with the output in a fence no output can close, then the images
     (relative link, alt text)."""
     output = result.output.rstrip("\n") or "(no output)"
-    longest = max((len(m) for m in re.findall(r"`+", output)), default=0)
-    fence = "`" * max(3, longest + 1)
+    # Tildes: kramdown's own fence, which GitHub (CommonMark) reads too; longer than any
+    # run of tildes in the output, so the output cannot close it.
+    longest = max((len(m) for m in re.findall(r"~+", output)), default=0)
+    fence = "~" * max(3, longest + 1)
     lines = [
         '<details markdown="1">',
         f"<summary>{html.escape(summary(result))}</summary>",
