@@ -13,6 +13,7 @@ from pathlib import Path
 
 from studylog.store.db import open_store
 from studylog.store.history import get_run, list_runs
+from tests.tui_helpers import settings
 
 
 def _studylog(root: Path, *args: str) -> subprocess.Popen[str]:
@@ -110,6 +111,14 @@ for step in range(100_000):
     finally:
         db.close()
     assert kept is not None and kept >= committed  # nothing written before the kill is lost
+    # The next run clears the code file the killed one left behind.
+    assert (workspace.run_dir / f"run-{run.id}.py").exists()
+    from studylog.runner.service import Runner
+
+    db = open_store(workspace.db_path)
+    Runner(db, workspace, settings().run)
+    db.close()
+    assert not (workspace.run_dir / f"run-{run.id}.py").exists()
     # A step every 10 ms; the child sends and the parent writes every 0.25 s, so about 50
     # steps may be lost (measured: about 20). 500 (5 s) only fails if writes stopped.
     print(f"kill: snippet at step {reached}, store kept up to {kept}")

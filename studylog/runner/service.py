@@ -163,6 +163,18 @@ class Runner:
         self.db = db
         self.workspace = workspace
         self.settings = settings
+        self._remove_leftover_code()
+
+    def _remove_leftover_code(self) -> None:
+        """Code files of runs that are over (a studylog killed mid-run leaves its own)."""
+        if not self.workspace.run_dir.is_dir():
+            return
+        going = store_runs.running_ids(self.db)
+        for path in self.workspace.run_dir.glob("run-*.py"):
+            run_id = path.stem.removeprefix("run-")
+            if run_id.isdigit() and int(run_id) not in going:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     def limits(self, snippet: Snippet, timeout: float | None = None) -> Limits:
         """--timeout, else the snippet's `timeout=`, else the settings'."""

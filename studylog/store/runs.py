@@ -169,6 +169,10 @@ def save_output(db: sqlite_utils.Database, run_id: int, stdout: str, stderr: str
         db.execute("UPDATE runs SET stdout = ?, stderr = ? WHERE id = ?", (stdout, stderr, run_id))
 
 
+def running_ids(db: sqlite_utils.Database) -> set[int]:
+    return {row[0] for row in db.execute("SELECT id FROM runs WHERE status = 'running'")}
+
+
 def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
     """Runs still `running` whose studylog process is gone become `interrupted`."""
     rows = db.execute(
