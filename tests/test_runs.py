@@ -276,6 +276,7 @@ async def test_dataloader_workers_sending_nothing_twice(lab):
     )
     assert run.summary.status == "succeeded"
     assert run.metrics[0].points == 1
+    assert run.warnings == []  # the worker's copy was never sent (not even as a repeat)
 
 
 async def test_a_linked_experiment_runs_as_its_own_file_with_args(lab, workspace, write_note):
