@@ -8,12 +8,16 @@ from sqlite_utils.migrations import Migrations
 migrations = Migrations("studylog")
 
 
-@migrations()
-def m001_notes(db: sqlite_utils.Database) -> None:
+def _execute_each(db: sqlite_utils.Database, script: str) -> None:
     # One statement at a time: executescript() would commit the migration's transaction.
-    for statement in _M001.split(";\n"):
+    for statement in script.split(";\n"):
         if statement.strip():
             db.execute(statement)
+
+
+@migrations()
+def m001_notes(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M001)
 
 
 _M001 = """
@@ -93,9 +97,7 @@ _M001 = """
 
 @migrations()
 def m002_runs(db: sqlite_utils.Database) -> None:
-    for statement in _M002.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
+    _execute_each(db, _M002)
 
 
 # Runs point at notes by id without a foreign key: re-indexing never deletes a run, a moved
