@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import studylog.store.runs as store_runs
-import studylog.tui.screens.main as main_screen
+import studylog.tui.widgets.run_area as run_area
 from studylog.store.db import open_store
 from studylog.store.index import index_notes
 from studylog.store.queries import get_note
@@ -24,7 +24,7 @@ TRAINING = "pytorch/2022-01-21-training.md"
 @pytest.fixture
 def fixed_time(monkeypatch):
     monkeypatch.setattr(store_runs, "now_iso", lambda: "2026-11-20T21:30:00.000+00:00")
-    monkeypatch.setattr(main_screen, "_clock", lambda: 0.0)
+    monkeypatch.setattr(run_area, "_clock", lambda: 0.0)
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """The main screen: notes on the left (tree or search), the open note on the right, and
-under it its snippets, their run history, the run log and the curves."""
+under it the run area (widgets/run_area.py: snippets, runs, output, curves)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,22 +20,12 @@ from studylog.tui.widgets.note_tree import NoteTree
 from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.search_panel import SearchPanel
 
-# Runs, history and plots are imported when first used: the first screen paints sooner
-# (benchmarks/bench_tui.py).
+# The run area, and what it imports, comes with the first note that has snippets: the
+# first screen paints sooner (benchmarks/bench_tui.py).
 
 if TYPE_CHECKING:
-    from studylog.notes.model import Snippet
-    from studylog.runner.events import RunEvent
     from studylog.tui.app import StudylogApp
     from studylog.tui.widgets.run_area import RunArea
-    from studylog.tui.widgets.runs_table import RunsTable
-    from studylog.tui.widgets.snippet_table import SnippetTable
-
-    SnippetTableHighlighted = SnippetTable.Highlighted
-    RunsTableChosen = RunsTable.Chosen
-
-# The clock of the elapsed time shown while a run goes (a snapshot test fixes it).
-_clock = time.monotonic
 
 # How often the notes folder is checked for changes (an incremental index: cheap).
 WATCH_SECONDS = 2.0
@@ -63,11 +51,6 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.notes: list[NoteSummary] = []
         self.detail: NoteDetail | None = None
-        self.snippet: str | None = None  # the highlighted snippet
-        self.running: str | None = None
-        self.run_started = 0.0
-        self.latest: dict[str, tuple[int, float]] = {}
-        self.cancel_event: asyncio.Event | None = None
         self.run_area: RunArea | None = None  # mounted with the first note that has snippets
 
     def compose(self) -> ComposeResult:
@@ -86,7 +69,6 @@ class MainScreen(Screen[None]):
         tree.focus()
         self.load_notes()
         self.set_interval(WATCH_SECONDS, self.watch_notes)
-        self.set_interval(0.2, self._tick)
 
     # -- notes -------------------------------------------------------------------------
 
@@ -152,11 +134,9 @@ class MainScreen(Screen[None]):
                 title="Unreadable note",
                 severity="error",
             )
-        self.snippet = None
         await self._show_run_area(bool(detail.snippets))
         if self.run_area is not None:
-            self.run_area.runs.marked.clear()  # marks belong to one note's runs
-        self.refresh_snippets()
+            self.run_area.show_note(detail)
 
     # -- snippets and runs -------------------------------------------------------------
 
@@ -169,188 +149,41 @@ class MainScreen(Screen[None]):
         if self.run_area is not None:
             self.run_area.display = show
 
-    def refresh_snippets(self) -> None:
-        from studylog.runner.snippets import snippet_states
+    @property
+    def snippet(self) -> str | None:
+        """The highlighted snippet of the open note."""
+        return self.run_area.snippet if self.run_area is not None else None
 
-        area = self.run_area
-        if self.detail is None or area is None:
-            return
-        states = snippet_states(self.app.db, self.app.workspace, self.detail)
-        area.snippets.show(states, self.running)
-
-    def on_snippet_table_highlighted(self, event: SnippetTableHighlighted) -> None:
-        if event.name != self.snippet:  # another snippet: show its history and latest run
-            self.snippet = event.name
-            self.refresh_runs()
-
-    def refresh_runs(self) -> None:
-        from studylog.runner.snippets import RunError, snippet_code
-        from studylog.store.history import list_runs
-        from studylog.store.runs import code_hash
-
-        area = self.run_area
-        if area is None:
-            return
-        if self.detail is None or self.snippet is None:
-            area.runs.show([], None)
-            return
-        runs = list_runs(self.app.db, note_id=self.detail.summary.id, snippet=self.snippet)
-        current = None
-        snippet = self._snippet(self.snippet)
-        if snippet is not None:
-            try:
-                current = code_hash(snippet_code(self.app.workspace, snippet))
-            except RunError:
-                current = None
-        area.runs.show(runs, current)
-        if self.running is None and runs:
-            self.show_run(runs[0].id)
-        elif self.running is None:
-            area.log_view.show_text("", "", f"{self.snippet}: never run")
-            area.plot.show({}, "press r to run")
-
-    def on_runs_table_chosen(self, event: RunsTableChosen) -> None:
-        if self.running is not None:
-            self.notify("A run is going; its output stays on screen until it ends.")
-            return
-        self.show_run(event.run_id)
-
-    def show_run(self, run_id: int) -> None:
-        from studylog.run_views import duration_text
-        from studylog.store.history import get_run, metric_names, series
-
-        area = self.run_area
-        if area is None:
-            return
-        run = get_run(self.app.db, run_id)
-        s = run.summary
-        title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
-        area.log_view.show_text(run.stdout, run.stderr, title)
-        names = metric_names(self.app.db, run_id)
-        area.plot.show({name: series(self.app.db, run_id, name) for name in names}, f"run #{s.id}")
-
-    def _snippet(self, name: str) -> Snippet | None:
-        if self.detail is None:
-            return None
-        return next((s for s in self.detail.snippets if s.name == name), None)
+    @property
+    def running(self) -> str | None:
+        """The snippet running now."""
+        return self.run_area.running if self.run_area is not None else None
 
     def action_run(self) -> None:
-        if self.snippet is not None:
-            self._start([self.snippet])
+        if self.run_area is not None and self.run_area.display and self.snippet is not None:
+            self.run_area.run([self.snippet])
         else:
             self.notify("This note has no snippet to run.", severity="warning")
 
     def action_run_all(self) -> None:
-        if self.detail is not None and self.detail.snippets:
-            self._start([s.name for s in self.detail.snippets])
+        if self.run_area is not None and self.detail is not None and self.detail.snippets:
+            self.run_area.run([s.name for s in self.detail.snippets])
         else:
             self.notify("This note has no snippets to run.", severity="warning")
 
-    def _start(self, names: list[str]) -> None:
-        if self.running is not None:
-            self.notify("A run is already going; press c to cancel it.", severity="warning")
-            return
-        assert self.detail is not None
-        self.run_snippets(self.detail, names)
-
     def action_cancel(self) -> None:
-        if self.cancel_event is not None and self.running is not None:
-            self.cancel_event.set()
+        if self.run_area is not None:
+            self.run_area.cancel()
         else:
             self.notify("Nothing is running.")
 
-    @work(group="run", exit_on_error=False)
-    async def run_snippets(self, detail: NoteDetail, names: list[str]) -> None:
-        """Run snippets one after the other through the runner (each in its own process)."""
-        from studylog.run_views import duration_text
-        from studylog.runner.service import RunTarget
-        from studylog.runner.snippets import RunError
-
-        area = self.run_area
-        assert area is not None
-        cancel = self.cancel_event = asyncio.Event()
-        try:
-            for name in names:
-                if cancel.is_set():
-                    break
-                snippet = next(s for s in detail.snippets if s.name == name)
-                self.running, self.run_started, self.latest = name, _clock(), {}
-                area.snippets.show(area.snippets.states, name)
-                self.refresh_runs()
-                area.log_view.show_text("", "", f"{name} · running")
-                area.log_view.clear()
-                area.plot.show({}, f"{name} · live")
-                try:
-                    finished = await self.app.runner.run(
-                        RunTarget(detail.summary.id, detail.summary.path, snippet),
-                        on_event=self._on_run_event,
-                        cancel=cancel,
-                    )
-                except RunError as exc:
-                    self.notify(str(exc), title="Cannot run", severity="error")
-                    continue
-                finally:
-                    area.log_view.draw()
-                if finished.status == "succeeded":
-                    self.notify(f"{name} succeeded in {duration_text(finished.duration)}")
-                else:
-                    why = finished.last_error or finished.signal or ""
-                    self.notify(
-                        f"{name}: {finished.status.replace('_', ' ')}. {why}",
-                        title="Run did not succeed",
-                        severity="warning" if finished.status == "cancelled" else "error",
-                    )
-        finally:
-            self.running, self.cancel_event = None, None
-            area.status.update("")
-            self.refresh_snippets()
-            self.refresh_runs()
-
-    def _on_run_event(self, event: RunEvent) -> None:
-        from studylog.runner.events import MetricPoints, OutputLine, RunStarted
-
-        area = self.run_area
-        assert area is not None
-        if isinstance(event, OutputLine):
-            area.log_view.add_line(event.line)
-        elif isinstance(event, MetricPoints):
-            self.latest.update(event.latest())
-            area.plot.extend(event.by_name())
-        elif isinstance(event, RunStarted):
-            area.log_view.border_title = f"#{event.run_id} {event.snippet} · running"
-            self.refresh_runs()  # the new run, at the top of the history
-
-    def _tick(self) -> None:
-        if self.running is None or self.run_area is None:
-            return
-        from studylog.run_views import duration_text, number_text
-
-        text = Text.assemble(("▶ ", "cyan"), (self.running, "bold"))
-        text.append(f"  {duration_text(_clock() - self.run_started)}")
-        for name, (step, value) in list(self.latest.items())[:3]:
-            text.append(f"  {name} ", style="dim")
-            text.append(number_text(value))
-            text.append(f" @{step}", style="dim")
-        text.append("   c cancels", style="dim")
-        self.run_area.status.update(text)
-
-    # -- comparison, outline, search, tree, editor -------------------------------------
-
     def action_compare(self) -> None:
-        from studylog.store.history import get_run, metric_names, series
-        from studylog.tui.screens.compare import CompareScreen
+        if self.run_area is not None and self.run_area.display:
+            self.run_area.compare()
+        else:
+            self.notify("Open a note with snippets, mark two or more runs (space), then v.")
 
-        marked = sorted(self.run_area.runs.marked) if self.run_area is not None else []
-        if len(marked) < 2:
-            self.notify("Mark two or more runs with space (in the runs table), then press v.")
-            return
-        runs = [get_run(self.app.db, run_id) for run_id in marked]
-        curves: dict[str, list[tuple[int, float]]] = {}
-        for run in runs:
-            for name in metric_names(self.app.db, run.summary.id):
-                label = f"#{run.summary.id} {run.summary.snippet} · {name}"
-                curves[label] = series(self.app.db, run.summary.id, name)
-        self.app.push_screen(CompareScreen(runs, curves, self.app.workspace.root / "exports"))
+    # -- outline, export, search, tree, editor -----------------------------------------
 
     def action_outline(self) -> None:
         from studylog.tui.screens.outline import OutlineScreen
