@@ -329,3 +329,13 @@ async def test_export_the_open_note(ws, tmp_path):
             "the notice",
         )
         assert "Backpropagation by hand" in page.read_text()
+
+
+async def test_the_mouse_works_too(ws):
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        assert screen.snippet == "train"
+        await pilot.click(SnippetTable, offset=(4, 3))  # the second row: border, header, row 1
+        await until(pilot, lambda: screen.snippet == "broken", "the clicked snippet")
+        await pilot.click("#search-input")
+        assert isinstance(pilot.app.focused, Input)
