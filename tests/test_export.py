@@ -180,6 +180,30 @@ def test_a_note_that_never_ran_exports_unchanged(course, tmp_path):
     assert (tmp_path / "out" / path).read_bytes() == (course.notes_dir / path).read_bytes()
 
 
+def test_unchanged_means_byte_for_byte_even_with_a_bom_and_crlf(workspace, write_note, tmp_path):
+    raw = "\ufeff# Windows note\r\n\r\n```python run\r\nprint(1)\r\n```\r\n".encode()
+    write_note("windows.md", raw)
+    db = open_store(workspace.db_path)
+    index_notes(db, workspace, settings())
+    db.close()
+    _export(workspace, ["windows.md"], "md", tmp_path / "out")
+    assert (tmp_path / "out" / "windows.md").read_bytes() == raw
+
+
+def test_a_link_inside_out_cannot_lead_outside(workspace, write_note, tmp_path):
+    write_note("dl/note.md", "# Note\n")
+    db = open_store(workspace.db_path)
+    index_notes(db, workspace, settings())
+    db.close()
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "dl").symlink_to(elsewhere)  # left there by something else
+    report = _export(workspace, ["dl/note.md"], "html", out)
+    assert report.failed and "outside" in report.failed[0]
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_reexport_replaces_the_earlier_one(course, tmp_path):
     out = tmp_path / "out"
     _export(course, [MLP], "md", out)

@@ -339,3 +339,19 @@ async def test_the_mouse_works_too(ws):
         await until(pilot, lambda: screen.snippet == "broken", "the clicked snippet")
         await pilot.click("#search-input")
         assert isinstance(pilot.app.focused, Input)
+
+
+async def test_a_flood_is_drawn_in_summary(ws):
+    from studylog.tui.widgets.run_log import MAX_DRAW
+
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        log = screen.run_area.log_view
+        log.clear()
+        for number in range(MAX_DRAW + 300):
+            log.add_line(f"line {number}\n")
+        log.draw()
+        await pilot.pause()
+        text = [str(line.text) for line in log.lines]
+        assert text[0] == "… 300 lines not drawn (kept in the run's output)"
+        assert text[1] == "line 300" and text[-1] == f"line {MAX_DRAW + 299}"
