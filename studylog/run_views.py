@@ -11,45 +11,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from studylog.labels import STYLES, duration_text, number_text, started_text, status_label
 from studylog.runner.snippets import SnippetState
 from studylog.store.history import RunDetail, RunSummary
 
-STATUS_STYLES = {
-    "succeeded": "green",
-    "failed": "red",
-    "timed_out": "yellow",
-    "cancelled": "yellow",
-    "out_of_memory": "red",
-    "crashed": "red",
-    "interrupted": "magenta",
-    "running": "cyan",
-    "stale": "yellow",
-    "never run": "dim",
-}
-STATUS_MARKS = {"succeeded": "✔", "running": "…", "never run": "·", "stale": "≠"}
 _SPARKS = "▁▂▃▄▅▆▇█"
 
 
 def status_text(status: str) -> Text:
-    mark = STATUS_MARKS.get(status, "✘")
-    return Text(f"{mark} {status.replace('_', ' ')}", style=STATUS_STYLES.get(status, ""))
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes} min {secs:02d} s"
-
-
-def number_text(value: float | None) -> str:
-    if value is None:
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.4g}"
+    return Text(status_label(status), style=STYLES.get(status, ""))
 
 
 def sparkline(values: Sequence[float], width: int = 32) -> str:
@@ -82,7 +52,7 @@ def snippet_table(states: Sequence[SnippetState]) -> Table:
             state.snippet.name,
             state.snippet.path or f"fence, line {state.snippet.line}",
             badge,
-            f"#{run.id} {run.started[:16].replace('T', ' ')}" if run else "—",
+            f"#{run.id} {started_text(run.started)}" if run else "—",
             _metrics_text(run.final_metrics) if run else "",
         )
     return table
@@ -113,21 +83,12 @@ def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None)
             f"#{run.id}",
             what,
             status,
-            _short_time(run.started),
+            started_text(run.started, short=True),
             duration_text(run.duration),
             str(run.seed),
             _metrics_text(run.final_metrics),
         )
     return table
-
-
-def _short_time(started: str) -> str:
-    """2026-11-26T09:04:55.951+00:00 → 11-26 09:04 (this year), else the date."""
-    import datetime as dt
-
-    if started[:4] != str(dt.date.today().year):
-        return started[:10]
-    return started[5:16].replace("T", " ")
 
 
 def run_summary(finished_status: str, run: RunDetail, curves: dict[str, list[float]]) -> Panel:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
-import re
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -14,16 +11,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from studylog.notes.model import Lecture, Section
+from studylog import grouping
+from studylog.grouping import UNDATED, by_date, by_topic
+from studylog.notes.model import Section
 from studylog.store.queries import NoteDetail, NoteSummary
 from studylog.store.search import Hit
 
 if TYPE_CHECKING:
     from studylog.runner.snippets import SnippetState
-
-NO_TOPIC = "No topic"
-NO_LECTURE = "Other notes"
-UNDATED = "Undated"
 
 
 def _note_label(note: NoteSummary, *, with_date: bool = True) -> Text:
@@ -48,94 +43,40 @@ def _add_note(tree: Tree, note: NoteSummary, *, with_date: bool = True) -> None:
         branch.add(Text(warning, style="yellow"))
 
 
-def _lecture_key(lecture: Lecture) -> tuple[int, float, str]:
-    number = lecture.number or ""
-    match = re.match(r"\d+(?:\.\d+)?", number)
-    return (0 if match else 1, float(match.group()) if match else 0.0, number)
+# Styles of group labels, by kind of group.
+_GROUP_STYLES = {
+    "topic": "bold blue",
+    "year": "bold blue",
+    "undated": "bold blue",
+    "lecture": "blue",
+    "month": "blue",
+}
 
 
-def _lecture_label(lecture: Lecture) -> str:
-    if lecture.number and lecture.title:
-        return f"Lecture {lecture.number} · {lecture.title}"
-    if lecture.number:
-        return f"Lecture {lecture.number}"
-    return lecture.title or NO_LECTURE
+def _add_groups(tree: Tree, group: grouping.Group, *, with_date: bool) -> None:
+    for sub in group.groups:
+        if sub.kind == "day":  # a day is its date: no count
+            branch = tree.add(Text(sub.label, style="cyan"))
+        else:
+            branch = tree.add(
+                Text.assemble((sub.label, _GROUP_STYLES[sub.kind]), (f"  ({sub.count()})", "dim"))
+            )
+        _add_groups(branch, sub, with_date=with_date)
+    for note in group.notes:
+        _add_note(tree, note, with_date=with_date)
 
 
 def topic_tree(notes: Iterable[NoteSummary]) -> Tree:
-    """topic → lecture → note; a note covering two lectures appears under both.
-
-    Topics group case-insensitively (Pytorch, PyTorch); a lecture is one group per number,
-    titled by whichever note names it."""
-    topic_names: dict[str, str] = {}
-    groups: dict[str, dict[tuple[int, float, str], list[NoteSummary]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    titles: dict[tuple[str, tuple[int, float, str]], str] = {}
-    for note in notes:
-        topic = topic_names.setdefault((note.topic or NO_TOPIC).casefold(), note.topic or NO_TOPIC)
-        for lecture in note.lectures or [Lecture(None, None)]:
-            if lecture.number:
-                key = _lecture_key(lecture)
-            elif lecture.title:
-                key = (1, 0.0, lecture.title)
-            else:
-                key = (2, 0.0, "")
-            groups[topic][key].append(note)
-            # Label the group with a titled lecture when any note gives the title.
-            current = titles.get((topic, key))
-            if current is None or (
-                lecture.title and current == _lecture_label(Lecture(lecture.number))
-            ):
-                titles[(topic, key)] = _lecture_label(lecture)
+    """topic → lecture → note (grouping.by_topic), as a Rich tree."""
     root = Tree(Text("Notes by topic", style="bold"), guide_style="dim")
-    for topic in sorted(groups, key=lambda t: (t == NO_TOPIC, t.casefold())):
-        lectures = groups[topic]
-        count = len({n.path for group in lectures.values() for n in group})
-        branch = root.add(Text.assemble((topic, "bold blue"), (f"  ({count})", "dim")))
-        for key in sorted(lectures):
-            group = lectures[key]
-            target = branch
-            if key[0] != 2:
-                label = titles[(topic, key)]
-                target = branch.add(Text.assemble((label, "blue"), (f"  ({len(group)})", "dim")))
-            for note in group:
-                _add_note(target, note)
+    _add_groups(root, by_topic(notes), with_date=True)
     return root
 
 
 def date_tree(notes: Iterable[NoteSummary]) -> Tree:
-    """year → month → day → note, "Undated" last."""
-    dated: dict[str, dict[str, dict[str, list[NoteSummary]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list))
-    )
-    undated: list[NoteSummary] = []
-    for note in notes:
-        if note.date:
-            year, month, day = note.date.split("-")
-            dated[year][month][day].append(note)
-        else:
-            undated.append(note)
+    """year → month → day → note, "Undated" last (grouping.by_date), as a Rich tree."""
     root = Tree(Text("Notes by date", style="bold"), guide_style="dim")
-    for year in sorted(dated):
-        months = dated[year]
-        year_count = sum(len(n) for days in months.values() for n in days.values())
-        year_branch = root.add(Text.assemble((year, "bold blue"), (f"  ({year_count})", "dim")))
-        for month in sorted(months):
-            days = months[month]
-            name = calendar.month_name[int(month)]
-            month_count = sum(len(n) for n in days.values())
-            month_branch = year_branch.add(
-                Text.assemble((f"{month} {name}", "blue"), (f"  ({month_count})", "dim"))
-            )
-            for day in sorted(days):
-                day_branch = month_branch.add(Text(f"{year}-{month}-{day}", style="cyan"))
-                for note in days[day]:
-                    _add_note(day_branch, note, with_date=False)
-    if undated:
-        branch = root.add(Text.assemble((UNDATED, "bold blue"), (f"  ({len(undated)})", "dim")))
-        for note in undated:
-            _add_note(branch, note, with_date=False)
+    _add_groups(root, by_date(notes), with_date=False)
     return root
 
 
@@ -161,7 +102,7 @@ def note_view(detail: NoteDetail, states: list[SnippetState] | None = None) -> R
     meta.add_row("date", s.date or UNDATED)
     meta.add_row("topic", s.topic or "—")
     if s.lectures:
-        meta.add_row("lectures", "\n".join(_lecture_label(lec) for lec in s.lectures))
+        meta.add_row("lectures", "\n".join(lec.label() for lec in s.lectures))
     if s.tags:
         meta.add_row("tags", ", ".join(s.tags))
     parts: list[RenderableType] = [

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from studylog.export.collect import SnippetResult
 from studylog.export.files import safe_name
 from studylog.export.plots import curve_png, groups
-
-_MARKS = {"succeeded": "✔", "cancelled": "■", "timed_out": "⏱"}
+from studylog.labels import duration_text, started_text, status_label
 
 
 @dataclass(frozen=True)
@@ -29,10 +28,9 @@ def summary(result: SnippetResult) -> str:
     """`sgd · ✔ succeeded · 2026-11-20 21:30 · 1.9 s · seed 0` (plain text)."""
     assert result.run is not None
     s = result.run.summary
-    status = f"{_MARKS.get(s.status, '✘')} {s.status.replace('_', ' ')}"
-    parts = [result.snippet.name, status, s.started[:16].replace("T", " ")]
+    parts = [result.snippet.name, status_label(s.status), started_text(s.started)]
     if s.duration is not None:
-        parts.append(f"{s.duration:.1f} s")
+        parts.append(duration_text(s.duration))
     parts.append(f"seed {s.seed}")
     return " · ".join(parts)
 

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from studylog.run_views import duration_text, number_text
+from studylog.labels import duration_text, number_text
 from studylog.store.history import RunDetail
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.snippet_table import badge

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from studylog.run_views import duration_text, number_text
+from studylog.labels import duration_text, number_text
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.run_log import RunLog
 from studylog.tui.widgets.runs_table import RunsTable

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from studylog.run_views import duration_text, number_text
+from studylog.labels import duration_text, number_text, started_text
 from studylog.store.history import RunSummary
 from studylog.tui.widgets.snippet_table import badge
 
@@ -45,7 +45,7 @@ class RunsTable(DataTable[object]):
                 Text("●", style="bold magenta") if run.id in self.marked else "",
                 f"#{run.id}",
                 status,
-                run.started[5:16].replace("T", " "),
+                started_text(run.started, short=True),
                 duration_text(run.duration),
                 str(run.seed),
                 "  ".join(f"{k} {number_text(v)}" for k, v in run.final_metrics.items()),

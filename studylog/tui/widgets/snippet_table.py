@@ -6,25 +6,12 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from studylog.run_views import STATUS_STYLES, number_text
+from studylog.labels import STYLES, number_text, status_label
 from studylog.runner.snippets import SnippetState
-
-BADGES = {
-    "never run": "· never run",
-    "succeeded": "✔ succeeded",
-    "failed": "✘ failed",
-    "timed_out": "⏱ timed out",
-    "cancelled": "■ cancelled",
-    "out_of_memory": "✘ out of memory",
-    "crashed": "✘ crashed",
-    "interrupted": "✘ interrupted",
-    "running": "… running",
-    "stale": "≠ stale",
-}
 
 
 def badge(status: str) -> Text:
-    return Text(BADGES.get(status, status), style=STATUS_STYLES.get(status, ""))
+    return Text(status_label(status), style=STYLES.get(status, ""))
 
 
 class SnippetTable(DataTable[object]):
