@@ -26,16 +26,19 @@ class Group:
     kind: Kind
     groups: list[Group] = field(default_factory=list)
     notes: list[NoteSummary] = field(default_factory=list)
+    _paths: set[str] | None = field(default=None, repr=False, compare=False)
 
     def count(self) -> int:
         """Notes under it, each once (a note of two lectures is one note of its topic)."""
         return len(self.paths())
 
     def paths(self) -> set[str]:
-        found = {n.path for n in self.notes}
-        for group in self.groups:
-            found |= group.paths()
-        return found
+        """The notes' paths under it (computed once: groups do not change once built)."""
+        if self._paths is None:
+            self._paths = {n.path for n in self.notes}
+            for group in self.groups:
+                self._paths |= group.paths()
+        return self._paths
 
 
 def _lecture_key(lecture: Lecture) -> tuple[int, float, str]:

@@ -11,6 +11,8 @@ from textual.widgets.tree import TreeNode
 from studylog.grouping import Group, by_date, by_topic
 from studylog.store.queries import NoteSummary
 
+OPEN_FIRST_LEVEL_UP_TO = 500
+
 
 class NoteTree(Tree[object]):
     """Notes grouped by topic or date; posts NoteTree.Chosen when a note is selected."""
@@ -37,9 +39,11 @@ class NoteTree(Tree[object]):
         root = by_topic(notes) if self.mode == "topic" else by_date(notes)
         self.border_title = f"{root.label} ({len(notes)})"
         self._add_groups(self.root, root)
-        # Open the first level, so a small workspace shows its notes at once.
-        for child in self.root.children:
-            child.expand()
+        # Open the first level, so a small workspace shows its notes at once (a large one
+        # stays folded: thousands of leaves would cost the start, benchmarks/bench_tui.py).
+        if len(notes) <= OPEN_FIRST_LEVEL_UP_TO:
+            for child in self.root.children:
+                child.expand()
         if isinstance(selected, NoteSummary):
             self.select_path(selected.path)
 
