@@ -13,6 +13,7 @@ from pathlib import Path
 
 from studylog.store.db import open_store
 from studylog.store.history import get_run, list_runs
+from tests.processes import gone_or_zombie
 from tests.tui_helpers import settings
 
 
@@ -43,14 +44,6 @@ def _read_int(path: Path) -> int | None:
         return int(text) if text else None
     except (FileNotFoundError, ValueError):
         return None
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 def _max_step(db_path: Path) -> int | None:
@@ -98,7 +91,7 @@ for step in range(100_000):
             studylog.kill()
     assert reached is not None and committed is not None
     # The kernel kills the snippet with its parent (PR_SET_PDEATHSIG).
-    _wait_for(lambda: _gone(snippet_pid), "the snippet to die with studylog", 10)
+    _wait_for(lambda: gone_or_zombie(snippet_pid), "the snippet to die with studylog", 10)
 
     conn = sqlite3.connect(workspace.db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

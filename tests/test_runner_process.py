@@ -13,6 +13,7 @@ import pytest
 
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, run_process
+from tests.processes import gone_or_zombie
 
 
 async def run(code: str, tmp_path, **kw):
@@ -133,19 +134,10 @@ async def _exits_within(pid: int, seconds: float) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while loop.time() < deadline:
-        if _gone_or_zombie(pid):
+        if gone_or_zombie(pid):
             return True
         await asyncio.sleep(0.01)
     return False
-
-
-def _gone_or_zombie(pid: int) -> bool:
-    """True when `pid` no longer runs (a killed orphan stays a zombie until it is reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
 
 
 async def test_cancel_kills_a_running_child(tmp_path):
