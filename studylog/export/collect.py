@@ -105,7 +105,7 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
         )
         results.append(SnippetResult(snippet, run, curves))
     if any(r.run is not None for r in results):  # only results need a place in the text
-        _place(text, results)
+        place(text, results)
     for target in [*_IMAGE.findall(text), *_HTML_IMAGE.findall(text)]:
         if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
             continue
@@ -137,7 +137,7 @@ class ExportError(Exception):
     """An export could not be made: the message names the file or folder and the cause."""
 
 
-def _place(text: str, results: list[SnippetResult]) -> None:
+def place(text: str, results: list[SnippetResult]) -> None:
     """After which line of `text` each snippet's results go: a fence's closing line, the end
     of the block holding a link; front-matter snippets at the end of the note."""
     from markdown_it import MarkdownIt

@@ -89,18 +89,18 @@ def prepare_out_dir(out_dir: Path, notes_dirs: Iterable[Path] = ()) -> Path:
     return out_dir.resolve()
 
 
-def write_file(path: Path, data: bytes) -> None:
+def write_file(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write whole or not at all, through a new temporary file that no link can redirect; a
-    link at `path` itself is replaced, never followed."""
+    link at `path` itself is replaced, never followed. `mode`: the file's permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     folder = os.open(path.parent, os.O_RDONLY | _DIRECTORY)
     try:
-        _replace_in(folder, path.name, data)
+        _replace_in(folder, path.name, data, mode)
     finally:
         os.close(folder)
 
 
-def _replace_in(folder: int, name: str, data: bytes) -> None:
+def _replace_in(folder: int, name: str, data: bytes, mode: int | None = None) -> None:
     """Write `name` in the open folder `folder` through a fresh temporary file (O_EXCL, no
     links followed), then rename it over `name` in one step."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -113,6 +113,8 @@ def _replace_in(folder: int, name: str, data: bytes) -> None:
             continue  # something already there (perhaps planted): never touch it
     try:
         with os.fdopen(fd, "wb") as stream:
+            if mode is not None:
+                os.fchmod(stream.fileno(), stat.S_IMODE(mode))
             stream.write(data)
         os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
