@@ -87,6 +87,9 @@ def export_notes(
             done.add("html index")
         out.finish(done)
         report.warnings += out.warnings
+    except BaseException:
+        out.finish(set())  # what was written is still recorded as ours; nothing removed
+        raise
     finally:
         out.close()
     return report
