@@ -67,6 +67,8 @@ async def test_browse_by_topic_then_date_and_remember_it(ws):
     async with _app(ws).run_test(size=(120, 40)) as pilot:
         await _loaded(pilot)
         tree = pilot.app.query_one(NoteTree)
+        # Groups fill in when their expansion event is handled: wait for it, not the clock.
+        await until(pilot, lambda: len(_labels(tree)) > 3, "the topic groups to fill in")
         topic = _labels(tree)
         assert topic[0].startswith("Deep Learning Basics")
         assert any(label.strip().startswith("Lecture 5") for label in topic)
