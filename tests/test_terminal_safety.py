@@ -300,3 +300,9 @@ async def test_tui_notifications_are_plain_text(ws):
         assert "bad [/] name ␛]2;x␛\\" in _screen_text(pilot.app)
         assert "[/bold]" in _screen_text(pilot.app)
         assert pilot.app.is_running
+
+
+def test_export_warnings_name_files_as_they_are(run_cli, write_note, tmp_path):
+    write_note("a[b].md", '---\ntitle: T\nsnippets: ["experiments/no[/]pe.py"]\n---\n# A\n')
+    result = run_cli("export", "--all", "--format", "ipynb", "--out", str(tmp_path / "out"))
+    assert "notes/a[b].md" in result.stderr and "experiments/no[/]pe.py" in result.stderr

@@ -91,15 +91,18 @@ def export(
         finally:
             if bar is not None:
                 bar.stop()
+    from studylog.views import safe  # names of notes and files: never markup, shown inert
+
     err = console(stderr=True)
     for warning in report.warnings:
-        err.print(f"[yellow]⚠ {warning}[/]", highlight=False)
+        err.print(safe(f"⚠ {warning}", "yellow"))
     for failure in report.failed:
-        err.print(f"[red]✘ {failure}[/]", highlight=False)
+        err.print(safe(f"✘ {failure}", "red"))
     console().print(
-        f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
-        f"{report.out_dir} ({len(report.files)} files).",
-        highlight=False,
+        safe(
+            f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
+            f"{report.out_dir} ({len(report.files)} files)."
+        )
     )
     if report.failed:
         sys.exit(1)
