@@ -17,6 +17,7 @@ from studylog.cli.common import (
     workspace_option,
     ws_of,
 )
+from studylog.views import safe  # names of notes and files: never markup, shown inert
 
 # Show a progress bar from this many notes on.
 PROGRESS_FROM = 20
@@ -120,9 +121,10 @@ def export(
                 bar.stop()
     _problems(report.warnings, report.failed)
     console().print(
-        f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
-        f"{report.out_dir} ({len(report.files)} files).",
-        highlight=False,
+        safe(
+            f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
+            f"{report.out_dir} ({len(report.files)} files)."
+        )
     )
     if report.failed:
         sys.exit(1)
@@ -130,13 +132,11 @@ def export(
 
 def _problems(warnings: list[str], failed: list[str]) -> None:
     """Warnings and failures on stderr; their text is never read as markup."""
-    from rich.text import Text
-
     err = console(stderr=True)
     for warning in warnings:
-        err.print(Text(f"⚠ {warning}", style="yellow"), highlight=False)
+        err.print(safe(f"⚠ {warning}", "yellow"))
     for failure in failed:
-        err.print(Text(f"✘ {failure}", style="red"), highlight=False)
+        err.print(safe(f"✘ {failure}", "red"))
 
 
 def _in_place(s: Session, paths: list[str]) -> None:
@@ -146,10 +146,11 @@ def _in_place(s: Session, paths: list[str]) -> None:
     _problems(report.warnings, report.failed)
     written = len(report.changed)
     console().print(
-        f"Wrote outputs into {written} note{'s' if written != 1 else ''}"
-        + (f" ({len(report.unchanged)} already up to date)" if report.unchanged else "")
-        + ".",
-        highlight=False,
+        safe(
+            f"Wrote outputs into {written} note{'s' if written != 1 else ''}"
+            + (f" ({len(report.unchanged)} already up to date)" if report.unchanged else "")
+            + "."
+        )
     )
     if report.failed:
         sys.exit(1)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
+from studylog.safe_text import visible
+
 # Redraw a live plot at most this often.
 REDRAW_SECONDS = 0.25
 # Points per curve drawn; longer curves are thinned to their min and max per bucket.
@@ -65,12 +67,16 @@ class MetricPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.title or ("no metrics yet" if not self.curves else ""))
+        # Titles and labels name metrics and snippets: their control characters are shown.
+        plt.title(visible(self.title or ("no metrics yet" if not self.curves else "")))
         plt.xlabel("step")
         for label, points in self.curves.items():
             shown = thin(points)
             if shown:
                 plt.plot(
-                    [p[0] for p in shown], [p[1] for p in shown], label=label, marker="braille"
+                    [p[0] for p in shown],
+                    [p[1] for p in shown],
+                    label=visible(label),
+                    marker="braille",
                 )
         self.refresh()
