@@ -1,0 +1,142 @@
+"""The process between studylog and a snippet: it keeps the snippet's whole tree in hand.
+
+`python -P -m studylog.runner.supervisor CONFIG ARGV...` starts ARGV and waits for it. As a
+child subreaper it inherits every orphan of the tree (a daemon that double-forked, a child
+that called setsid), so it can find and kill each one wherever its session; it dies with
+studylog (PR_SET_PDEATHSIG), and then first kills the tree; it sums the tree's memory as the
+run's memory limit; and when the snippet ends, is stopped (SIGTERM) or goes over the limit it
+kills every process left, so no descendant outlives the run or holds its output pipes open.
+At the end it writes one JSON line to the report pipe (see `runner.process`). Stdlib only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import signal
+import sys
+import time
+from typing import Any
+
+from studylog.runner.tree import kill_tree, tree_memory
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+# How often the tree's memory is summed: often while it nears the limit (memory can grow by
+# gigabytes a second), less often far below it. Without a limit: only to see studylog gone.
+_POLL_NEAR = 0.02
+_POLL_FAR = 0.1
+_POLL_IDLE = 0.5
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+_WATCHED = {signal.SIGCHLD, *_STOP_SIGNALS}
+
+
+def _prctl(option: int, value: int) -> bool:
+    """prctl(2) on Linux; False where there is none (then the process group is the tree)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(option, value, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _start(argv: list[str], report_fd: int, data_limit: int | None) -> int:
+    """Fork and exec the snippet: no blocked signals, dead with us, the per-process limit."""
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # if we are SIGKILLed, the snippet goes too
+        os.close(report_fd)
+        if data_limit:
+            resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+        os.execvp(argv[0], argv)
+    except BaseException as exc:
+        os.write(2, f"studylog: cannot start {argv[0]}: {exc}\n".encode(errors="replace"))
+    os._exit(127)
+
+
+def main(config_json: str, argv: list[str]) -> int:
+    config = json.loads(config_json)
+    parent: int = config["parent"]
+    report_fd: int = config["report_fd"]
+    limit: int | None = config.get("memory_bytes")
+    signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)  # taken with sigtimedwait below
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    report: dict[str, Any] = {"returncode": None, "out_of_memory": False}
+    if os.getppid() != parent:  # studylog died before we could ask to die with it
+        _write(report_fd, report)
+        return 0
+    child = _start(argv, report_fd, config.get("data_limit"))
+    for fd in config.get("pass_fds", ()):  # the snippet has them; ours would keep them open
+        os.close(fd)
+    status: int | None = None
+    me = os.getpid()
+
+    def reap() -> None:
+        nonlocal status
+        while True:
+            try:
+                pid, st = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == child:
+                status = st
+
+    peak = used = 0
+    poll = _POLL_FAR if limit else _POLL_IDLE
+    while True:
+        signo = _next_signal(poll)
+        if signo in _STOP_SIGNALS:
+            report["stopped"] = signal.Signals(signo).name
+            break
+        reap()
+        if status is not None:
+            break
+        if os.getppid() != parent:
+            report["stopped"] = "studylog is gone"
+            break
+        if limit:
+            used = tree_memory(me)
+            peak = max(peak, used)
+            if used > limit:
+                report["out_of_memory"] = True
+                break
+            poll = _POLL_NEAR if used > limit // 2 else _POLL_FAR
+    # The snippet ended (or must): nothing it started outlives it.
+    report["all_killed"] = kill_tree(me, reap)
+    reap()
+    if status is not None:
+        report["returncode"] = os.waitstatus_to_exitcode(status)
+    report["memory_bytes"] = used
+    report["peak_memory_bytes"] = peak
+    _write(report_fd, report)
+    return 0
+
+
+def _write(fd: int, report: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # studylog is gone: nobody is left to tell
+        os.write(fd, json.dumps(report).encode() + b"\n")
+    os.close(fd)
+
+
+def _next_signal(poll: float) -> int | None:
+    """The next of the watched (blocked) signals, or None after `poll` seconds."""
+    if hasattr(signal, "sigtimedwait"):
+        info = signal.sigtimedwait(_WATCHED, poll)
+        return None if info is None else info.si_signo
+    time.sleep(poll)  # macOS: no sigtimedwait; a pending stop signal is seen on the next poll
+    stops = signal.sigpending() & _STOP_SIGNALS
+    return min(stops) if stops else None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
