@@ -236,6 +236,16 @@ async def _follow(
             except TimeoutError:
                 _kill_everything(pid, tag)
                 await protocol.exited
+        report = _read_report(report_fd)
+        if report is None or not report.get("all_killed"):  # the supervisor could not finish
+            _kill_everything(pid, tag)
+        # The run's processes are gone, so the pipes are at their end: unless something
+        # outside the run holds them (a descriptor passed away). Then stop reading them.
+        try:
+            await asyncio.wait_for(asyncio.shield(pumps), PIPE_GRACE_SECONDS)
+        except TimeoutError:
+            pumps.cancel()
+            notes.append("a process outside the run held its output open; stopped reading it")
     except BaseException:  # cancelled, or a bug of ours: no process of the run outlives it
         _kill_everything(pid, tag)
         pumps.cancel()
@@ -244,27 +254,15 @@ async def _follow(
     finally:
         if cancel_task is not None:
             cancel_task.cancel()
-    report = _read_report(report_fd)
-    if report is None or not report.get("all_killed"):  # the supervisor could not finish
-        _kill_everything(pid, tag)
-    # The run's processes are gone, so the pipes are at their end: unless something outside
-    # the run holds them (a descriptor passed away). Then stop reading rather than hang.
-    try:
-        await asyncio.wait_for(asyncio.shield(pumps), PIPE_GRACE_SECONDS)
-    except TimeoutError:
-        pumps.cancel()
-        transport.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pumps
-        notes.append("a process outside the run held its output open; stopped reading it")
     transport.close()
     duration = time.monotonic() - t0
     last = err.last_line()
     if report is not None and report.get("returncode") is not None:
         returncode = int(report["returncode"])
     else:  # the supervisor died (or the snippet could not be waited for): its own end
-        returncode = transport.get_returncode() or -signal.SIGKILL
-        notes.append(f"the run's supervisor ended unexpectedly (exit status {returncode})")
+        own = transport.get_returncode()
+        returncode = own or -signal.SIGKILL
+        notes.append(f"the run's supervisor ended unexpectedly (exit status {own})")
     status = ended_by
     if status is None and report is not None and report.get("out_of_memory"):
         status = "out_of_memory"
