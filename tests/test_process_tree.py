@@ -206,6 +206,39 @@ def test_studylog_run_ends_on_a_signal_though_a_setsid_child_holds_stdout(
         _cleanup(pids)
 
 
+def _supervisor_of(parent: int) -> int | None:
+    for name in os.listdir("/proc"):
+        if name.isdigit() and b"studylog.runner.supervisor" in _cmdline(int(name)):
+            with contextlib.suppress(OSError), open(f"/proc/{name}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:
+                    return int(name)
+    return None
+
+
+def test_studylog_run_ends_on_a_signal_though_its_supervisor_is_stuck(workspace, write_note):
+    pids = workspace.root / "pids"
+    code = _code(_SETSID_CHILD, pids) + "import time; time.sleep(3600)\n"
+    write_note("stuck.md", f"# Stuck\n\n```python run name=stuck\n{code}```\n")
+    studylog = _studylog(workspace.root, "run", "stuck")
+    supervisor = None
+    try:
+        (child,) = _wait_for(lambda: _pids(pids, 1), "the setsid child")
+        supervisor = _wait_for(lambda: _supervisor_of(studylog.pid), "the supervisor")
+        os.kill(supervisor, signal.SIGSTOP)  # it can no longer end the tree: studylog must
+        studylog.send_signal(signal.SIGINT)
+        out, err = studylog.communicate(timeout=30)
+        assert studylog.returncode != 0, out + err
+        assert _statuses(workspace.db_path) == ["cancelled"]
+        _wait_for(lambda: gone_or_zombie(child), "the setsid child to die")
+    finally:
+        if studylog.poll() is None:
+            studylog.kill()
+            studylog.wait()
+        if supervisor is not None and b"studylog.runner.supervisor" in _cmdline(supervisor):
+            os.kill(supervisor, signal.SIGKILL)
+        _cleanup(pids)
+
+
 # Point 5: a studylog killed with SIGKILL leaves nothing of its run behind.
 
 _FAMILY = """

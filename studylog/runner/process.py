@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import secrets
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from studylog.runner import supervisor
 from studylog.runner.output import CappedOutput
 from studylog.store.runs import RUN_TAG_ENV, _process_mark, kill_tagged, owner_tag
 
@@ -97,18 +96,17 @@ def _kill_everything(pid: int, tag: str) -> None:
     kill_tagged(tag)
 
 
-def _read_report(fd: int) -> dict[str, Any] | None:
-    """The supervisor's last word (it has exited, so what it wrote is all in the pipe)."""
+def _read_report(fd: int) -> dict[str, str] | None:
+    """The supervisor's last word (it has exited, so what it wrote is all in the pipe); None
+    when it died before it could write it."""
     os.set_blocking(fd, False)
     data = b""
     with contextlib.suppress(BlockingIOError):
         while chunk := os.read(fd, 65536):
             data += chunk
-    try:
-        report = json.loads(data)
-    except ValueError:  # it died before it could write
+    if not data.endswith(b"\n"):
         return None
-    return report if isinstance(report, dict) else None
+    return supervisor.parse_words(data.decode("ascii", "replace"))
 
 
 async def _pump(
@@ -155,20 +153,13 @@ async def run_process(
     me = os.getpid()
     tag = owner_tag(me, _process_mark(me)) + secrets.token_hex(6)
     report_r, report_w = os.pipe()
-    memory = limits.memory_mb * 1024 * 1024 if limits.memory_mb else None
-    config = {
-        "parent": me,
-        "report_fd": report_w,
-        "pass_fds": list(pass_fds),
-        "memory_bytes": memory,
-        "data_limit": memory,
-    }
+    memory = limits.memory_mb * 1024 * 1024 if limits.memory_mb else 0
+    config = {"parent": me, "report_fd": report_w, "memory": memory, "data": memory}
+    config.update({f"keep{i}": fd for i, fd in enumerate(pass_fds)})
     try:
         transport, protocol = await loop.subprocess_exec(
             lambda: _Protocol(_CHUNK, loop),
-            # -P: a workspace folder named `studylog` must not stand in for the package.
-            *[sys.executable, "-P", "-m", "studylog.runner.supervisor", json.dumps(config)],
-            *argv,
+            *supervisor.command(config, list(argv)),
             cwd=cwd,
             env={**(os.environ if env is None else env), RUN_TAG_ENV: tag},
             stdin=asyncio.subprocess.DEVNULL,
@@ -237,7 +228,7 @@ async def _follow(
                 _kill_everything(pid, tag)
                 await protocol.exited
         report = _read_report(report_fd)
-        if report is None or not report.get("all_killed"):  # the supervisor could not finish
+        if report is None or report.get("all_killed") != "1":  # the supervisor could not finish
             _kill_everything(pid, tag)
         # The run's processes are gone, so the pipes are at their end: unless something
         # outside the run holds them (a descriptor passed away). Then stop reading them.
@@ -257,16 +248,16 @@ async def _follow(
     transport.close()
     duration = time.monotonic() - t0
     last = err.last_line()
-    if report is not None and report.get("returncode") is not None:
+    if report is not None and "returncode" in report:
         returncode = int(report["returncode"])
     else:  # the supervisor died (or the snippet could not be waited for): its own end
         own = transport.get_returncode()
         returncode = own or -signal.SIGKILL
         notes.append(f"the run's supervisor ended unexpectedly (exit status {own})")
     status = ended_by
-    if status is None and report is not None and report.get("out_of_memory"):
+    if status is None and report is not None and report.get("out_of_memory") == "1":
         status = "out_of_memory"
-        used = report.get("memory_bytes", 0) / 2**20
+        used = int(report.get("memory", 0)) / 2**20
         last = (
             f"memory limit: the run's processes used {used:.0f} MB, over the "
             f"{limits.memory_mb} MB allowed (shared memory and child processes included)"

@@ -1,24 +1,24 @@
 """The process between studylog and a snippet: it keeps the snippet's whole tree in hand.
 
-`python -P -m studylog.runner.supervisor CONFIG ARGV...` starts ARGV and waits for it. As a
-child subreaper it inherits every orphan of the tree (a daemon that double-forked, a child
-that called setsid), so it can find and kill each one wherever its session; it dies with
-studylog (PR_SET_PDEATHSIG), and then first kills the tree; it sums the tree's memory as the
-run's memory limit; and when the snippet ends, is stopped (SIGTERM) or goes over the limit it
-kills every process left, so no descendant outlives the run or holds its output pipes open.
-At the end it writes one JSON line to the report pipe (see `runner.process`). Stdlib only.
+Started by `runner.process` (see `command`) with a CONFIG and the snippet's ARGV, it starts
+ARGV and waits for it. As a child subreaper it inherits every orphan of the tree (a daemon
+that double-forked, a child that called setsid), so it can find and kill each one whatever its
+session; it dies with studylog (PR_SET_PDEATHSIG), and then first kills the tree; it sums the
+tree's memory as the run's memory limit; and when the snippet ends, is stopped (SIGTERM) or
+goes over the limit it kills every process left, so no descendant outlives the run or holds
+its output pipes open. At the end it writes one line of `key=value` words to the report pipe.
+
+Stdlib only and few imports (no json, no typing): it starts before every run, so its start
+is part of every run's latency.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import resource
 import signal
 import sys
 import time
-from typing import Any
 
 from studylog.runner.tree import kill_tree, tree_memory
 
@@ -44,7 +44,7 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
-def _start(argv: list[str], report_fd: int, data_limit: int | None) -> int:
+def _start(argv: list[str], report_fd: int, data_limit: int) -> int:
     """Fork and exec the snippet: no blocked signals, dead with us, the per-process limit."""
     pid = os.fork()
     if pid:
@@ -61,21 +61,37 @@ def _start(argv: list[str], report_fd: int, data_limit: int | None) -> int:
     os._exit(127)
 
 
-def main(config_json: str, argv: list[str]) -> int:
-    config = json.loads(config_json)
-    parent: int = config["parent"]
-    report_fd: int = config["report_fd"]
-    limit: int | None = config.get("memory_bytes")
+def command(config: dict[str, int], argv: list[str]) -> list[str]:
+    """The command line that runs `argv` under a supervisor. No site (its .pth files cost
+    more than the rest of the start); the package's own folder put on the path instead."""
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = (
+        f"import sys; sys.path.insert(0, {package_root!r}); "
+        "from studylog.runner.supervisor import main; sys.exit(main(sys.argv[1], sys.argv[2:]))"
+    )
+    words = " ".join(f"{key}={value}" for key, value in config.items())
+    return [sys.executable, "-I", "-S", "-c", code, words, *argv]
+
+
+def parse_words(line: str) -> dict[str, str]:
+    """`a=1 b=x` as {"a": "1", "b": "x"}: the config and the report."""
+    return dict(word.split("=", 1) for word in line.split() if "=" in word)
+
+
+def main(config_words: str, argv: list[str]) -> int:
+    config = {key: int(value) for key, value in parse_words(config_words).items()}
+    parent, report_fd, limit = config["parent"], config["report_fd"], config.get("memory", 0)
     signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)  # taken with sigtimedwait below
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    report: dict[str, Any] = {"returncode": None, "out_of_memory": False}
+    report: dict[str, int | str] = {}
     if os.getppid() != parent:  # studylog died before we could ask to die with it
         _write(report_fd, report)
         return 0
-    child = _start(argv, report_fd, config.get("data_limit"))
-    for fd in config.get("pass_fds", ()):  # the snippet has them; ours would keep them open
-        os.close(fd)
+    child = _start(argv, report_fd, config.get("data", 0))
+    for key, fd in config.items():  # the snippet has them; ours would keep them open
+        if key.startswith("keep"):
+            os.close(fd)
     status: int | None = None
     me = os.getpid()
 
@@ -102,30 +118,32 @@ def main(config_json: str, argv: list[str]) -> int:
         if status is not None:
             break
         if os.getppid() != parent:
-            report["stopped"] = "studylog is gone"
+            report["stopped"] = "parent"
             break
         if limit:
             used = tree_memory(me)
             peak = max(peak, used)
             if used > limit:
-                report["out_of_memory"] = True
+                report["out_of_memory"] = 1
                 break
             poll = _POLL_NEAR if used > limit // 2 else _POLL_FAR
     # The snippet ended (or must): nothing it started outlives it.
-    report["all_killed"] = kill_tree(me, reap)
+    report["all_killed"] = int(kill_tree(me, reap))
     reap()
     if status is not None:
         report["returncode"] = os.waitstatus_to_exitcode(status)
-    report["memory_bytes"] = used
-    report["peak_memory_bytes"] = peak
+    report["memory"] = used
+    report["peak_memory"] = peak
     _write(report_fd, report)
     return 0
 
 
-def _write(fd: int, report: dict[str, Any]) -> None:
-    with contextlib.suppress(OSError):  # studylog is gone: nobody is left to tell
-        os.write(fd, json.dumps(report).encode() + b"\n")
-    os.close(fd)
+def _write(fd: int, report: dict[str, int | str]) -> None:
+    line = " ".join(f"{key}={value}" for key, value in report.items()) + "\n"
+    try:  # EPIPE only when studylog is gone: nobody is left to tell, the error may show
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
 
 
 def _next_signal(poll: float) -> int | None:
@@ -136,7 +154,3 @@ def _next_signal(poll: float) -> int | None:
     time.sleep(poll)  # macOS: no sigtimedwait; a pending stop signal is seen on the next poll
     stops = signal.sigpending() & _STOP_SIGNALS
     return min(stops) if stops else None
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2:]))

@@ -4,11 +4,13 @@ tree is empty and the caller's process-group kill is all there is."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # not from typing: the supervisor imports this module at every run
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -92,6 +94,8 @@ def kill_tree(root: int, reap: Callable[[], None] | None = None, seconds: float 
         if time.monotonic() > deadline:
             return False
         for pid in alive:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
+            try:
                 os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):  # gone meanwhile, or not ours
+                continue
         time.sleep(0.005)  # the kernel tears them down; their children then move to us
