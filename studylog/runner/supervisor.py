@@ -24,10 +24,12 @@ from studylog.runner.tree import kill_tree, tree_memory
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
-# How often the tree's memory is summed: often while it nears the limit (memory can grow by
-# gigabytes a second), less often far below it. Without a limit: only to see studylog gone.
-_POLL_NEAR = 0.02
-_POLL_FAR = 0.1
+# How often the tree's memory is summed (each time a read of /proc): often near the limit
+# (memory can grow by gigabytes a second), seldom far below it. Without a limit: only to see
+# that studylog is gone, should its death signal not come.
+_POLL_NEAR = 0.02  # above half the limit
+_POLL_MID = 0.1  # above a quarter
+_POLL_FAR = 0.25
 _POLL_IDLE = 0.5
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 _WATCHED = {signal.SIGCHLD, *_STOP_SIGNALS}
@@ -126,7 +128,8 @@ def main(config_words: str, argv: list[str]) -> int:
             if used > limit:
                 report["out_of_memory"] = 1
                 break
-            poll = _POLL_NEAR if used > limit // 2 else _POLL_FAR
+            share = used / limit
+            poll = _POLL_NEAR if share > 0.5 else _POLL_MID if share > 0.25 else _POLL_FAR
     # The snippet ended (or must): nothing it started outlives it.
     report["all_killed"] = int(kill_tree(me, reap))
     reap()
