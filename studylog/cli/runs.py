@@ -36,6 +36,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # How often streamed output and the status line are drawn (a flood is drawn in chunks).
 DRAW_SECONDS = 0.05
+# After Ctrl-C or SIGTERM a run has this long to end by itself (its processes killed, its
+# record written) before studylog stops waiting on it; a second signal stops at once. Either
+# way the run is recorded as cancelled.
+CANCEL_GRACE_SECONDS = 1.5
 
 
 def _note(s: Session, note: str) -> NoteDetail:
@@ -134,9 +138,23 @@ async def _run_all(
     runner = Runner(s.db, s.workspace, s.settings.run)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    timers: list[asyncio.TimerHandle] = []
+
+    def force() -> None:
+        if main is not None and not main.done():
+            main.cancel()  # Runner.run kills the run's processes and records it cancelled
+
+    def stop() -> None:
+        if cancel.is_set():
+            force()
+        else:
+            cancel.set()
+            timers.append(loop.call_later(CANCEL_GRACE_SECONDS, force))
+
     # Ctrl-C reaches studylog only (the snippet has its own session): cancel, and record it.
-    loop.add_signal_handler(signal.SIGINT, cancel.set)
-    loop.add_signal_handler(signal.SIGTERM, cancel.set)
+    loop.add_signal_handler(signal.SIGINT, stop)
+    loop.add_signal_handler(signal.SIGTERM, stop)
     finished = []
     live_display = None
     if printer is not None and printer.live:
@@ -167,7 +185,13 @@ async def _run_all(
             if printer is not None:
                 printer.draw()
                 _print_summary(s, printer.out, finished[-1])
+    except asyncio.CancelledError:
+        if not cancel.is_set():
+            raise
+        # Stopped by a signal: the run in progress is recorded, and not in `finished`.
     finally:
+        for timer in timers:
+            timer.cancel()
         if drawer is not None:
             drawer.cancel()
         if live_display is not None:
