@@ -125,7 +125,7 @@ def index_notes_now(s: Session, *, full: bool = False) -> IndexReport:
     if s.read_only is not None and s.db.conn.execute("PRAGMA query_only").fetchone()[0]:
         from rich.text import Text
 
-        console(stderr=True).print(Text(f"⚠ {s.read_only}", style="yellow"))
+        console(stderr=True).print(Text(f"⚠ {s.read_only}", style="yellow"), soft_wrap=True)
         return IndexReport()
 
     bar: dict[str, Any] = {}
@@ -152,7 +152,7 @@ def index_notes_now(s: Session, *, full: bool = False) -> IndexReport:
     if s.read_only is not None:  # indexed into memory: say that nothing is kept
         from rich.text import Text
 
-        console(stderr=True).print(Text(f"⚠ {s.read_only}", style="yellow"))
+        console(stderr=True).print(Text(f"⚠ {s.read_only}", style="yellow"), soft_wrap=True)
     return report
 
 
