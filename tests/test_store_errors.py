@@ -10,6 +10,7 @@ say why."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -391,3 +392,26 @@ def studylog_runs(db_path: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
     finally:
         conn.close()
+
+
+async def test_the_tui_closes_with_the_message_on_a_damaged_store(tmp_path: Path) -> None:
+    """A read of the run's metrics, from the app's own loop, meets a damaged page: the app
+    ends with exit code 1 and the store's message instead of a traceback (on main the
+    DatabaseError escaped as one)."""
+    from studylog.paths import Workspace
+    from studylog.settings import Settings
+    from studylog.store.history import series
+    from studylog.tui.app import StudylogApp
+    from tests.tui_helpers import until
+
+    root = _workspace_with_a_run(tmp_path)
+    _damage_table(root / ".studylog" / "studylog.db", "metrics")
+    app = StudylogApp(Workspace(root), Settings())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: pilot.app.screen.notes, "the notes to load")
+        app.call_later(lambda: series(app.db, 1, "loss"))
+        # The app is closing: wait on it without pilot.pause (that waits for the screen).
+        deadline = time.monotonic() + DEADLINE
+        while app.return_code is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    assert app.return_code == 1
