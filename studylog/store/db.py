@@ -235,8 +235,8 @@ def describe_store_error(path: Path, exc: BaseException) -> str:
             )
     if problem == "locked":
         return (
-            f"{path} stayed locked by another studylog for too long ({cause}). Try again when "
-            "it has finished, or close the other studylog."
+            f"{path} is busy: another studylog held it for too long ({cause}). Try again "
+            "when it has finished, or close the other studylog."
         )
     if isinstance(exc, OSError):
         return f"{path}: cannot create the studylog store ({exc.strerror or exc})"

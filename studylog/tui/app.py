@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 from studylog.paths import Workspace
 from studylog.settings import Settings
 from studylog.store.db import connect, describe_store_error, open_store
-from studylog.store.locks import retry_locked
 from studylog.store.queries import NoteSummary, list_notes
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.state import load_state, save_state
@@ -42,7 +41,9 @@ class NoteIndex:
 
         db = connect(self.workspace.db_path)
         try:
-            retry_locked(lambda: index_notes(db, self.workspace, self.settings))
+            # No retry_locked here: a pass that meets a lock is notified, and the next
+            # watch pass tries again.
+            index_notes(db, self.workspace, self.settings)
             return list_notes(db)
         finally:
             db.close()
