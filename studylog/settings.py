@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -76,4 +77,10 @@ def load_settings(path: Path) -> Settings:
             f"got {notes.date_order!r}"
         )
     run = _section(RunSettings, data.get("run", {}), "run", path)
+    for key, unit in (("timeout", "seconds"), ("memory_limit_mb", "megabytes")):
+        value = getattr(run, key)
+        if not math.isfinite(value) or value <= 0:
+            raise SettingsError(
+                f"{path}: [run] {key} must be a positive number of {unit}, got {value!r}"
+            )
     return Settings(notes=notes, run=run)

@@ -52,6 +52,8 @@ def _open_app(workspace: Path | None) -> None:
     except (WorkspaceError, SettingsError, StoreError) as exc:
         raise fail(str(exc)) from exc
     app.run()
+    if app.return_code:  # e.g. a damaged store: the app printed why
+        sys.exit(app.return_code)
 
 
 # Registering the commands: each module adds its own to `cli`.

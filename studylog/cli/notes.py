@@ -82,7 +82,7 @@ def index(ctx: click.Context, full: bool, workspace: Path | None) -> None:
     from studylog.safe_text import visible
     from studylog.store.queries import list_notes
 
-    with session(ws_of(ctx, workspace)) as s:
+    with session(ws_of(ctx, workspace), writes=True) as s:
         report = index_notes_now(s, full=full)
         notes = list_notes(s.db)
     # Every note's standing warnings, not only those found by this run.

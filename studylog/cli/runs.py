@@ -14,6 +14,7 @@ import click
 
 from studylog.cli import cli
 from studylog.cli.common import (
+    PositiveSeconds,
     Session,
     console,
     fail,
@@ -226,7 +227,7 @@ def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
 @click.option("--all", "run_all", is_flag=True, help="Run every snippet of the note, in order.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=PositiveSeconds(),
     metavar="S",
     help="Seconds a snippet may run (default: its timeout=, else studylog.toml's).",
 )
@@ -252,7 +253,7 @@ def run(
     """
     from studylog.runner.snippets import RunError
 
-    with session(ws_of(ctx, workspace)) as s:
+    with session(ws_of(ctx, workspace), writes=True) as s:
         detail = _note(s, note)
         snippets = _chosen(detail, snippet_name, run_all)
         printer = None if as_json else _Printer(console(), live=sys.stdout.isatty())

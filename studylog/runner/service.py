@@ -28,7 +28,7 @@ from studylog.runner.events import (
 )
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, ProcessResult, Status, run_process
-from studylog.runner.snippets import RunError, snippet_code
+from studylog.runner.snippets import RunError, fence_timeout, snippet_code
 from studylog.store import runs as store_runs
 from studylog.track import CHANNEL_ENV
 
@@ -178,9 +178,8 @@ class Runner:
 
     def limits(self, snippet: Snippet, timeout: float | None = None) -> Limits:
         """--timeout, else the snippet's `timeout=`, else the settings'."""
-        if timeout is None and "timeout" in snippet.attrs:
-            with contextlib.suppress(ValueError):
-                timeout = float(snippet.attrs["timeout"])
+        if timeout is None:
+            timeout = fence_timeout(snippet)[0]
         return Limits(
             timeout=timeout if timeout is not None else self.settings.timeout,
             memory_mb=self.settings.memory_limit_mb or None,
@@ -223,6 +222,8 @@ class Runner:
             self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS
         )
         live = _Live(self.db, run_id, on_event, writer, dict(new.env), output)
+        if timeout is None and (bad_timeout := fence_timeout(snippet)[1]):
+            live.warnings.append(bad_timeout)
         if on_event is not None:
             on_event(RunStarted(run_id, target.note_path, snippet.name))
         try:

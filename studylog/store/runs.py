@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from studylog.store.locks import retry_locked
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -168,6 +170,10 @@ def kill_tagged(prefix: str, seconds: float = 5.0) -> list[int]:
 
 def start_run(db: sqlite_utils.Database, run: NewRun) -> int:
     """Record a run as `running`, owned by this process; returns its id."""
+    return retry_locked(lambda: _start_run(db, run))
+
+
+def _start_run(db: sqlite_utils.Database, run: NewRun) -> int:
     pid = os.getpid()
     with db.conn:
         cursor = db.execute(
@@ -198,6 +204,10 @@ def start_run(db: sqlite_utils.Database, run: NewRun) -> int:
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, end: RunEnd) -> None:
+    retry_locked(lambda: _finish_run(db, run_id, end))
+
+
+def _finish_run(db: sqlite_utils.Database, run_id: int, end: RunEnd) -> None:
     with db.conn:
         db.execute(
             """UPDATE runs SET status = ?, ended = ?, duration = ?, exit_code = ?, signal = ?,
@@ -402,7 +412,7 @@ class BackgroundMetricWriter:
     def _flush(self, writer: MetricWriter, final: bool) -> None:
         try:
             pending = writer.pending_points
-            writer.flush()
+            retry_locked(writer.flush)  # a lock is waited out; warned only if it stays
             self.done += pending
         except sqlite3.Error as exc:  # kept pending: retried at the next flush
             if str(exc) not in self.errors:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 from studylog.paths import Workspace
 from studylog.safe_text import visible
 from studylog.settings import Settings
-from studylog.store.db import connect, open_store
+from studylog.store.db import connect, describe_store_error, open_store
 from studylog.store.queries import NoteSummary, list_notes
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.state import load_state, save_state
@@ -42,6 +43,8 @@ class NoteIndex:
 
         db = connect(self.workspace.db_path)
         try:
+            # No retry_locked here: a pass that meets a lock is notified, and the next
+            # watch pass tries again.
             index_notes(db, self.workspace, self.settings)
             return list_notes(db)
         finally:
@@ -119,18 +122,22 @@ class StudylogApp(App[None]):
         """A failed worker becomes a notification that says what happened and what to do."""
         if error is None:
             return
-        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-            message = (
-                f"{self.workspace.db_path} is busy (another studylog is writing). "
-                "It is retried by itself; if it lasts, close the other studylog."
-            )
-        elif isinstance(error, sqlite3.Error):
-            message = f"{self.workspace.db_path}: {error}. Check that the folder is writable."
+        if isinstance(error, sqlite3.Error):
+            message = describe_store_error(self.workspace.db_path, error)
         elif isinstance(error, OSError):
             message = f"{error.filename or 'a file'}: {error.strerror or error}"
         else:
             message = f"{type(error).__name__}: {error}"
         self.notify(message, title="Something went wrong", severity="error", timeout=10)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A store that fails under a screen (a damaged file) closes the app with the
+        message that says what to do, not a traceback; anything else as Textual does."""
+        if isinstance(error, sqlite3.DatabaseError):
+            message = describe_store_error(self.workspace.db_path, error)
+            self.exit(return_code=1, message=Text(message, style="red"))
+            return
+        super()._handle_exception(error)
 
     def edit(self, path: Path) -> str | None:
         """Open `path` in $VISUAL / $EDITOR, the app suspended meanwhile; an error message,
