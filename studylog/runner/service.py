@@ -151,9 +151,20 @@ class _Live:
             extra.append(f"{self.writer.rejected} metric points were malformed or repeated")
         for error in self.writer.errors:
             extra.append(f"the store refused metrics for a while: {error}")
-        if self.writer.failed_at_end:
-            extra.append(f"the last metrics could not be saved: {self.writer.failed_at_end}")
+        if self.writer.losses:
+            extra.append(self.writer.losses.text())
         return self.warnings + extra
+
+    def lost(self) -> int:
+        """Messages, points, params and names that did not reach the store (after close)."""
+        losses = self.writer.losses
+        return (
+            self.channel_problems
+            + self.writer.rejected
+            + losses.points
+            + losses.params
+            + losses.keys
+        )
 
 
 class Runner:
@@ -343,6 +354,7 @@ class Runner:
             signal=result.signal_name,
             last_error=result.last_error_line,
             warnings=warnings,
+            lost=live.lost(),
         )
         if live.on_event is not None:
             live.on_event(finished)
