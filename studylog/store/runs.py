@@ -280,8 +280,8 @@ class MetricWriter:
     Points go straight to `executemany` (the hot path, measured in
     benchmarks/bench_metrics.py); a batch that SQLite refuses is retried point by point so
     one malformed point cannot lose its neighbours. A key or param that cannot be stored is
-    counted in `losses` with its cause; a flush that fails whole raises, and the caller
-    either flushes again later or `drop`s what waits."""
+    counted in `losses` with its cause as it is added; a flush that fails whole raises, and
+    the caller either flushes again later or `drop`s what waits."""
 
     def __init__(
         self, db: sqlite_utils.Database, run_id: int, losses: Losses | None = None
@@ -291,7 +291,7 @@ class MetricWriter:
         self.keys: list[tuple[int, str]] = []
         self.points: list[Columns] = []
         self.pending_points = 0
-        self.params: dict[str, Any] = {}
+        self.params: dict[str, str] = {}  # name: value as JSON
         self.rejected = 0
         self.losses = Losses() if losses is None else losses
         # run_id is an int from SQLite: putting it in the statement saves a column per row.
@@ -301,6 +301,14 @@ class MetricWriter:
         )
 
     def add_key(self, key: int, name: str) -> None:
+        try:
+            if type(key) is not int or not isinstance(name, str):
+                raise TypeError("not a number and a name")
+            name.encode("utf-8")
+        except (TypeError, UnicodeEncodeError) as exc:
+            self.losses.keys += 1
+            self.losses.cause(f"metric name {name!r}: {exc}")
+            return
         self.keys.append((key, name))
 
     def add_points(self, points: Columns) -> None:
@@ -308,7 +316,18 @@ class MetricWriter:
         self.pending_points += len(points)
 
     def add_params(self, params: dict[str, Any]) -> None:
-        self.params.update(params)
+        for name, value in params.items():
+            try:
+                if not isinstance(name, str):
+                    raise TypeError("a param name must be a string")
+                text = json.dumps(value, ensure_ascii=False, default=repr)
+                name.encode("utf-8")
+                text.encode("utf-8")
+            except (TypeError, ValueError, RecursionError) as exc:
+                self.losses.params += 1
+                self.losses.cause(f"param {name!r}: {exc}")
+                continue
+            self.params[name] = text
 
     @property
     def pending(self) -> bool:
@@ -325,15 +344,16 @@ class MetricWriter:
     def flush(self) -> None:
         if not self.pending:
             return
-        keys, params = self._key_rows(), self._param_rows()
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(
-                "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)", keys
+                "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)",
+                [(self.run_id, key, name) for key, name in self.keys],
             )
             conn.executemany(
-                "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)", params
+                "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
+                [(self.run_id, name, text) for name, text in self.params.items()],
             )
             for batch in self.points:
                 self._insert_points(conn, batch)
@@ -345,34 +365,6 @@ class MetricWriter:
             raise
         conn.execute("COMMIT")
         self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
-
-    def _key_rows(self) -> list[tuple[int, int, str]]:
-        rows = []
-        for key, name in self.keys:
-            try:
-                if type(key) is not int or not isinstance(name, str):
-                    raise TypeError("not a number and a name")
-                name.encode("utf-8")
-            except (TypeError, UnicodeEncodeError) as exc:
-                self.losses.keys += 1
-                self.losses.cause(f"metric name {name!r}: {exc}")
-                continue
-            rows.append((self.run_id, key, name))
-        return rows
-
-    def _param_rows(self) -> list[tuple[int, str, str]]:
-        rows = []
-        for name, value in self.params.items():
-            try:
-                text = json.dumps(value, ensure_ascii=False, default=repr)
-                name.encode("utf-8")
-                text.encode("utf-8")
-            except (TypeError, ValueError, RecursionError) as exc:
-                self.losses.params += 1
-                self.losses.cause(f"param {name!r}: {exc}")
-                continue
-            rows.append((self.run_id, name, text))
-        return rows
 
     def _insert_points(self, conn: sqlite3.Connection, batch: Columns) -> None:
         conn.execute("SAVEPOINT points")
