@@ -49,7 +49,9 @@ def console(stderr: bool = False) -> Console:
 
 
 def fail(message: str) -> click.ClickException:
-    return click.ClickException(message)
+    from studylog.safe_text import visible  # a message may name a hostile note or snippet
+
+    return click.ClickException(visible(message))
 
 
 @dataclass
@@ -122,9 +124,11 @@ def folder_warnings(report: IndexReport) -> None:
         return
     from rich.text import Text
 
+    from studylog.safe_text import visible
+
     err = console(stderr=True)
     for warning in folders:
-        err.print(Text(f"⚠ {warning}", style="yellow"))
+        err.print(Text(visible(f"⚠ {warning}"), style="yellow"))
 
 
 def ws_of(ctx: click.Context, workspace: Path | None) -> Path | None:

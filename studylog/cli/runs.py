@@ -93,20 +93,26 @@ class _Printer:
         elif isinstance(event, RunStarted):
             self.snippet, self.t0 = event.snippet, time.monotonic()
             self.latest, self.points = {}, 0
-            self.out.print(
-                f"[bold]▶ {event.snippet}[/] [dim]notes/{event.note_path} · run #{event.run_id}[/]"
-            )
+            from studylog.views import safe
+
+            line = safe(f"▶ {event.snippet}", "bold")
+            line.append_text(safe(f" notes/{event.note_path} · run #{event.run_id}", "dim"))
+            self.out.print(line)
 
     def draw(self) -> None:
         if not self.pending:
             return
         text, self.pending = "".join(self.pending), []
+        # Never the snippet's bytes as they are: an escape sequence in them would command the
+        # terminal (`runs show RUN --raw` gives them on request).
         if self.live:
-            from rich.text import Text
+            from studylog.run_views import output_text
 
-            self.out.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True)
+            self.out.print(output_text(text.rstrip("\n")), soft_wrap=True)
         else:
-            self.out.file.write(text)
+            from studylog.safe_text import visible_output
+
+            self.out.file.write(visible_output(text, colours=False))
             self.out.file.flush()
 
     def status(self) -> object:
@@ -179,13 +185,13 @@ async def _draw(printer: _Printer | None) -> None:
 
 
 def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
-    from studylog.run_views import run_summary
+    from studylog.run_views import PLOTTED_METRICS, run_summary
     from studylog.store.history import get_run, series
 
     run = get_run(s.db, finished.run_id)
-    curves = {
+    curves = {  # only those the summary draws: a run may have thousands
         m.name: [v for _, v in series(s.db, run.summary.id, m.name, max_points=32)]
-        for m in run.metrics
+        for m in run.metrics[:PLOTTED_METRICS]
     }
     out.print(run_summary(finished.status, run, curves))
 
@@ -336,14 +342,38 @@ def _history(
 
 @runs.command("show")
 @click.argument("run_id", metavar="RUN", type=int)
+@click.option(
+    "--metric",
+    "metrics",
+    metavar="NAME",
+    multiple=True,
+    help="Plot this metric (repeat for more); default: the first 8, the rest listed.",
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Write only the stored output, byte for byte, escape sequences and all "
+    "(stdout to stdout, stderr to stderr).",
+)
 @json_option
 @workspace_option
 @click.pass_context
-def runs_show(ctx: click.Context, run_id: int, as_json: bool, workspace: Path | None) -> None:
+def runs_show(
+    ctx: click.Context,
+    run_id: int,
+    metrics: tuple[str, ...],
+    raw: bool,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
     """One run in full: status, output, parameters, environment, and a plot of each metric.
 
-    Example: studylog runs show 12
+    Control characters in the output and names are shown, not obeyed; --raw writes the
+    output as the snippet wrote it.
+
+    Example: studylog runs show 12 --metric loss --metric accuracy
     """
+    from studylog.run_views import metrics_to_plot
     from studylog.store.history import RunNotFound, get_run, series
 
     with session(ws_of(ctx, workspace)) as s:
@@ -351,14 +381,38 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, workspace: Path | 
             detail = get_run(s.db, run_id)
         except RunNotFound as exc:
             raise fail(str(exc)) from exc
+        known = {m.name for m in detail.metrics}
+        unknown = [name for name in metrics if name not in known]
+        if unknown:
+            names = ", ".join(m.name for m in detail.metrics[:10])
+            more = f" and {len(known) - 10:,} more" if len(known) > 10 else ""
+            raise fail(
+                f"run {run_id} has no metric {unknown[0]!r}; "
+                + (f"its metrics: {names}{more}" if known else "it logged no metrics")
+            )
         out = console()
         width = out.width
-        plots: dict[str, Sequence[tuple[int, float]]] = {
-            m.name: series(s.db, run_id, m.name, max_points=width) for m in detail.metrics
-        }
+        plots: dict[str, Sequence[tuple[int, float]]] = {}
+        if not (as_json or raw):
+            plots = {
+                m.name: series(s.db, run_id, m.name, max_points=width)
+                for m in metrics_to_plot(detail.metrics, metrics)
+            }
     if as_json:
         print_json(detail.to_json())
         return
+    if raw:
+        _write_raw(detail.stdout, sys.stdout)
+        _write_raw(detail.stderr, sys.stderr)
+        return
     from studylog.run_views import run_detail
 
-    out.print(run_detail(detail, plots, width))
+    out.print(run_detail(detail, plots, width, picked=bool(metrics)))
+
+
+def _write_raw(text: str, stream: Any) -> None:
+    """The stored output as its bytes (UTF-8; bytes that were not UTF-8 were stored as
+    U+FFFD)."""
+    stream.flush()
+    stream.buffer.write(text.encode("utf-8", errors="replace"))
+    stream.buffer.flush()

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:
     from studylog.runner.service import Runner
 
 from studylog.paths import Workspace
+from studylog.safe_text import visible
 from studylog.settings import Settings
 from studylog.store.db import connect, open_store
 from studylog.store.queries import NoteSummary, list_notes
@@ -61,7 +63,7 @@ class StudylogApp(App[None]):
         self.db = open_store(workspace.db_path)  # the caller reports a store that won't open
         self.store = NoteIndex(workspace, settings)
         self.ui_state = load_state(workspace.ui_state_file)
-        self.sub_title = workspace.root.name
+        self.sub_title = visible(workspace.root.name)
 
     @functools.cached_property
     def runner(self) -> Runner:
@@ -95,6 +97,23 @@ class StudylogApp(App[None]):
                         lambda action=binding.action: screen.run_action(action),
                     )
         yield SystemCommand("Help", "What each key does (key ?)", self.action_help)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification of the app (widgets' too) is plain text: messages quote note
+        titles, snippet names, paths and errors, which are never markup and whose control
+        characters are shown. `markup` is accepted and ignored."""
+        del markup
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def report_error(self, error: BaseException | None) -> None:
         """A failed worker becomes a notification that says what happened and what to do."""

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from textual_plotext import PlotextPlot
 
 from studylog.labels import plot_scale
+from studylog.safe_text import visible
 
 # Redraw a live plot at most this often.
 REDRAW_SECONDS = 0.25
@@ -70,7 +71,8 @@ class MetricPlot(PlotextPlot):
         shown = {label: thin(points) for label, points in self.curves.items()}
         # plotext's ranges overflow near 1e308: huge values are drawn in units of 10^n.
         scale, unit = plot_scale(v for points in shown.values() for _, v in points)
-        title = self.title or ("no metrics yet" if not self.curves else "")
+        # Titles and labels name metrics and snippets: their control characters are shown.
+        title = visible(self.title or ("no metrics yet" if not self.curves else ""))
         plt.title(f"{title} ({unit})" if unit else title)
         plt.xlabel("step")
         for label, points in shown.items():
@@ -78,7 +80,7 @@ class MetricPlot(PlotextPlot):
                 plt.plot(
                     [p[0] for p in points],
                     [p[1] / scale for p in points],
-                    label=label,
+                    label=visible(label),
                     marker="braille",
                 )
         self.refresh()
