@@ -11,7 +11,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from studylog.labels import STYLES, duration_text, number_text, started_text, status_label
+from studylog.labels import (
+    STYLES,
+    duration_text,
+    fraction,
+    number_text,
+    plot_scale,
+    started_text,
+    status_label,
+)
 from studylog.runner.snippets import SnippetState
 from studylog.safe_text import visible, visible_output
 from studylog.store.history import MetricInfo, RunDetail, RunSummary
@@ -35,16 +43,15 @@ def sparkline(values: Sequence[float], width: int = 32) -> str:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return ""
-    if len(finite) > width:  # the mean of each of `width` slices
+    if len(finite) > width:  # the mean of each of `width` slices (no sum overflows)
         size = len(finite) / width
         finite = [
-            sum(chunk) / len(chunk)
+            sum(v / len(chunk) for v in chunk)
             for i in range(width)
             if (chunk := finite[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
         ]
     low, high = min(finite), max(finite)
-    span = (high - low) or 1.0
-    return "".join(_SPARKS[min(7, int((v - low) / span * 7.999))] for v in finite)
+    return "".join(_SPARKS[min(7, int(fraction(v, low, high) * 7.999))] for v in finite)
 
 
 def snippet_table(states: Sequence[SnippetState]) -> Table:
@@ -151,14 +158,11 @@ def metric_plot(name: str, points: Sequence[tuple[int, float]], width: int, heig
     plotext.clear_figure()
     plotext.plot_size(width, height)
     plotext.theme("clear")
-    steps = [p[0] for p in points]
-    values = [p[1] for p in points if p[1] is not None and math.isfinite(p[1])]
-    if len(values) == len(points):
-        plotext.plot(steps, values, marker="braille")
-    else:  # leave NaN and inf out of the plot
-        kept = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
-        plotext.plot([s for s, _ in kept], [v for _, v in kept], marker="braille")
-    plotext.title(visible(name))
+    # NaN and inf are left out of the plot; huge values are drawn in units of a power of ten.
+    kept = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
+    scale, unit = plot_scale(v for _, v in kept)
+    plotext.plot([s for s, _ in kept], [v / scale for _, v in kept], marker="braille")
+    plotext.title(f"{visible(name)} ({unit})" if unit else visible(name))
     plotext.xlabel("step")
     return Text.from_ansi(plotext.build())
 

@@ -247,7 +247,8 @@ def run(
 ) -> None:
     """Run a note's snippets, streaming their output; every run is kept.
 
-    Exits non-zero when a run does not succeed. Ctrl-C cancels the run (and records it).
+    Exits non-zero when a run does not succeed or some of its metrics or params could not be
+    stored. Ctrl-C cancels the run (and records it).
 
     Example: studylog run optimization --snippet adam --seed 1
     """
@@ -264,8 +265,17 @@ def run(
         if as_json:
             from studylog.store.history import get_run
 
-            print_json([get_run(s.db, f.run_id).summary.to_json() for f in finished])
-    if any(f.status != "succeeded" for f in finished) or len(finished) < len(snippets):
+            print_json(
+                [
+                    {
+                        **get_run(s.db, f.run_id).summary.to_json(),
+                        "warnings": f.warnings,
+                        "lost": f.lost,
+                    }
+                    for f in finished
+                ]
+            )
+    if any(f.status != "succeeded" or f.lost for f in finished) or len(finished) < len(snippets):
         sys.exit(1)
 
 

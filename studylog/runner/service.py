@@ -151,9 +151,20 @@ class _Live:
             extra.append(f"{self.writer.rejected} metric points were malformed or repeated")
         for error in self.writer.errors:
             extra.append(f"the store refused metrics for a while: {error}")
-        if self.writer.failed_at_end:
-            extra.append(f"the last metrics could not be saved: {self.writer.failed_at_end}")
+        if self.writer.losses:
+            extra.append(self.writer.losses.text())
         return self.warnings + extra
+
+    def lost(self) -> int:
+        """Messages, points, params and names that did not reach the store (after close)."""
+        losses = self.writer.losses
+        return (
+            self.channel_problems
+            + self.writer.rejected
+            + losses.points
+            + losses.params
+            + losses.keys
+        )
 
 
 class Runner:
@@ -315,7 +326,7 @@ class Runner:
 
     def _finish(self, live: _Live, result: ProcessResult) -> RunFinished:
         live.writer.close()  # at once if closed already
-        warnings = live.problems()
+        warnings = live.problems() + result.notes
         end = store_runs.RunEnd(
             status=result.status,
             ended=result.ended,
@@ -344,6 +355,7 @@ class Runner:
             signal=result.signal_name,
             last_error=result.last_error_line,
             warnings=warnings,
+            lost=live.lost(),
         )
         if live.on_event is not None:
             live.on_event(finished)

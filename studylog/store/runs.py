@@ -261,21 +261,110 @@ def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
     return [run_id for run_id, _, _ in dead]
 
 
+# Errors of one point's data (a value SQLite cannot bind, a clash): that point is refused and
+# its neighbours kept. Anything else (a full disk, a lock held too long) concerns the batch.
+_POINT_ERRORS = (
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    TypeError,
+    ValueError,
+    OverflowError,
+)
+
+
+def _mount_of(path: Path) -> str:
+    folder = os.path.abspath(path)
+    while not os.path.ismount(folder):
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def _size_text(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024**2:.1f} MiB"
+
+
+def store_error_text(exc: BaseException, db_path: Path) -> str:
+    """What went wrong writing the store at `db_path`, as a person can act on it: a full disk
+    names the filesystem and its free space (SQLite says only "database or disk is full")."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        folder = db_path.parent
+        try:
+            stats = os.statvfs(folder)
+            free = stats.f_bavail * stats.f_frsize
+        except OSError:
+            free = None
+        if code & 0xFF == sqlite3.SQLITE_FULL or free == 0:
+            left = "" if free is None else f", {_size_text(free)} free"
+            return f"no free space on {_mount_of(folder)} (the store {db_path}{left}: {exc})"
+    if isinstance(exc, sqlite3.Error):
+        return f"{db_path}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A lock held by another writer: what waits is kept and written at the next flush."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@dataclass
+class Losses:
+    """What of a run's metrics could not be stored, and why (each distinct cause once)."""
+
+    points: int = 0
+    params: int = 0
+    keys: int = 0  # metric names
+    causes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.params or self.keys)
+
+    def cause(self, text: str) -> None:
+        if text not in self.causes:
+            self.causes.append(text)
+
+    def text(self) -> str:
+        """`12,000 metric points and 1 param could not be stored: no free space on /data (…)`"""
+        parts = [
+            f"{count:,} {what}{'s' if count != 1 else ''}"
+            for count, what in (
+                (self.points, "metric point"),
+                (self.params, "param"),
+                (self.keys, "metric name"),
+            )
+            if count
+        ]
+        what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        return f"{what} could not be stored: {'; '.join(self.causes) or 'unknown cause'}"
+
+
 class MetricWriter:
     """Metric keys, points and params of one run, written in one transaction per flush.
 
     Points go straight to `executemany` (the hot path, measured in
     benchmarks/bench_metrics.py); a batch that SQLite refuses is retried point by point so
-    one malformed point cannot lose its neighbours."""
+    one malformed point cannot lose its neighbours. A key or param that cannot be stored is
+    counted in `losses` with its cause as it is added; a flush that fails whole raises, and
+    the caller either flushes again later or `drop`s what waits."""
 
-    def __init__(self, db: sqlite_utils.Database, run_id: int) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, run_id: int, losses: Losses | None = None
+    ) -> None:
         self.db = db
         self.run_id = run_id
         self.keys: list[tuple[int, str]] = []
         self.points: list[Columns] = []
         self.pending_points = 0
-        self.params: dict[str, Any] = {}
+        self.params: dict[str, str] = {}  # name: value as JSON
         self.rejected = 0
+        self.losses = Losses() if losses is None else losses
         # run_id is an int from SQLite: putting it in the statement saves a column per row.
         self._insert = (
             f"INSERT OR IGNORE INTO metrics (run_id, key, seq, step, value, ms) "
@@ -283,6 +372,14 @@ class MetricWriter:
         )
 
     def add_key(self, key: int, name: str) -> None:
+        try:
+            if type(key) is not int or not isinstance(name, str):
+                raise TypeError("not a number and a name")
+            name.encode("utf-8")
+        except (TypeError, UnicodeEncodeError) as exc:
+            self.losses.keys += 1
+            self.losses.cause(f"metric name {name!r}: {exc}")
+            return
         self.keys.append((key, name))
 
     def add_points(self, points: Columns) -> None:
@@ -290,11 +387,30 @@ class MetricWriter:
         self.pending_points += len(points)
 
     def add_params(self, params: dict[str, Any]) -> None:
-        self.params.update(params)
+        for name, value in params.items():
+            try:
+                if not isinstance(name, str):
+                    raise TypeError("a param name must be a string")
+                text = json.dumps(value, ensure_ascii=False, default=repr)
+                name.encode("utf-8")
+                text.encode("utf-8")
+            except (TypeError, ValueError, RecursionError) as exc:
+                self.losses.params += 1
+                self.losses.cause(f"param {name!r}: {exc}")
+                continue
+            self.params[name] = text
 
     @property
     def pending(self) -> bool:
         return bool(self.keys or self.points or self.params)
+
+    def drop(self, cause: str) -> None:
+        """Give up on what waits: it is counted as lost, with `cause`."""
+        self.losses.points += self.pending_points
+        self.losses.params += len(self.params)
+        self.losses.keys += len(self.keys)
+        self.losses.cause(cause)
+        self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
 
     def flush(self) -> None:
         if not self.pending:
@@ -308,15 +424,15 @@ class MetricWriter:
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
-                [
-                    (self.run_id, name, json.dumps(value, ensure_ascii=False, default=repr))
-                    for name, value in self.params.items()
-                ],
+                [(self.run_id, name, text) for name, text in self.params.items()],
             )
             for batch in self.points:
                 self._insert_points(conn, batch)
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite ends the transaction itself on some errors (a full disk): a ROLLBACK then
+            # would only replace the real error with "no transaction is active".
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
@@ -327,11 +443,11 @@ class MetricWriter:
             before = conn.total_changes
             conn.executemany(self._insert, batch.rows())
             inserted = conn.total_changes - before
-        except (sqlite3.Error, TypeError, ValueError, OverflowError):
+        except _POINT_ERRORS:
             conn.execute("ROLLBACK TO points")
             inserted = 0
             for point in batch.rows():
-                with contextlib.suppress(sqlite3.Error, TypeError, ValueError, OverflowError):
+                with contextlib.suppress(*_POINT_ERRORS):  # counted below as rejected
                     inserted += conn.execute(self._insert, point).rowcount
         conn.execute("RELEASE points")
         # OR IGNORE skips a point at a place already taken: count what did not land.
@@ -341,7 +457,10 @@ class MetricWriter:
 class BackgroundMetricWriter:
     """A MetricWriter on a thread and connection of its own: the caller's event loop keeps
     draining the metric channel while SQLite inserts (else the snippet waits on a full pipe).
-    Writes at least every `every` seconds, sooner when `max_points` wait."""
+    Writes at least every `every` seconds, sooner when `max_points` wait.
+
+    The thread survives any error: a lock is waited out (what waits is kept for the next
+    flush); anything else loses what waited, counted in `losses` with its cause."""
 
     _STOP = object()
 
@@ -352,7 +471,7 @@ class BackgroundMetricWriter:
         self.max_points = max_points
         self.rejected = 0
         self.errors: list[str] = []  # each distinct failure once, e.g. a store locked too long
-        self.failed_at_end: str | None = None
+        self.losses = Losses()  # read after close()
         self.queued = 0  # points handed over, and points written (or refused) so far
         self.done = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -383,39 +502,62 @@ class BackgroundMetricWriter:
     def _main(self) -> None:
         from studylog.store.db import connect
 
-        db = connect(self.db_path)
-        writer = MetricWriter(db, self.run_id)
-        deadline = time.monotonic() + self.every
-        stopping = False
         try:
-            while not stopping:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                    if item is self._STOP:
-                        stopping = True
-                    elif item[0] == "points":
-                        writer.add_points(item[1])
-                    elif item[0] == "key":
-                        writer.add_key(item[1], item[2])
-                    else:
-                        writer.add_params(item[1])
-                except queue.Empty:
-                    pass
-                now = time.monotonic()
-                if stopping or now >= deadline or writer.pending_points >= self.max_points:
-                    self._flush(writer, final=stopping)
-                    deadline = now + self.every
+            db = connect(self.db_path)
+        except (sqlite3.Error, OSError) as exc:
+            self._lose_the_rest(exc)
+            return
+        writer = MetricWriter(db, self.run_id, self.losses)
+        try:
+            self._loop(writer)
+        except Exception as exc:  # a bug must not lose the run's metrics without a word
+            writer.drop(store_error_text(exc, self.db_path))
+            self._lose_the_rest(exc)
         finally:
             self.rejected = writer.rejected
             db.close()
 
+    def _loop(self, writer: MetricWriter) -> None:
+        deadline = time.monotonic() + self.every
+        stopping = False
+        while not stopping:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                if item is self._STOP:
+                    stopping = True
+                elif item[0] == "points":
+                    writer.add_points(item[1])
+                elif item[0] == "key":
+                    writer.add_key(item[1], item[2])
+                else:
+                    writer.add_params(item[1])
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            if stopping or now >= deadline or writer.pending_points >= self.max_points:
+                self._flush(writer, final=stopping)
+                deadline = now + self.every
+
+    def _lose_the_rest(self, exc: BaseException) -> None:
+        """Count all that is still to come as lost, until close()."""
+        self.losses.cause(store_error_text(exc, self.db_path))
+        while (item := self._queue.get()) is not self._STOP:
+            if item[0] == "points":
+                self.losses.points += len(item[1])
+                self.done += len(item[1])
+            elif item[0] == "key":
+                self.losses.keys += 1
+            else:
+                self.losses.params += len(item[1])
+
     def _flush(self, writer: MetricWriter, final: bool) -> None:
+        pending = writer.pending_points
         try:
-            pending = writer.pending_points
             retry_locked(writer.flush)  # a lock is waited out; warned only if it stays
-            self.done += pending
-        except sqlite3.Error as exc:  # kept pending: retried at the next flush
-            if str(exc) not in self.errors:
-                self.errors.append(str(exc))
-            if final:
-                self.failed_at_end = str(exc)
+        except Exception as exc:
+            if _retryable(exc) and not final:  # kept: retried at the next flush
+                if str(exc) not in self.errors:
+                    self.errors.append(str(exc))
+                return
+            writer.drop(store_error_text(exc, self.db_path))
+        self.done += pending
