@@ -13,7 +13,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -346,7 +346,8 @@ class Losses:
 
 
 class MetricWriter:
-    """Metric keys, points and params of one run, written in one transaction per flush.
+    """Metric keys, points and params of one run, written at each flush: names and params in
+    one transaction (when there are new ones), the points in another.
 
     Points go straight to `executemany` (the hot path, measured in
     benchmarks/bench_metrics.py); a batch that SQLite refuses is retried point by point so
@@ -415,19 +416,20 @@ class MetricWriter:
     def flush(self) -> None:
         if not self.pending:
             return
+        if self.keys or self.params:
+            # Names and params first, in a small transaction of their own: when the points
+            # cannot be stored (a full disk), what they were and how the run was set up stay.
+            self._transaction(self._write_names)
+            self.keys, self.params = [], {}
+        if self.points:
+            self._transaction(self._write_points)
+            self.points, self.pending_points = [], 0
+
+    def _transaction(self, write: Callable[[sqlite3.Connection], None]) -> None:
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)",
-                [(self.run_id, key, name) for key, name in self.keys],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
-                [(self.run_id, name, text) for name, text in self.params.items()],
-            )
-            for batch in self.points:
-                self._insert_points(conn, batch)
+            write(conn)
         except BaseException:
             # SQLite ends the transaction itself on some errors (a full disk): a ROLLBACK then
             # would only replace the real error with "no transaction is active".
@@ -435,7 +437,20 @@ class MetricWriter:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
+
+    def _write_names(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)",
+            [(self.run_id, key, name) for key, name in self.keys],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
+            [(self.run_id, name, text) for name, text in self.params.items()],
+        )
+
+    def _write_points(self, conn: sqlite3.Connection) -> None:
+        for batch in self.points:
+            self._insert_points(conn, batch)
 
     def _insert_points(self, conn: sqlite3.Connection, batch: Columns) -> None:
         conn.execute("SAVEPOINT points")
