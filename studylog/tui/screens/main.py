@@ -42,6 +42,7 @@ class MainScreen(Screen[None]):
         Binding("g", "outline", "Outline"),
         Binding("o", "edit", "Edit"),
         Binding("e", "export", "Export"),
+        Binding("T", "todos", "To-dos"),
         Binding("escape", "close_search", "Back", show=False),
     ]
 
@@ -265,6 +266,11 @@ class MainScreen(Screen[None]):
         tree.load(self.notes, mode)
         self.app.ui_state.tree_mode = mode
         self.app.save_state()
+
+    def action_todos(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.open_todos(self)
 
     def action_edit(self) -> None:
         if self.detail is None:

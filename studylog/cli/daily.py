@@ -1,0 +1,66 @@
+"""Daily-use commands: new (today's note), todos (every to-do), review (due cards, FSRS;
+an Anki deck), stats (notes and runs per day, streak, per topic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from studylog.cli import cli
+from studylog.cli.common import (
+    console,
+    folder_warnings,
+    index_notes_now,
+    json_option,
+    print_json,
+    session,
+    workspace_option,
+    ws_of,
+)
+
+
+@cli.command()
+@click.option("--open", "which", flag_value="open", help="Only the items still to do.")
+@click.option("--done", "which", flag_value="done", help="Only the items done.")
+@json_option
+@workspace_option
+@click.pass_context
+def todos(ctx: click.Context, which: str | None, as_json: bool, workspace: Path | None) -> None:
+    """Every to-do (`- [ ]`, `- [x]`) of every note, newest note first.
+
+    Example: studylog todos --open
+    """
+    from rich.text import Text
+
+    from studylog.daily_text import clean
+    from studylog.store.todos import list_todos
+
+    with session(ws_of(ctx, workspace)) as s:
+        folder_warnings(index_notes_now(s))
+        items = list_todos(s.db, which or "all")  # type: ignore[arg-type]
+    if as_json:
+        print_json([item.to_json() for item in items])
+        return
+    out = console()
+    if not items:
+        out.print("No to-dos." if which is None else f"No {which} to-dos.")
+        return
+    current = None
+    for item in items:
+        if item.path != current:
+            current = item.path
+            head = Text("\n" if item is not items[0] else "")
+            head.append(clean(item.title), style="bold")
+            head.append(f"  {item.date or 'undated'}", style="dim")
+            if item.topic:
+                head.append(f" · {clean(item.topic)}", style="dim")
+            head.append(f"  notes/{clean(item.path)}", style="dim")
+            out.print(head)
+        line = Text("  ")
+        line.append("[x] " if item.done else "[ ] ", style="green" if item.done else "yellow")
+        line.append(clean(item.text), style="dim" if item.done else "")
+        line.append(f"  :{item.line}", style="dim")
+        out.print(line)
+    open_count = sum(not i.done for i in items)
+    out.print(Text(f"\n{open_count} open, {len(items) - open_count} done", style="dim"))
