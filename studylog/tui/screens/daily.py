@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# (title, key, action) of the main screen's daily keys, for the command palette: they stay
+# out of the footer, which is full.
+PALETTE = [
+    ("To-dos", "T", "todos"),
+]
+
 if TYPE_CHECKING:
     from studylog.store.todos import TodoItem
     from studylog.tui.screens.main import MainScreen

@@ -30,7 +30,6 @@ their runs, the output and the loss curves.
 | `o` | edit the note in `$EDITOR`; it is re-indexed when you return |
 | `e` | export the note (Markdown, HTML or notebook) with its latest outputs |
 | `e` (compare) | save the compared curves as one PNG |
-| `T` | every to-do of every note: `space` ticks it in the file, `Enter` opens the note |
 | `Ctrl+P` | the command palette: every action by name |
 | `?` | this help |
 | `q` | quit |

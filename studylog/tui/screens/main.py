@@ -42,7 +42,7 @@ class MainScreen(Screen[None]):
         Binding("g", "outline", "Outline"),
         Binding("o", "edit", "Edit"),
         Binding("e", "export", "Export"),
-        Binding("T", "todos", "To-dos"),
+        Binding("T", "todos", "To-dos", show=False),  # in the palette: screens/daily.py
         Binding("escape", "close_search", "Back", show=False),
     ]
 
