@@ -10,6 +10,7 @@ import click
 from studylog.cli import cli
 from studylog.cli.common import (
     console,
+    fail,
     folder_warnings,
     index_notes_now,
     json_option,
@@ -64,3 +65,60 @@ def todos(ctx: click.Context, which: str | None, as_json: bool, workspace: Path 
         out.print(line)
     open_count = sum(not i.done for i in items)
     out.print(Text(f"\n{open_count} open, {len(items) - open_count} done", style="dim"))
+
+
+@cli.command()
+@click.argument("title", required=False)
+@click.option("--topic", help="The course (default: the newest note's).")
+@click.option("--lecture", help="The lecture number (default: the next one of the topic).")
+@click.option(
+    "--template", help="A template in templates/ (default: the first there, else built-in)."
+)
+@click.option("--no-edit", is_flag=True, help="Make the note, do not open $EDITOR.")
+@json_option
+@workspace_option
+@click.pass_context
+def new(
+    ctx: click.Context,
+    title: str | None,
+    topic: str | None,
+    lecture: str | None,
+    template: str | None,
+    no_edit: bool,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
+    """Start today's note from a template and open it in $EDITOR.
+
+    Fields a template may use: {{date}}, {{short_date}} (22.01.25), {{topic}}, {{lecture}},
+    {{title}}, and {{title_yaml}} / {{topic_yaml}} quoted for front matter.
+
+    Example: studylog new "AutoGrad & Optimizer" --topic Pytorch --lecture 4
+    """
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    from studylog.store.new_note import NewNoteError, create_note
+
+    with session(ws_of(ctx, workspace)) as s:
+        index_notes_now(s)
+        try:
+            path = create_note(
+                s.db, s.workspace, title=title, topic=topic, lecture=lecture, template=template
+            )
+        except NewNoteError as exc:
+            raise fail(str(exc)) from exc
+        relative = path.relative_to(s.workspace.root).as_posix()
+        if as_json:
+            print_json({"path": path.relative_to(s.workspace.notes_dir).as_posix()})
+        else:
+            click.echo(f"Made {relative}")
+        if not (no_edit or as_json) and sys.stdin.isatty() and sys.stdout.isatty():
+            editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+            try:
+                subprocess.run([*shlex.split(editor), str(path)], check=False)
+            except (OSError, ValueError) as exc:
+                raise fail(f"{relative} was made, but the editor {editor!r} failed: {exc}") from exc
+        index_notes_now(s)

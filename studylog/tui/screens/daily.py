@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 # (title, key, action) of the main screen's daily keys, for the command palette: they stay
 # out of the footer, which is full.
 PALETTE = [
+    ("New note", "n", "new_note"),
     ("To-dos", "T", "todos"),
 ]
 
 if TYPE_CHECKING:
     from studylog.store.todos import TodoItem
     from studylog.tui.screens.main import MainScreen
+    from studylog.tui.screens.new_note import NewNoteRequest
 
 
 def open_todos(main: MainScreen) -> None:
@@ -33,3 +35,44 @@ def open_at_line(main: MainScreen, path: str, line: int) -> None:
     main.query_one(NoteTree).select_path(path)
     main.open_note(path)
     main.notify(f"notes/{path}, line {line}", timeout=3)
+
+
+def new_note(main: MainScreen) -> None:
+    """Ask for a title (topic and lecture offered), write the note, open it in $EDITOR."""
+    from studylog.store.new_note import suggest
+    from studylog.tui.screens.new_note import NewNoteScreen
+
+    hint = suggest(main.app.db)
+
+    def chosen(request: NewNoteRequest | None) -> None:
+        if request is not None:
+            _make(main, request)
+
+    main.app.push_screen(NewNoteScreen(hint.topic, hint.lecture), chosen)
+
+
+def _make(main: MainScreen, request: NewNoteRequest) -> None:
+    from studylog.store.new_note import NewNoteError, create_note
+
+    app = main.app
+    try:
+        path = create_note(
+            app.db,
+            app.workspace,
+            title=request.title,
+            topic=request.topic,
+            lecture=request.lecture,
+        )
+    except NewNoteError as exc:
+        main.notify(str(exc), title="New note", severity="error", timeout=10)
+        return
+    relative = path.relative_to(app.workspace.notes_dir).as_posix()
+    main.notify(f"Made notes/{relative}", title="New note")
+    error = app.edit(path)
+    if error:
+        main.notify(error, title="Editor", severity="warning")
+    from studylog.store.index import index_notes
+
+    index_notes(app.db, app.workspace, app.settings)  # incremental: the new file, quickly
+    main.load_notes()  # the tree
+    main.open_note(relative)

@@ -42,7 +42,8 @@ class MainScreen(Screen[None]):
         Binding("g", "outline", "Outline"),
         Binding("o", "edit", "Edit"),
         Binding("e", "export", "Export"),
-        Binding("T", "todos", "To-dos", show=False),  # in the palette: screens/daily.py
+        Binding("n", "new_note", "New note", show=False),  # in the palette: screens/daily.py
+        Binding("T", "todos", "To-dos", show=False),
         Binding("escape", "close_search", "Back", show=False),
     ]
 
@@ -266,6 +267,11 @@ class MainScreen(Screen[None]):
         tree.load(self.notes, mode)
         self.app.ui_state.tree_mode = mode
         self.app.save_state()
+
+    def action_new_note(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.new_note(self)
 
     def action_todos(self) -> None:
         from studylog.tui.screens import daily
