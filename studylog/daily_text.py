@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
-# Tabs become spaces; every other control character (ESC included) is dropped, so a note
-# cannot move the cursor, change colours or retitle the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# Tabs become spaces and line feeds stay; every other control character (ESC, CR, BEL …)
+# is dropped, so a note cannot move the cursor, change colours or retitle the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean(text: str) -> str:
-    """`text` with control characters removed and tabs as spaces."""
+    """`text` with control characters but line feeds removed, tabs as spaces."""
     return _CONTROL.sub("", text.replace("\t", " "))

@@ -4,6 +4,7 @@ an Anki deck), stats (notes and runs per day, streak, per topic)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,11 @@ from studylog.cli.common import (
     workspace_option,
     ws_of,
 )
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from studylog.store.review import DueCard
 
 
 @cli.command()
@@ -122,3 +128,111 @@ def new(
             except (OSError, ValueError) as exc:
                 raise fail(f"{relative} was made, but the editor {editor!r} failed: {exc}") from exc
         index_notes_now(s)
+
+
+_RATING_KEYS = {"1": 1, "2": 2, "3": 3, "4": 4}
+
+
+@cli.command()
+@click.option(
+    "--export",
+    "export",
+    type=(click.Choice(["anki"]), click.Path(dir_okay=False, path_type=Path)),
+    default=None,
+    metavar="anki FILE",
+    help="Write every card to an Anki deck (.apkg) instead of reviewing.",
+)
+@click.option("--limit", type=int, default=None, help="At most this many cards.")
+@json_option
+@workspace_option
+@click.pass_context
+def review(
+    ctx: click.Context,
+    export: tuple[str, Path] | None,
+    limit: int | None,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
+    """Review the cards due today, one at a time (FSRS schedules the next time).
+
+    Cards are <details> blocks whose summary is a question (ends with ?, or starts with
+    Q. / Q: / 질문), and Q: / A: lines. `review: false` in a note's front matter leaves it
+    out. On a terminal: Enter shows the answer, then 1 again, 2 hard, 3 good, 4 easy, q stops.
+
+    Example: studylog review --export anki ~/decks/studylog.apkg
+    """
+    from rich.text import Text
+
+    from studylog.daily_text import clean
+    from studylog.store.review import all_cards, due_cards, sync_cards
+
+    with session(ws_of(ctx, workspace)) as s:
+        folder_warnings(index_notes_now(s))
+        report = sync_cards(s.db, s.workspace)
+        err = console(stderr=True)
+        for warning in report.warnings or []:
+            err.print(Text(f"⚠ {clean(warning)}", style="yellow"))
+        if export is not None:
+            from studylog.export.anki import AnkiError, write_deck
+
+            cards = all_cards(s.db)
+            try:
+                count = write_deck(cards, export[1], deck_name=s.workspace.root.name)
+            except AnkiError as exc:
+                raise fail(str(exc)) from exc
+            if as_json:
+                print_json({"deck": str(export[1]), "cards": count})
+            else:
+                click.echo(f"Wrote {count} cards to {export[1]}")
+            return
+        cards = due_cards(s.db, limit=limit)
+        if as_json:
+            print_json([c.to_json() for c in cards])
+            return
+        import sys
+
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            _review_loop(s.db, cards)
+            return
+        out = console()
+        if not cards:
+            out.print("Nothing due. Come back tomorrow.")
+        for card in cards:
+            line = Text("? ", style="cyan")
+            line.append(clean(card.question), style="bold")
+            line.append(f"  notes/{clean(card.path)}:{card.line}", style="dim")
+            out.print(line)
+
+
+def _review_loop(db: sqlite_utils.Database, cards: list[DueCard]) -> None:
+    """One card at a time at a terminal: question, Enter, answer, a rating key."""
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+    from rich.text import Text
+
+    from studylog.daily_text import clean
+    from studylog.store.review import CardGone, rate
+
+    out = console()
+    if not cards:
+        out.print("Nothing due. Come back tomorrow.")
+        return
+    done = 0
+    for number, card in enumerate(cards, 1):
+        out.print(Rule(f"{number}/{len(cards)} · notes/{clean(card.path)}", style="dim"))
+        out.print(Text(clean(card.question), style="bold"))
+        click.prompt("", default="", show_default=False, prompt_suffix="(Enter: answer) ")
+        out.print(Markdown(clean(card.answer)))
+        key = ""
+        while key not in _RATING_KEYS and key != "q":
+            key = click.prompt("1 again · 2 hard · 3 good · 4 easy · q stop", default="3")
+        if key == "q":
+            break
+        try:
+            due = rate(db, card.id, _RATING_KEYS[key])
+        except CardGone as exc:
+            out.print(Text(str(exc), style="yellow"))
+            continue
+        done += 1
+        out.print(Text(f"next: {due} UTC", style="dim"))
+    out.print(f"Reviewed {done} of {len(cards)}.")

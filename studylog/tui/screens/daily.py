@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 PALETTE = [
     ("New note", "n", "new_note"),
     ("To-dos", "T", "todos"),
+    ("Review due cards", "L", "review"),
 ]
 
 if TYPE_CHECKING:
@@ -76,3 +77,9 @@ def _make(main: MainScreen, request: NewNoteRequest) -> None:
     index_notes(app.db, app.workspace, app.settings)  # incremental: the new file, quickly
     main.load_notes()  # the tree
     main.open_note(relative)
+
+
+def open_review(main: MainScreen) -> None:
+    from studylog.tui.screens.review import ReviewScreen
+
+    main.app.push_screen(ReviewScreen())

@@ -44,6 +44,7 @@ class MainScreen(Screen[None]):
         Binding("e", "export", "Export"),
         Binding("n", "new_note", "New note", show=False),  # in the palette: screens/daily.py
         Binding("T", "todos", "To-dos", show=False),
+        Binding("L", "review", "Review", show=False),
         Binding("escape", "close_search", "Back", show=False),
     ]
 
@@ -277,6 +278,11 @@ class MainScreen(Screen[None]):
         from studylog.tui.screens import daily
 
         daily.open_todos(self)
+
+    def action_review(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.open_review(self)
 
     def action_edit(self) -> None:
         if self.detail is None:
