@@ -236,3 +236,31 @@ def _review_loop(db: sqlite_utils.Database, cards: list[DueCard]) -> None:
         done += 1
         out.print(Text(f"next: {due} UTC", style="dim"))
     out.print(f"Reviewed {done} of {len(cards)}.")
+
+
+@cli.command()
+@click.option("--weeks", default=17, show_default=True, help="How many weeks the map shows.")
+@json_option
+@workspace_option
+@click.pass_context
+def stats(ctx: click.Context, weeks: int, as_json: bool, workspace: Path | None) -> None:
+    """Notes written and runs made per day (a heat map), the streak, and per topic the notes,
+    runs and review cards due.
+
+    Example: studylog stats --weeks 26
+    """
+    from studylog.store.review import sync_cards
+    from studylog.store.stats import collect_stats
+
+    if weeks < 1:
+        raise fail("--weeks must be at least 1")
+    with session(ws_of(ctx, workspace)) as s:
+        folder_warnings(index_notes_now(s))
+        sync_cards(s.db, s.workspace)
+        result = collect_stats(s.db)
+    if as_json:
+        print_json(result.to_json())
+        return
+    from studylog.daily_views import stats_view
+
+    console().print(stats_view(result, weeks))

@@ -11,6 +11,7 @@ PALETTE = [
     ("New note", "n", "new_note"),
     ("To-dos", "T", "todos"),
     ("Review due cards", "L", "review"),
+    ("Calendar and streak", "C", "calendar"),
 ]
 
 if TYPE_CHECKING:
@@ -83,3 +84,9 @@ def open_review(main: MainScreen) -> None:
     from studylog.tui.screens.review import ReviewScreen
 
     main.app.push_screen(ReviewScreen())
+
+
+def open_calendar(main: MainScreen) -> None:
+    from studylog.tui.screens.calendar import CalendarScreen
+
+    main.app.push_screen(CalendarScreen())

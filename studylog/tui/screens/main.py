@@ -45,6 +45,7 @@ class MainScreen(Screen[None]):
         Binding("n", "new_note", "New note", show=False),  # in the palette: screens/daily.py
         Binding("T", "todos", "To-dos", show=False),
         Binding("L", "review", "Review", show=False),
+        Binding("C", "calendar", "Calendar", show=False),
         Binding("escape", "close_search", "Back", show=False),
     ]
 
@@ -283,6 +284,11 @@ class MainScreen(Screen[None]):
         from studylog.tui.screens import daily
 
         daily.open_review(self)
+
+    def action_calendar(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.open_calendar(self)
 
     def action_edit(self) -> None:
         if self.detail is None:
