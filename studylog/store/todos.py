@@ -107,15 +107,16 @@ def _checkbox_offset(data: bytes, line: int, path: str) -> tuple[int, bytes]:
         start = match.end()
     end_match = _EOL.search(data, start)
     raw = data[start : end_match.start() if end_match else len(data)]
-    encoding = "utf-8"
+    # The file's encoding, decided as the reader decides it: UTF-8, else CP949.
     try:
-        text = raw.decode(encoding)
+        data.decode("utf-8")
+        encoding = "utf-8"
     except UnicodeDecodeError:
         encoding = "cp949"
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise TodoError(f"notes/{path}: line {line} is not readable text") from exc
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise TodoError(f"notes/{path}: line {line} is not readable text") from exc
     m = _CHECKBOX.match(text)
     if m is None:
         raise TodoError(f"notes/{path}: line {line} holds no checkbox; re-index and try again")
