@@ -162,5 +162,49 @@ _M002 = """
         ) WITHOUT ROWID
 """
 
+
+@migrations()
+def m003_review(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M003)
+
+
+# Review cards (store/review.py). A card is its note (by id, no foreign key: history
+# outlives the note, like runs) and its question's hash, never a line number; `uid` is made
+# once and is the card's id everywhere else (JSON, the Anki deck's guid).
+_M003 = """
+        CREATE TABLE cards (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            note_id INTEGER NOT NULL,
+            note_path TEXT NOT NULL,        -- path under notes/ when last seen
+            qkey TEXT NOT NULL,             -- notes/cards.py question_key
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,  -- 0: gone from its note, or the note is gone
+            due TEXT NOT NULL,              -- UTC, YYYY-MM-DD HH:MM:SS
+            fsrs TEXT NOT NULL,             -- the FSRS card state (fsrs.Card.to_json)
+            created TEXT NOT NULL,
+            UNIQUE (note_id, qkey)
+        );
+        CREATE INDEX cards_due ON cards(due) WHERE active;
+        CREATE INDEX cards_qkey ON cards(qkey);
+        CREATE TABLE card_reviews (
+            id INTEGER PRIMARY KEY,
+            card_id INTEGER NOT NULL REFERENCES cards(id),
+            rating INTEGER NOT NULL,        -- 1 again, 2 hard, 3 good, 4 easy
+            reviewed TEXT NOT NULL,         -- UTC, as due
+            due_before TEXT NOT NULL,
+            due_after TEXT NOT NULL
+        );
+        CREATE INDEX card_reviews_card ON card_reviews(card_id, id);
+        -- The note's hash when its cards were last read: only changed notes are read again.
+        CREATE TABLE card_sync (
+            note_id INTEGER PRIMARY KEY,
+            hash TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]'  -- JSON: questions with no answer, ...
+        )
+"""
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3

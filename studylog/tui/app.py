@@ -99,6 +99,12 @@ class StudylogApp(App[None]):
                         f"{binding.description} (key {binding.key})",
                         lambda action=binding.action: screen.run_action(action),
                     )
+            from studylog.tui.screens.daily import PALETTE
+
+            for title, key, action in PALETTE:
+                yield SystemCommand(
+                    title, f"{title} (key {key})", functools.partial(screen.run_action, action)
+                )
         yield SystemCommand("Help", "What each key does (key ?)", self.action_help)
 
     def notify(
