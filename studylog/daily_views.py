@@ -7,7 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from studylog.daily_text import clean
+from studylog.safe_text import visible as clean
 from studylog.store.stats import Stats
 
 # Five shades, none to most; a day's level is its share of the busiest day in view.

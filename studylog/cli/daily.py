@@ -40,7 +40,7 @@ def todos(ctx: click.Context, which: str | None, as_json: bool, workspace: Path 
     """
     from rich.text import Text
 
-    from studylog.daily_text import clean
+    from studylog.safe_text import visible as clean
     from studylog.store.todos import list_todos
 
     with session(ws_of(ctx, workspace)) as s:
@@ -163,7 +163,7 @@ def review(
     """
     from rich.text import Text
 
-    from studylog.daily_text import clean
+    from studylog.safe_text import visible as clean
     from studylog.store.review import all_cards, due_cards, sync_cards
 
     with session(ws_of(ctx, workspace)) as s:
@@ -210,7 +210,7 @@ def _review_loop(db: sqlite_utils.Database, cards: list[DueCard]) -> None:
     from rich.rule import Rule
     from rich.text import Text
 
-    from studylog.daily_text import clean
+    from studylog.safe_text import visible as clean
     from studylog.store.review import CardGone, rate
 
     out = console()

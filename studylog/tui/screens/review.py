@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown, Static
 from textual.worker import Worker, WorkerState
 
-from studylog.daily_text import clean
+from studylog.safe_text import visible as clean
 from studylog.store.review import CardGone, DueCard, due_cards, rate, sync_cards
 from studylog.tui.widgets.note_view import display_markdown
 

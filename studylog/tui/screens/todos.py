@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 from textual.worker import Worker, WorkerState
 
-from studylog.daily_text import clean
+from studylog.safe_text import visible as clean
 from studylog.store.todos import TodoError, TodoItem, list_todos, tick_todo
 
 if TYPE_CHECKING:
