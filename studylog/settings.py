@@ -30,9 +30,19 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class SyncSettings:
+    # `studylog sync`: the MLflow tracking server ("" → --to, else $MLFLOW_TRACKING_URI) and
+    # the experiment ("" → studylog-<workspace folder>). Credentials never go here: MLflow's
+    # client reads them from MLFLOW_TRACKING_USERNAME / _PASSWORD / _TOKEN.
+    mlflow_uri: str = ""
+    experiment: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     notes: NoteSettings = field(default_factory=NoteSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
 
 _DATE_ORDERS = ("year-first", "day-first")
@@ -66,7 +76,7 @@ def load_settings(path: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
-    unknown = set(data) - {"notes", "run"}
+    unknown = set(data) - {"notes", "run", "sync"}
     if unknown:
         raise SettingsError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     notes = _section(NoteSettings, data.get("notes", {}), "notes", path)
@@ -76,4 +86,5 @@ def load_settings(path: Path) -> Settings:
             f"got {notes.date_order!r}"
         )
     run = _section(RunSettings, data.get("run", {}), "run", path)
-    return Settings(notes=notes, run=run)
+    sync = _section(SyncSettings, data.get("sync", {}), "sync", path)
+    return Settings(notes=notes, run=run, sync=sync)
