@@ -61,6 +61,7 @@ from studylog.cli import daily as _daily  # noqa: E402, F401
 from studylog.cli import export as _export  # noqa: E402, F401
 from studylog.cli import notes as _notes  # noqa: E402
 from studylog.cli import runs as _runs  # noqa: E402, F401
+from studylog.cli import sync as _sync  # noqa: E402, F401
 
 
 def main() -> None:

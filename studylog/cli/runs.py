@@ -286,6 +286,9 @@ def _history_options(func: F) -> F:
     func = click.option("--limit", default=50, show_default=True, help="How many runs to show.")(
         func
     )
+    func = click.option(
+        "--remote", is_flag=True, help="The group's runs on the MLflow server (see `sync`)."
+    )(func)
     return json_option(workspace_option(func))
 
 
@@ -307,6 +310,7 @@ def runs(
     ctx: click.Context,
     snippet_name: str | None,
     limit: int,
+    remote: bool,
     as_json: bool,
     workspace: Path | None,
 ) -> None:
@@ -318,7 +322,7 @@ def runs(
     """
     ctx.obj = ws_of(ctx, workspace)
     if ctx.invoked_subcommand is None:
-        _history(ctx.obj, None, snippet_name, limit, as_json)
+        _history(ctx.obj, None, snippet_name, limit, as_json, remote)
 
 
 def _note_history(note: str) -> click.Command:
@@ -329,17 +333,29 @@ def _note_history(note: str) -> click.Command:
         ctx: click.Context,
         snippet_name: str | None,
         limit: int,
+        remote: bool,
         as_json: bool,
         workspace: Path | None,
     ) -> None:
-        _history(ws_of(ctx, workspace), note, snippet_name, limit, as_json)
+        # `runs --remote NOTE`: the flag went to the group, before the note
+        remote = remote or bool(ctx.parent and ctx.parent.params.get("remote"))
+        _history(ws_of(ctx, workspace), note, snippet_name, limit, as_json, remote)
 
     return history
 
 
 def _history(
-    workspace: Path | None, note: str | None, snippet_name: str | None, limit: int, as_json: bool
+    workspace: Path | None,
+    note: str | None,
+    snippet_name: str | None,
+    limit: int,
+    as_json: bool,
+    remote: bool = False,
 ) -> None:
+    if remote:  # the group's runs from MLflow, never mixed into this history
+        from studylog.cli.sync import remote_history
+
+        return remote_history(workspace, note, snippet_name, limit, as_json)
     from studylog.runner.snippets import snippet_states
     from studylog.store.history import list_runs
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
@@ -206,5 +208,36 @@ _M003 = """
         )
 """
 
+
+@migrations()
+def m004_sync(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M004)
+    # This store's id on MLflow servers (tag `studylog.workspace`): with the run id it finds
+    # a run sent by a sync that was killed before it could record the MLflow run's id.
+    db.execute("INSERT INTO sync_workspace (id, uuid) VALUES (1, ?)", [uuid.uuid4().hex])
+
+
+# What `studylog sync` sent where. A studylog run maps to one MLflow run per server and
+# experiment; its points go in (key, seq) order and the last one acknowledged is recorded
+# after each batch, so a sync that stops half way resumes after it (store/sync_state.py).
+# No credentials here: the server is kept without user and password.
+_M004 = """
+        CREATE TABLE sync_workspace (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            uuid TEXT NOT NULL
+        );
+        CREATE TABLE sync_runs (
+            server TEXT NOT NULL,           -- tracking URI without credentials
+            experiment TEXT NOT NULL,       -- experiment name
+            run_id INTEGER NOT NULL,        -- the studylog run
+            mlflow_run_id TEXT NOT NULL,
+            sent_key INTEGER NOT NULL DEFAULT -1,  -- the last point acknowledged: (key, seq)
+            sent_seq INTEGER NOT NULL DEFAULT -1,
+            points INTEGER NOT NULL DEFAULT 0,     -- points acknowledged so far
+            done TEXT,                      -- when the run was complete on the server
+            PRIMARY KEY (server, experiment, run_id)
+        )
+"""
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
