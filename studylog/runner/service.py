@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studylog import __version__
+from studylog.protocol import CHANNEL_ENV
 from studylog.runner.channel import ChannelDecoder, Decoded
 from studylog.runner.events import (
     EventCallback,
@@ -26,12 +27,12 @@ from studylog.runner.events import (
     RunFinished,
     RunStarted,
 )
+from studylog.runner.metric_writer import BackgroundMetricWriter
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, ProcessResult, Status, run_process
 from studylog.runner.snippets import RunError, fence_timeout, snippet_code
 from studylog.runner.store_thread import StoreThread
 from studylog.store import runs as store_runs
-from studylog.track import CHANNEL_ENV
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -100,7 +101,7 @@ class _Live:
     store: StoreThread
     run_id: int
     on_event: EventCallback | None
-    writer: store_runs.BackgroundMetricWriter
+    writer: BackgroundMetricWriter
     env: dict[str, Any]
     output: tuple[CappedOutput, CappedOutput]
     decoder: ChannelDecoder = field(default_factory=ChannelDecoder)
@@ -260,9 +261,7 @@ class Runner:
         except sqlite3.Error as exc:
             raise RunError(f"{self.workspace.db_path}: cannot record the run ({exc})") from exc
         output = (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
-        writer = store_runs.BackgroundMetricWriter(
-            self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS
-        )
+        writer = BackgroundMetricWriter(self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS)
         live = _Live(self.store, run_id, on_event, writer, dict(new.env), output)
         if timeout is None and (bad_timeout := fence_timeout(snippet)[1]):
             live.warnings.append(bad_timeout)
