@@ -68,7 +68,7 @@ class RunArea(Horizontal):
         self.snippets.border_title = "Snippets"
         self.runs.border_title = "Runs (space marks, v compares)"
         self.log_view.border_title = "Output"
-        self.set_interval(0.2, self._tick)
+        self.set_interval(0.2, self.draw_status)
 
     # -- what is shown -----------------------------------------------------------------
 
@@ -281,7 +281,8 @@ class RunArea(Horizontal):
         if message.history is not None:
             self._draw_history(message.history)
 
-    def _tick(self) -> None:
+    def draw_status(self) -> None:
+        """The status line of the run going now (elapsed time, latest metrics)."""
         if self.running is None:
             return
         text = Text.assemble(("▶ ", "cyan"), (visible(self.running), "bold"))
