@@ -24,6 +24,14 @@ class Workspace:
 
     root: Path
 
+    def contains(self, path: str | os.PathLike[str]) -> bool:
+        """Whether `path`, its symbolic links followed, lies inside the workspace: the one
+        rule for what indexing and export may read (a cloned repository's link to
+        /etc/passwd or ~/.ssh may not be read, searched or published)."""
+        real = os.path.realpath(path)
+        root = os.path.realpath(self.root)
+        return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
     @property
     def notes_dir(self) -> Path:
         return self.root / NOTES_DIR

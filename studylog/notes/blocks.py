@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 
+from studylog.notes.model import MAX_DETAILS_DEPTH
+
 _TAGS = re.compile(
     r"<details\b(?P<attrs>[^>]*)>|</details\s*>|<summary\b[^>]*>(?P<summary>.*?)</summary\s*>",
     re.IGNORECASE | re.DOTALL,
@@ -35,7 +37,9 @@ Block = MarkdownBlock | DetailsBlock
 
 def split_blocks(body: str) -> list[Block]:
     """The body's markdown and its `<details>` sections. HTML blocks other than the details
-    tags (and the `<div markdown="1">` wrappers) are kept as they are, in the markdown."""
+    tags (and the `<div markdown="1">` wrappers) are kept as they are, in the markdown.
+    Sections nested deeper than MAX_DETAILS_DEPTH are flattened into the deepest one kept
+    (the parser warns about the note)."""
     lines = body.split("\n")
     html_blocks = {
         token.map[0]: token.map[1]
@@ -45,6 +49,7 @@ def split_blocks(body: str) -> list[Block]:
     root: list[Block] = []
     stack: list[list[Block]] = [root]
     pending: list[str] = []
+    too_deep = 0  # <details> opened past MAX_DETAILS_DEPTH and not closed yet
 
     def flush() -> None:
         text = "\n".join(pending).strip("\n")
@@ -62,10 +67,15 @@ def split_blocks(body: str) -> list[Block]:
         chunk = "\n".join(lines[index:end])
         position = 0
         for match in _TAGS.finditer(chunk):
-            pending.append(_residue(chunk[position : match.start()]))
+            residue = _residue(chunk[position : match.start()])
+            if residue or not too_deep:  # flattened sections' lines run on, in one paragraph
+                pending.append(residue)
             position = match.end()
             tag = match.group(0).lower()
             if tag.startswith("<details"):
+                if len(stack) > MAX_DETAILS_DEPTH:
+                    too_deep += 1
+                    continue
                 flush()
                 details = DetailsBlock(
                     summary="", open=bool(re.search(r"\bopen\b", match.group("attrs") or ""))
@@ -73,11 +83,17 @@ def split_blocks(body: str) -> list[Block]:
                 stack[-1].append(details)
                 stack.append(details.children)
             elif tag.startswith("</details"):
+                if too_deep:
+                    too_deep -= 1
+                    continue
                 flush()
                 if len(stack) > 1:
                     stack.pop()
             else:
                 summary = " ".join(html.unescape(_ANY_TAG.sub("", match.group("summary"))).split())
+                if too_deep:  # a flattened section's summary stays as a line of its text
+                    pending.append(summary)
+                    continue
                 parent = stack[-2][-1] if len(stack) > 1 else None
                 if isinstance(parent, DetailsBlock) and not parent.summary:
                     parent.summary = summary

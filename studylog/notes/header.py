@@ -103,14 +103,28 @@ class FrontMatterError(Exception):
 
 
 def load_front_matter(text: str) -> dict[str, Any]:
-    """The front matter's mapping; FrontMatterError says what is wrong and where."""
+    """The front matter's mapping; FrontMatterError says what is wrong and where.
+
+    YAML aliases (`*name`) are refused: front matter has no use for them, and a few hundred
+    bytes of nested aliases expand into gigabytes ("billion laughs")."""
+    loader = _Loader(text)
     try:
-        data = yaml.load(text, Loader=_Loader)
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        _refuse_aliases(node)
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FrontMatterError(f"invalid YAML front matter{where}: {problem}") from exc
+    except (ValueError, OverflowError) as exc:  # `date: 2022-13-45`, `n: !!int zz`
+        raise FrontMatterError(
+            f"front matter holds a value that cannot be read ({exc}); the front matter is ignored"
+        ) from exc
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -118,6 +132,28 @@ def load_front_matter(text: str) -> dict[str, Any]:
             f"front matter is a {type(data).__name__}, not a mapping of keys to values"
         )
     return {str(k).strip().lower(): v for k, v in data.items()}
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    """FrontMatterError when a node is reached twice: the composer gives an alias the very
+    node its anchor names, so a repeat is an alias (walked without recursion)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            line = node.start_mark.line + 2 if node.start_mark is not None else 0
+            raise FrontMatterError(
+                f"front matter repeats the value anchored at line {line} through a YAML "
+                "alias (`*name`); aliases are not read in notes, so the front matter is "
+                "ignored. Write the value out instead."
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                todo.extend((key, value))
 
 
 def front_matter_lectures(value: object) -> list[Lecture]:

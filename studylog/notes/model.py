@@ -9,6 +9,12 @@ from typing import Literal
 SnippetSource = Literal["fence", "link", "front_matter"]
 SectionKind = Literal["heading", "details"]
 
+# How deep `<details>` sections nest in a note's outline and display. Real notes nest a
+# few levels; a note nesting thousands would exhaust the recursion of every tree walker
+# (the store, the export, the TUI), and the TUI's layout slows with each level, so deeper
+# sections are flattened into the last kept one, with a warning.
+MAX_DETAILS_DEPTH = 8
+
 
 @dataclass
 class Lecture:

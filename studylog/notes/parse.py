@@ -20,7 +20,7 @@ from studylog.notes.header import (
     read_header_lines,
     split_tags,
 )
-from studylog.notes.model import Lecture, Note, Section, Snippet, Todo
+from studylog.notes.model import MAX_DETAILS_DEPTH, Lecture, Note, Section, Snippet, Todo
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -91,6 +91,9 @@ class _NoteBuilder:
         self.body_start = 0  # first line after the front matter
         self.list_depth = 0
         self._pending_heading: tuple[int, int] | None = None
+        self.details_depth = 0  # <details> sections open on the stack
+        self.too_deep = 0  # <details> opened past MAX_DETAILS_DEPTH and not closed yet
+        self._warned_depth = False
 
     def build(self) -> Note:
         tokens = _markdown().parse(self.text)
@@ -218,15 +221,29 @@ class _NoteBuilder:
             tag = m.group(0)
             line = self._line(token) + content.count("\n", 0, m.start())
             if tag.lower().startswith("<details"):
+                if self.details_depth >= MAX_DETAILS_DEPTH:
+                    if not self._warned_depth:
+                        self._warned_depth = True
+                        self.warnings.append(
+                            f"<details> sections nest deeper than {MAX_DETAILS_DEPTH} levels "
+                            f"(line {line}); the deeper ones are shown flat in their container"
+                        )
+                    self.too_deep += 1
+                    continue
                 is_open = re.search(r"\bopen\b", m.group("attrs") or "", re.IGNORECASE)
                 self._attach(
                     Section(title="", kind="details", level=0, line=line, open=bool(is_open))
                 )
+                self.details_depth += 1
             elif tag.startswith("</"):
+                if self.too_deep:
+                    self.too_deep -= 1
+                    continue
                 while self.stack:
                     if self.stack.pop().kind == "details":
+                        self.details_depth -= 1
                         break
-            else:
+            elif not self.too_deep:  # a summary of a section kept in the outline
                 summary = " ".join(html.unescape(_TAG.sub("", m.group("summary"))).split())
                 for section in reversed(self.stack):
                     if section.kind == "details":

@@ -13,10 +13,15 @@ import itertools
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -122,35 +127,117 @@ def read_note_file(root: Path, f: NoteFile, day_first: bool) -> FileRead:
     decoded = decode_note(data)
     if decoded.text is None:
         return FileRead(f, digest, problem=Problem(f.path, "; ".join(decoded.warnings), True))
-    note = parse_note(decoded.text, f.path, day_first=day_first)
-    note.warnings[:0] = decoded.warnings
-    missing = [s.path for s in note.snippets if s.path and not (root / s.path).is_file()]
-    note.warnings.extend(f"snippet file {p} does not exist" for p in missing)
-    fts = (fts_text(note.title), fts_text(note.body), fts_text(_meta(note)))
+    try:
+        note = parse_note(decoded.text, f.path, day_first=day_first)
+        note.warnings[:0] = decoded.warnings
+        missing = [s.path for s in note.snippets if s.path and not (root / s.path).is_file()]
+        note.warnings.extend(f"snippet file {p} does not exist" for p in missing)
+        fts = (fts_text(note.title), fts_text(note.body), fts_text(_meta(note)))
+    except Exception as exc:
+        # parse_note turns what it expects into warnings; anything else is this note's
+        # problem, never the workspace's (every command indexes first).
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        message = f"cannot be read as a note ({cause}); skipped"
+        return FileRead(f, digest, problem=Problem(f.path, message, True))
     return FileRead(f, digest, note, fts)
 
 
-def _read_all(
+# prctl(2) option: the signal this process gets when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _worker_start(parent: int) -> None:
+    """Initializer of an index worker: it dies with the process that started it (a
+    `kill -9` of `studylog index` must not leave workers behind), and leaves Ctrl-C to
+    the parent, which stops the pool itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # held by the parent as it spawned
+    linked = False
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        linked = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    if os.getppid() != parent:  # the parent died before the link was made
+        os._exit(1)
+    if not linked:  # no prctl: watch for the parent's end instead
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+@contextmanager
+def _interruptible_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """A pool of `workers` spawned processes that ends with the block, however it ends
+    (pending work cancelled, workers joined). In the main thread SIGTERM ends the block
+    like Ctrl-C, so `studylog index` shuts its pool down and exits non-zero; the TUI
+    indexes in a thread, which may not set handlers (its workers die with it anyway)."""
+    main = threading.current_thread() is threading.main_thread()
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt) if main else None
+    try:
+        # spawn, not fork: the TUI indexes from a thread, and forking a threaded process
+        # is unsafe.
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
+        )
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block ends: an interrupt in the middle of a spawn
+    leaves a worker half made (it dies reading its start-up data, with a traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # Starting the resource tracker unblocks both signals, so it must be running first.
+    resource_tracker.ensure_running()
+    signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
+
+
+@contextmanager
+def _reads(
     workspace: Workspace, settings: Settings, files: list[NoteFile]
-) -> Iterator[FileRead]:
+) -> Iterator[Iterator[FileRead]]:
     """FileReads in order; parsed by worker processes when there are many files."""
     day_first = settings.notes.day_first
     workers = min(os.cpu_count() or 1, 4)
     if len(files) < PARALLEL_MIN or workers < 2:
-        for f in files:
-            yield read_note_file(workspace.root, f, day_first)
+        yield (read_note_file(workspace.root, f, day_first) for f in files)
         return
-    # spawn, not fork: the TUI indexes from a thread, and forking a threaded process is unsafe.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with _interruptible_pool(workers) as pool:
         chunk = max(16, len(files) // (workers * 16))
-        yield from pool.map(
-            read_note_file,
-            itertools.repeat(workspace.root),
-            files,
-            itertools.repeat(day_first),
-            chunksize=chunk,
-        )
+        with _interrupts_held():  # map submits every chunk now, which spawns the workers
+            reads = pool.map(
+                read_note_file,
+                itertools.repeat(workspace.root),
+                files,
+                itertools.repeat(day_first),
+                chunksize=chunk,
+            )
+        yield reads
 
 
 def index_notes(
@@ -162,12 +249,13 @@ def index_notes(
     progress: Progress | None = None,
 ) -> IndexReport:
     """Bring the store's note index up to date with `workspace`'s notes/."""
-    scan = scan_notes(workspace.notes_dir)
+    scan = scan_notes(workspace)
     run = _IndexRun(db, scan, full)
-    for done, read in enumerate(_read_all(workspace, settings, run.to_read), start=1):
-        if progress is not None:
-            progress(done, len(run.to_read))
-        run.apply(read)
+    with _reads(workspace, settings, run.to_read) as reads:
+        for done, read in enumerate(reads, start=1):
+            if progress is not None:
+                progress(done, len(run.to_read))
+            run.apply(read)
     return run.finish(scan.problems)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from studylog.paths import Workspace
 
 
 class NoteFile(NamedTuple):
@@ -43,11 +45,23 @@ def _reason(exc: OSError) -> str:
     return f"cannot read: {exc.strerror or exc}; skipped"
 
 
-def scan_notes(notes_dir: Path) -> Scan:
-    """All notes under `notes_dir`, following folder links once (a link back up is a loop)."""
+def _outside(workspace: Workspace, path: str) -> str | None:
+    """Why the link at `path` may not be read (it leads out of the workspace), or None."""
+    if workspace.contains(path):
+        return None
+    return f"symbolic link to {os.path.realpath(path)}, outside the workspace; skipped"
+
+
+def scan_notes(workspace: Workspace) -> Scan:
+    """All notes under the workspace's notes/, following folder links once (a link back up
+    is a loop) and no link that leads out of the workspace."""
+    notes_dir = workspace.notes_dir
     files: list[NoteFile] = []
     problems: list[Problem] = []
     if not notes_dir.is_dir():
+        return Scan(files, problems)
+    if (reason := _outside(workspace, str(notes_dir))) is not None:
+        problems.append(Problem(".", reason, False))
         return Scan(files, problems)
     seen_dirs: set[tuple[int, int]] = set()
 
@@ -74,14 +88,20 @@ def scan_notes(notes_dir: Path) -> Scan:
             child = f"{rel}/{entry.name}" if rel else entry.name
             if entry.name.startswith("."):
                 continue  # .git, editor swap files, .DS_Store
+            is_note = entry.name.lower().endswith(".md")
             try:
-                if entry.is_dir(follow_symlinks=True):
-                    walk(entry.path, child)
-                    continue
+                is_dir = entry.is_dir(follow_symlinks=True)
             except OSError as exc:
-                problems.append(Problem(child, _reason(exc), entry.name.lower().endswith(".md")))
+                problems.append(Problem(child, _reason(exc), is_note))
                 continue
-            if not entry.name.lower().endswith(".md"):
+            if not (is_dir or is_note):
+                continue
+            # Only a link can lead out: a plain entry lies in its folder, already inside.
+            if entry.is_symlink() and (reason := _outside(workspace, entry.path)) is not None:
+                problems.append(Problem(child, reason, is_note and not is_dir))
+                continue
+            if is_dir:
+                walk(entry.path, child)
                 continue
             try:
                 st = entry.stat(follow_symlinks=True)
