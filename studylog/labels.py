@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 
 # The statuses of DESIGN.md, and the two a snippet can have besides (never run, stale).
 MARKS = {
@@ -53,6 +54,31 @@ def number_text(value: float | None) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.4g}"
+
+
+# Plotting libraries take differences of values for ranges, margins and ticks, which overflow
+# to inf or NaN past about 1e308: curves beyond this are drawn in units of a power of ten.
+PLOT_SAFE = 1e100
+
+
+def plot_scale(values: Iterable[float | None]) -> tuple[float, str]:
+    """What to divide the finite `values` by before drawing them, and the note for the axis
+    that says so: `(1.0, "")` for ordinary values, `(1e308, "×1e308")` for huge ones."""
+    largest = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
+    if largest <= PLOT_SAFE:
+        return 1.0, ""
+    exponent = math.floor(math.log10(largest))
+    return 10.0**exponent, f"×1e{exponent}"
+
+
+def fraction(value: float, low: float, high: float) -> float:
+    """Where `value` lies between `low` and `high`, 0 to 1, without the overflow of
+    `high - low` when they are ±1e308 (finite values; 0 when low == high)."""
+    if high <= low:
+        return 0.0
+    if max(abs(low), abs(high)) > PLOT_SAFE:  # halved, no difference of finite floats overflows
+        value, low, high = value / 2, low / 2, high / 2
+    return min(1.0, max(0.0, (value - low) / (high - low)))
 
 
 def started_text(started: str, *, short: bool = False) -> str:

@@ -11,11 +11,27 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from studylog.labels import STYLES, duration_text, number_text, started_text, status_label
+from studylog.labels import (
+    STYLES,
+    duration_text,
+    fraction,
+    number_text,
+    plot_scale,
+    started_text,
+    status_label,
+)
 from studylog.runner.snippets import SnippetState
-from studylog.store.history import RunDetail, RunSummary
+from studylog.safe_text import visible, visible_output
+from studylog.store.history import MetricInfo, RunDetail, RunSummary
+from studylog.views import safe
 
 _SPARKS = "▁▂▃▄▅▆▇█"
+# A run may log thousands of metric keys: plot (or sparkline) this many, list this many more
+# one a line, and count the rest (`runs show --metric NAME` picks any).
+PLOTTED_METRICS = 8
+LISTED_METRICS = 40
+# Final values shown in a table cell.
+CELL_METRICS = 6
 
 
 def status_text(status: str) -> Text:
@@ -27,16 +43,15 @@ def sparkline(values: Sequence[float], width: int = 32) -> str:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return ""
-    if len(finite) > width:  # the mean of each of `width` slices
+    if len(finite) > width:  # the mean of each of `width` slices (no sum overflows)
         size = len(finite) / width
         finite = [
-            sum(chunk) / len(chunk)
+            sum(v / len(chunk) for v in chunk)
             for i in range(width)
             if (chunk := finite[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)])
         ]
     low, high = min(finite), max(finite)
-    span = (high - low) or 1.0
-    return "".join(_SPARKS[min(7, int((v - low) / span * 7.999))] for v in finite)
+    return "".join(_SPARKS[min(7, int(fraction(v, low, high) * 7.999))] for v in finite)
 
 
 def snippet_table(states: Sequence[SnippetState]) -> Table:
@@ -47,10 +62,10 @@ def snippet_table(states: Sequence[SnippetState]) -> Table:
         run = state.latest
         badge = status_text(state.badge)
         if state.problem:
-            badge = Text(f"⚠ {state.problem}", style="red")
+            badge = safe(f"⚠ {state.problem}", "red")
         table.add_row(
-            state.snippet.name,
-            state.snippet.path or f"fence, line {state.snippet.line}",
+            safe(state.snippet.name),
+            safe(state.snippet.path or f"fence, line {state.snippet.line}"),
             badge,
             f"#{run.id} {started_text(run.started)}" if run else "—",
             _metrics_text(run.final_metrics) if run else "",
@@ -58,8 +73,12 @@ def snippet_table(states: Sequence[SnippetState]) -> Table:
     return table
 
 
-def _metrics_text(metrics: dict[str, float | None]) -> str:
-    return "  ".join(f"{name} {number_text(value)}" for name, value in metrics.items())
+def _metrics_text(metrics: dict[str, float | None]) -> Text:
+    shown = list(metrics.items())[:CELL_METRICS]
+    text = safe("  ".join(f"{name} {number_text(value)}" for name, value in shown))
+    if len(metrics) > CELL_METRICS:
+        text.append(f"  +{len(metrics) - CELL_METRICS:,} more", style="dim")
+    return text
 
 
 def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None) -> Table:
@@ -76,9 +95,9 @@ def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None)
         status = status_text(run.status)
         if stale and stale.get(run.id):
             status.append("\n≠ code changed", style="yellow")
-        what = Text(run.snippet, style="bold")
+        what = safe(run.snippet, "bold")
         if not one_note:
-            what.append(f"\n{run.note_path.rsplit('/', 1)[-1]}", style="dim")
+            what.append(f"\n{visible(run.note_path.rsplit('/', 1)[-1])}", style="dim")
         table.add_row(
             f"#{run.id}",
             what,
@@ -102,25 +121,33 @@ def run_summary(finished_status: str, run: RunDetail, curves: dict[str, list[flo
     )
     lines.append(head)
     if run.summary.signal:
-        lines.append(Text(f"killed by {run.summary.signal}", style="red"))
+        lines.append(safe(f"killed by {run.summary.signal}", "red"))
     if run.summary.last_error and finished_status != "succeeded":
-        lines.append(Text(run.summary.last_error, style="red"))
+        lines.append(safe(run.summary.last_error, "red"))
     if run.metrics:
         grid = Table.grid(padding=(0, 2))
         for _ in range(5):
             grid.add_column(no_wrap=True)
-        for metric in run.metrics:
+        for metric in run.metrics[:PLOTTED_METRICS]:
             grid.add_row(
-                Text(metric.name, style="bold"),
+                safe(metric.name, "bold"),
                 Text(sparkline(curves.get(metric.name, []), width=20), style="cyan"),
                 f"last {number_text(metric.last_value)}",
                 Text(f"min {number_text(metric.min_value)}", style="dim"),
                 Text(f"{metric.points} pts", style="dim"),
             )
         lines.append(grid)
+        if len(run.metrics) > PLOTTED_METRICS:
+            lines.append(
+                Text(
+                    f"and {len(run.metrics) - PLOTTED_METRICS:,} more metrics: "
+                    f"studylog runs show {run.summary.id}",
+                    style="dim",
+                )
+            )
     for warning in run.warnings:
-        lines.append(Text(f"⚠ {warning}", style="yellow"))
-    title = f"{run.summary.snippet} · notes/{run.summary.note_path}"
+        lines.append(safe(f"⚠ {warning}", "yellow"))
+    title = safe(f"{run.summary.snippet} · notes/{run.summary.note_path}")
     return Panel(Group(*lines), title=title, title_align="left", expand=False)
 
 
@@ -131,76 +158,132 @@ def metric_plot(name: str, points: Sequence[tuple[int, float]], width: int, heig
     plotext.clear_figure()
     plotext.plot_size(width, height)
     plotext.theme("clear")
-    steps = [p[0] for p in points]
-    values = [p[1] for p in points if p[1] is not None and math.isfinite(p[1])]
-    if len(values) == len(points):
-        plotext.plot(steps, values, marker="braille")
-    else:  # leave NaN and inf out of the plot
-        kept = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
-        plotext.plot([s for s, _ in kept], [v for _, v in kept], marker="braille")
-    plotext.title(name)
+    # NaN and inf are left out of the plot; huge values are drawn in units of a power of ten.
+    kept = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
+    scale, unit = plot_scale(v for _, v in kept)
+    plotext.plot([s for s, _ in kept], [v / scale for _, v in kept], marker="braille")
+    plotext.title(f"{visible(name)} ({unit})" if unit else visible(name))
     plotext.xlabel("step")
     return Text.from_ansi(plotext.build())
 
 
-def run_detail(run: RunDetail, plots: dict[str, Sequence[tuple[int, float]]], width: int) -> Group:
-    """`studylog runs show`: what ran, how it ended, params, environment, output, plots."""
+def metrics_to_plot(metrics: Sequence[MetricInfo], picked: Sequence[str] = ()) -> list[MetricInfo]:
+    """What `runs show` plots: the metrics picked by name (in the order given), else the
+    first PLOTTED_METRICS of the run."""
+    if not picked:
+        return list(metrics[:PLOTTED_METRICS])
+    by_name = {m.name: m for m in metrics}
+    return [by_name[name] for name in dict.fromkeys(picked) if name in by_name]
+
+
+def run_detail(
+    run: RunDetail,
+    plots: dict[str, Sequence[tuple[int, float]]],
+    width: int,
+    *,
+    picked: bool = False,
+) -> Group:
+    """`studylog runs show`: what ran, how it ended, params, environment, output, and a plot
+    of each metric in `plots`; unless the metrics were `picked`, the metrics not plotted
+    follow one a line (LISTED_METRICS of them) and the rest are counted."""
     s = run.summary
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
     facts.add_row("run", f"#{s.id}")
-    facts.add_row("note", f"notes/{s.note_path}")
-    facts.add_row("snippet", f"{s.snippet} ({run.snippet_path or run.source})")
+    facts.add_row("note", safe(f"notes/{s.note_path}"))
+    facts.add_row("snippet", safe(f"{s.snippet} ({run.snippet_path or run.source})"))
     facts.add_row("status", status_text(s.status))
     if s.last_error and s.status != "succeeded":
-        facts.add_row("error", Text(s.last_error, style="red"))
+        facts.add_row("error", safe(s.last_error, "red"))
     if s.signal:
-        facts.add_row("signal", s.signal)
-    facts.add_row("started", s.started)
+        facts.add_row("signal", safe(s.signal))
+    facts.add_row("started", safe(s.started))
     facts.add_row("duration", duration_text(s.duration))
     facts.add_row("exit code", "—" if s.exit_code is None else str(s.exit_code))
     facts.add_row("seed", str(s.seed))
     if run.args:
-        facts.add_row("args", " ".join(run.args))
-    facts.add_row("code", s.code_hash[:12])
+        facts.add_row("args", safe(" ".join(run.args)))
+    facts.add_row("code", safe(s.code_hash[:12]))
     for name, value in run.params.items():
-        facts.add_row(f"param {name}", str(value))
+        facts.add_row(safe(f"param {name}"), safe(str(value)))
     env = run.env
     facts.add_row(
         "environment",
-        ", ".join(
-            f"{key} {env[key]}"
-            for key in ("python", "studylog", "torch", "numpy")
-            if env.get(key) is not None
+        safe(
+            ", ".join(
+                f"{key} {env[key]}"
+                for key in ("python", "studylog", "torch", "numpy")
+                if env.get(key) is not None
+            )
         ),
     )
     cuda = env.get("cuda_device") or ("yes" if env.get("cuda_available") else None)
     if env.get("torch_imported"):
-        facts.add_row("cuda", cuda or "not available")
-    facts.add_row("platform", str(env.get("platform", "—")))
+        facts.add_row("cuda", safe(str(cuda or "not available")))
+    facts.add_row("platform", safe(str(env.get("platform", "—"))))
     parts: list[RenderableType] = [facts]
     for warning in run.warnings:
-        parts.append(Text(f"⚠ {warning}", style="yellow"))
+        parts.append(safe(f"⚠ {warning}", "yellow"))
     for title, text in (("stdout", run.stdout), ("stderr", run.stderr)):
         if text.strip():
             parts.append(
-                Panel(Text(text.rstrip("\n")), title=title, title_align="left", border_style="dim")
+                Panel(
+                    output_text(text.rstrip("\n")),
+                    title=title,
+                    title_align="left",
+                    border_style="dim",
+                )
             )
-    for metric in run.metrics:
-        points = plots.get(metric.name, [])
+    for name, points in plots.items():
         if points:
-            parts.append(metric_plot(metric.name, points, width=min(width, 100), height=15))
+            parts.append(metric_plot(name, points, width=min(width, 100), height=15))
+        else:
+            parts.append(safe(f"{name}: no finite points to plot", "dim"))
+    if not picked:
+        rest = [m for m in run.metrics if m.name not in plots]
+        if rest:
+            parts.append(_metric_list(rest[:LISTED_METRICS]))
+        if len(rest) > LISTED_METRICS:
+            parts.append(
+                Text(
+                    f"and {len(rest) - LISTED_METRICS:,} more metrics — "
+                    f"pick with --metric NAME (all of them: studylog runs show {s.id} --json)",
+                    style="dim",
+                )
+            )
     return Group(*parts)
+
+
+def _metric_list(metrics: Sequence[MetricInfo]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="dim")
+    table.add_column("metric", overflow="fold")
+    for column in ("points", "last", "min", "max"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for m in metrics:
+        table.add_row(
+            safe(m.name, "bold"),
+            f"{m.points:,}",
+            number_text(m.last_value),
+            number_text(m.min_value),
+            number_text(m.max_value),
+        )
+    return table
+
+
+def output_text(text: str, style: str = "") -> Text:
+    """A run's output as Rich text: its colours kept (Rich writes its own codes for them),
+    every other control character shown, never obeyed (safe_text.visible_output)."""
+    return Text.from_ansi(visible_output(text), style=style)
 
 
 def live_status(
     snippet: str, elapsed: float, latest: dict[str, tuple[int, float]], points: int
 ) -> Text:
     """The line under the streaming output while a run goes."""
-    text = Text.assemble(("▶ ", "cyan"), (snippet, "bold"), f"  {duration_text(elapsed)}")
+    text = Text.assemble(("▶ ", "cyan"), (visible(snippet), "bold"), f"  {duration_text(elapsed)}")
     for name, (step, value) in list(latest.items())[:4]:
-        text.append(f"  {name} ", style="dim")
+        text.append(f"  {visible(name)} ", style="dim")
         text.append(number_text(value))
         text.append(f" @{step}", style="dim")
     if points:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,9 +31,19 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
+class SyncSettings:
+    # `studylog sync`: the MLflow tracking server ("" → --to, else $MLFLOW_TRACKING_URI) and
+    # the experiment ("" → studylog-<workspace folder>). Credentials never go here: MLflow's
+    # client reads them from MLFLOW_TRACKING_USERNAME / _PASSWORD / _TOKEN.
+    mlflow_uri: str = ""
+    experiment: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     notes: NoteSettings = field(default_factory=NoteSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
 
 _DATE_ORDERS = ("year-first", "day-first")
@@ -66,7 +77,7 @@ def load_settings(path: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
-    unknown = set(data) - {"notes", "run"}
+    unknown = set(data) - {"notes", "run", "sync"}
     if unknown:
         raise SettingsError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     notes = _section(NoteSettings, data.get("notes", {}), "notes", path)
@@ -76,4 +87,11 @@ def load_settings(path: Path) -> Settings:
             f"got {notes.date_order!r}"
         )
     run = _section(RunSettings, data.get("run", {}), "run", path)
-    return Settings(notes=notes, run=run)
+    for key, unit in (("timeout", "seconds"), ("memory_limit_mb", "megabytes")):
+        value = getattr(run, key)
+        if not math.isfinite(value) or value <= 0:
+            raise SettingsError(
+                f"{path}: [run] {key} must be a positive number of {unit}, got {value!r}"
+            )
+    sync = _section(SyncSettings, data.get("sync", {}), "sync", path)
+    return Settings(notes=notes, run=run, sync=sync)

@@ -63,7 +63,7 @@ class _Channel:
             value = _number(name, value) if type(value) is not float else value
             key = self.keys.get(name)
             if key is None:
-                key = self._key(str(name))
+                key = self._key(_name(name))
             seq = self.counts[key]
             self.counts[key] = seq + 1
             self.key.append(key)
@@ -87,9 +87,13 @@ class _Channel:
         self.send({"points": columns})
 
     def send(self, message: dict[str, Any]) -> None:
+        self.send_line(json.dumps(message, default=repr, allow_nan=True))
+
+    def send_line(self, line: str) -> None:
+        """One message, already JSON."""
         if os.getpid() != self.pid:
             return
-        data = (json.dumps(message, default=repr, allow_nan=True) + "\n").encode()
+        data = (line + "\n").encode()
         try:
             while data:
                 data = data[os.write(self.fd, data) :]
@@ -120,6 +124,51 @@ def _number(name: str, value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"track: metric {name!r} must be a number, not {value!r}") from None
+    except OverflowError:  # an int beyond the float range (about 1.8e308)
+        raise ValueError(f"track: metric {name!r} is too large for a float") from None
+
+
+def _text(text: str, what: str) -> None:
+    """Refuse a string the store cannot keep: a lone surrogate is not UTF-8 text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"track: {what} holds {text[exc.start]!r}, which is not text (a lone surrogate, as "
+            "os.fsdecode gives for a file name that is not UTF-8); pass a str without it, "
+            "e.g. os.fsencode(x).decode('utf-8', 'replace')"
+        ) from None
+
+
+def _name(name: Any) -> str:
+    """A metric's name: a string of valid text."""
+    if not isinstance(name, str):
+        raise TypeError(f"track: a metric name must be a string, not {name!r}")
+    _text(name, f"metric name {name!r}")
+    return name
+
+
+def _param_json(name: str, value: Any) -> str:
+    """One param's value as JSON (a value that is not JSON as its repr); an error the snippet
+    can read for what the store could not keep."""
+    _text(name, f"param name {name!r}")
+    try:
+        text = json.dumps(value, default=repr, allow_nan=True, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise TypeError(f"track: param {name!r} cannot be recorded ({exc})") from None
+    _text(text, f"param {name!r}")
+
+    def whole(digits: str) -> int:
+        number = int(digits)
+        if not _STEP_MIN <= number <= _STEP_MAX:
+            raise ValueError(
+                f"track: param {name!r} holds the integer {digits}, beyond the 64-bit range "
+                "the store keeps; pass it as a string (str(n)) or a float"
+            )
+        return number
+
+    json.loads(text, parse_int=whole)
+    return text
 
 
 def _step(step: Any) -> int | None:
@@ -142,6 +191,8 @@ def log(step: int | None = None, **metrics: float) -> None:
 
 def log_metric(name: str, value: float, step: int | None = None) -> None:
     """Record one metric value: `track.log_metric("loss", 0.25, step=10)`."""
+    if not isinstance(name, str):
+        _name(name)
     _record(step, {name: value})
 
 
@@ -150,16 +201,21 @@ def _record(step: Any, metrics: dict[str, Any]) -> None:
         step = _step(step)
     if _channel is None:
         for name, value in metrics.items():
-            _number(name, value)
+            _number(_name(name), value)
     else:
         _channel.add(step, metrics)
 
 
 def param(**params: Any) -> None:
     """Record the run's parameters (learning rate, optimizer, ...): `track.param(lr=0.1)`.
-    Values that are not JSON are recorded as their repr."""
+    Values that are not JSON are recorded as their repr. A string with a lone surrogate or
+    an integer beyond 64 bits raises ValueError (the store could not keep it)."""
+    body = ", ".join(
+        f"{json.dumps(name, ensure_ascii=False)}: {_param_json(name, value)}"
+        for name, value in params.items()
+    )
     if _channel is not None and params:
-        _channel.send({"params": params})
+        _channel.send_line(f'{{"params": {{{body}}}}}')
 
 
 def flush() -> None:

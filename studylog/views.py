@@ -14,6 +14,7 @@ from rich.tree import Tree
 from studylog import grouping
 from studylog.grouping import UNDATED, by_date, by_topic
 from studylog.notes.model import Section
+from studylog.safe_text import visible, visible_spans
 from studylog.store.queries import NoteDetail, NoteSummary
 from studylog.store.search import Hit
 
@@ -21,12 +22,18 @@ if TYPE_CHECKING:
     from studylog.runner.snippets import SnippetState
 
 
+def safe(text: str, style: str = "") -> Text:
+    """Note or run text as Rich text: never read as markup, its control characters visible
+    (safe_text.visible), so a title cannot crash the output nor command the terminal."""
+    return Text(visible(text), style=style)
+
+
 def _note_label(note: NoteSummary, *, with_date: bool = True) -> Text:
     text = Text()
     if with_date:
-        text.append(f"{note.date or '—':<10} ", style="cyan")
-    text.append(note.title, style="bold" if note.readable else "red")
-    text.append(f"  notes/{note.path}", style="dim")
+        text.append(f"{visible(note.date or '—'):<10} ", style="cyan")
+    text.append(visible(note.title), style="bold" if note.readable else "red")
+    text.append(f"  notes/{visible(note.path)}", style="dim")
     if note.snippet_count:
         text.append(f"  ▶ {note.snippet_count}", style="green")
     if note.todo_count:
@@ -40,7 +47,7 @@ def _add_note(tree: Tree, note: NoteSummary, *, with_date: bool = True) -> None:
         label = Text.assemble(Text("⚠ ", style="bold yellow"), label)
     branch = tree.add(label)
     for warning in note.warnings:
-        branch.add(Text(warning, style="yellow"))
+        branch.add(safe(warning, "yellow"))
 
 
 # Styles of group labels, by kind of group.
@@ -56,10 +63,12 @@ _GROUP_STYLES = {
 def _add_groups(tree: Tree, group: grouping.Group, *, with_date: bool) -> None:
     for sub in group.groups:
         if sub.kind == "day":  # a day is its date: no count
-            branch = tree.add(Text(sub.label, style="cyan"))
+            branch = tree.add(safe(sub.label, "cyan"))
         else:
             branch = tree.add(
-                Text.assemble((sub.label, _GROUP_STYLES[sub.kind]), (f"  ({sub.count()})", "dim"))
+                Text.assemble(
+                    (visible(sub.label), _GROUP_STYLES[sub.kind]), (f"  ({sub.count()})", "dim")
+                )
             )
         _add_groups(branch, sub, with_date=with_date)
     for note in group.notes:
@@ -84,10 +93,13 @@ def _outline(tree: Tree, sections: list[Section]) -> None:
     for section in sections:
         if section.kind == "details":
             label = Text.assemble(
-                ("▸ " if not section.open else "▾ ", "magenta"), section.title or "details"
+                ("▸ " if not section.open else "▾ ", "magenta"),
+                visible(section.title or "details"),
             )
         else:
-            label = Text.assemble(("#" * section.level + " ", "dim"), (section.title, "bold"))
+            label = Text.assemble(
+                ("#" * section.level + " ", "dim"), (visible(section.title), "bold")
+            )
         label.append(f"  :{section.line}", style="dim")
         _outline(tree.add(label), section.children)
 
@@ -98,18 +110,16 @@ def note_view(detail: NoteDetail, states: list[SnippetState] | None = None) -> R
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="bold cyan")
     meta.add_column()
-    meta.add_row("path", f"notes/{s.path}")
-    meta.add_row("date", s.date or UNDATED)
-    meta.add_row("topic", s.topic or "—")
+    meta.add_row("path", safe(f"notes/{s.path}"))
+    meta.add_row("date", safe(s.date or UNDATED))
+    meta.add_row("topic", safe(s.topic or "—"))
     if s.lectures:
-        meta.add_row("lectures", "\n".join(lec.label() for lec in s.lectures))
+        meta.add_row("lectures", safe("\n".join(lec.label() for lec in s.lectures)))
     if s.tags:
-        meta.add_row("tags", ", ".join(s.tags))
-    parts: list[RenderableType] = [
-        Panel(meta, title=Text(s.title, style="bold"), title_align="left")
-    ]
+        meta.add_row("tags", safe(", ".join(s.tags)))
+    parts: list[RenderableType] = [Panel(meta, title=safe(s.title, "bold"), title_align="left")]
     for warning in s.warnings:
-        parts.append(Text(f"⚠ {warning}", style="yellow"))
+        parts.append(safe(f"⚠ {warning}", "yellow"))
     if detail.sections:
         outline = Tree(Text("Outline", style="bold"), guide_style="dim")
         _outline(outline, detail.sections)
@@ -124,7 +134,9 @@ def note_view(detail: NoteDetail, states: list[SnippetState] | None = None) -> R
         for todo in detail.todos:
             todos.add(
                 Text.assemble(
-                    ("☑ " if todo.done else "☐ ", "magenta"), todo.text, (f"  :{todo.line}", "dim")
+                    ("☑ " if todo.done else "☐ ", "magenta"),
+                    visible(todo.text),
+                    (f"  :{todo.line}", "dim"),
                 )
             )
         parts.append(todos)
@@ -139,22 +151,25 @@ def note_view(detail: NoteDetail, states: list[SnippetState] | None = None) -> R
             table.add_column(column)
         for snip in detail.snippets:
             where = snip.path or f"line {snip.line}"
-            table.add_row(Text(snip.name, style="green"), snip.source, where)
+            table.add_row(safe(snip.name, "green"), safe(snip.source), safe(where))
         parts.append(table)
     return Group(*parts)
 
 
 def hits_view(hits: list[Hit], query: str) -> RenderableType:
     if not hits:
-        return Text(f"No notes match {query!r}.", style="yellow")
+        return safe(f"No notes match {query!r}.", "yellow")
     table = Table(show_header=True, show_edge=False, expand=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("note", overflow="fold")  # a path cut short cannot be typed back
     table.add_column("excerpt", overflow="fold")
     for rank, hit in enumerate(hits, start=1):
-        excerpt = Text(hit.excerpt)
-        for start, end in hit.highlights:
+        shown, highlights = visible_spans(hit.excerpt, hit.highlights)
+        excerpt = Text(shown)
+        for start, end in highlights:
             excerpt.stylize("bold black on yellow", start, end)
-        note = Text.assemble((hit.title, "bold"), "\n", (f"notes/{hit.path}", "dim"))
+        note = Text.assemble(
+            (visible(hit.title), "bold"), "\n", (f"notes/{visible(hit.path)}", "dim")
+        )
         table.add_row(str(rank), note, excerpt)
     return table

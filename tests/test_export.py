@@ -207,10 +207,15 @@ def test_a_link_inside_out_cannot_lead_outside(workspace, write_note, tmp_path):
 def test_reexport_replaces_the_earlier_one(course, tmp_path):
     out = tmp_path / "out"
     _export(course, [MLP], "md", out)
-    stale = out / "dl-basics" / "2022-01-18-neural-networks-mlp_files" / "old-plot.png"
-    stale.write_bytes(b"old")
+    files = out / "dl-basics" / "2022-01-18-neural-networks-mlp_files"
+    stale = files / "linear-regression-loss.png"
+    assert stale.exists()
+    db = open_store(course.db_path)
+    record(db, MLP, "linear-regression", "again\n", {"accuracy": [0.5, 0.9]})
+    db.close()
     _export(course, [MLP], "md", out)
-    assert not stale.exists()
+    assert not stale.exists()  # the earlier export's plot, gone with its metric
+    assert (files / "linear-regression-accuracy.png").exists()
     assert (out / MLP).read_text().count('<details markdown="1">') == 1
 
 

@@ -83,8 +83,10 @@ for step in range(100_000):
         _wait_for(lambda: (_max_step(workspace.db_path) or 0) > 100, "metrics in the store")
         snippet_pid = _wait_for(lambda: _read_int(pid_file), "the snippet's pid")
         committed = _max_step(workspace.db_path)  # in the store before the kill
+        before = _wait_for(lambda: _read_int(progress), "the snippet's progress")
         studylog.send_signal(signal.SIGKILL)
-        reached = _read_int(progress)
+        # Empty when the snippet died between truncating the file and writing it.
+        reached = _read_int(progress) or before
         studylog.wait(10)
     finally:
         if studylog.poll() is None:

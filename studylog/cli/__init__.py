@@ -52,12 +52,16 @@ def _open_app(workspace: Path | None) -> None:
     except (WorkspaceError, SettingsError, StoreError) as exc:
         raise fail(str(exc)) from exc
     app.run()
+    if app.return_code:  # e.g. a damaged store: the app printed why
+        sys.exit(app.return_code)
 
 
 # Registering the commands: each module adds its own to `cli`.
+from studylog.cli import daily as _daily  # noqa: E402, F401
 from studylog.cli import export as _export  # noqa: E402, F401
 from studylog.cli import notes as _notes  # noqa: E402
 from studylog.cli import runs as _runs  # noqa: E402, F401
+from studylog.cli import sync as _sync  # noqa: E402, F401
 
 
 def main() -> None:

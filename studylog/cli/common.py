@@ -38,6 +38,25 @@ def workspace_option(func: F) -> F:
     )(func)
 
 
+class PositiveSeconds(click.ParamType):
+    """A number of seconds above zero (FloatRange lets NaN through: every comparison is false)."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        import math
+
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} is not a positive number of seconds", param, ctx)
+        return seconds
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")(func)
 
@@ -49,7 +68,9 @@ def console(stderr: bool = False) -> Console:
 
 
 def fail(message: str) -> click.ClickException:
-    return click.ClickException(message)
+    from studylog.safe_text import visible  # a message may name a hostile note or snippet
+
+    return click.ClickException(visible(message))
 
 
 @dataclass
@@ -59,31 +80,55 @@ class Session:
     workspace: Workspace
     settings: Settings
     db: sqlite_utils.Database
+    # Why the store cannot be written (a read-only workspace), for a command that only reads.
+    read_only: str | None = None
 
 
 @contextmanager
-def session(workspace_arg: Path | None) -> Iterator[Session]:
+def session(workspace_arg: Path | None, *, writes: bool = False) -> Iterator[Session]:
+    """The workspace, settings and store for one command. A command that only reads works on
+    a read-only workspace (`writes=False`); one that `writes` fails up front there. A store
+    that fails midway (damaged, disk full, locked too long) ends the command with a message
+    that names the file, never a traceback."""
+    import sqlite3
+
     from studylog.paths import WorkspaceError, find_workspace
     from studylog.settings import SettingsError, load_settings
-    from studylog.store.db import StoreError, open_store
+    from studylog.store.db import (
+        StoreError,
+        describe_store_error,
+        open_store,
+        open_store_for_reading,
+    )
 
     try:
         workspace = find_workspace(workspace_arg)
         settings = load_settings(workspace.settings_file)
-        db = open_store(workspace.db_path)
+        if writes:
+            db, read_only = open_store(workspace.db_path), None
+        else:
+            db, read_only = open_store_for_reading(workspace.db_path)
     except (WorkspaceError, SettingsError, StoreError) as exc:
         raise fail(str(exc)) from exc
     try:
-        yield Session(workspace, settings, db)
+        yield Session(workspace, settings, db, read_only)
+    except sqlite3.DatabaseError as exc:
+        raise fail(describe_store_error(workspace.db_path, exc)) from exc
     finally:
         db.close()
 
 
 def index_notes_now(s: Session, *, full: bool = False) -> IndexReport:
-    """Bring the index up to date, with a progress bar on a terminal when there is much to read."""
-    import sqlite3
+    """Bring the index up to date, with a progress bar on a terminal when there is much to
+    read. On a read-only store, say on stderr that the index could not be refreshed."""
+    from studylog.store.index import IndexReport, index_notes
+    from studylog.store.locks import retry_locked
 
-    from studylog.store.index import index_notes
+    if s.read_only is not None and s.db.conn.execute("PRAGMA query_only").fetchone()[0]:
+        from rich.text import Text
+
+        console(stderr=True).print(Text(f"⚠ {s.read_only}", style="yellow"), soft_wrap=True)
+        return IndexReport()
 
     bar: dict[str, Any] = {}
 
@@ -99,12 +144,17 @@ def index_notes_now(s: Session, *, full: bool = False) -> IndexReport:
         bar["p"].update(bar["task"], completed=done)
 
     try:
-        report = index_notes(s.db, s.workspace, s.settings, full=full, progress=progress)
-    except sqlite3.OperationalError as exc:
-        raise fail(f"{s.workspace.db_path}: cannot update the note index ({exc})") from exc
+        # Indexing again after a lock is safe: it picks up where the last batch committed.
+        report = retry_locked(
+            lambda: index_notes(s.db, s.workspace, s.settings, full=full, progress=progress)
+        )
     finally:
         if bar:
             bar["p"].stop()
+    if s.read_only is not None:  # indexed into memory: say that nothing is kept
+        from rich.text import Text
+
+        console(stderr=True).print(Text(f"⚠ {s.read_only}", style="yellow"), soft_wrap=True)
     return report
 
 
@@ -122,9 +172,11 @@ def folder_warnings(report: IndexReport) -> None:
         return
     from rich.text import Text
 
+    from studylog.safe_text import visible
+
     err = console(stderr=True)
     for warning in folders:
-        err.print(Text(f"⚠ {warning}", style="yellow"))
+        err.print(Text(visible(f"⚠ {warning}"), style="yellow"))
 
 
 def ws_of(ctx: click.Context, workspace: Path | None) -> Path | None:

@@ -8,7 +8,16 @@ from pathlib import Path
 import click
 
 from studylog.cli import cli
-from studylog.cli.common import console, fail, index_notes_now, session, workspace_option, ws_of
+from studylog.cli.common import (
+    Session,
+    console,
+    fail,
+    index_notes_now,
+    session,
+    workspace_option,
+    ws_of,
+)
+from studylog.views import safe  # names of notes and files: never markup, shown inert
 
 # Show a progress bar from this many notes on.
 PROGRESS_FROM = 20
@@ -21,15 +30,20 @@ PROGRESS_FROM = 20
     "--format",
     "fmt",
     type=click.Choice(["md", "html", "ipynb"]),
-    required=True,
     help="md for a blog (kramdown/GitHub), html to read anywhere, ipynb for Jupyter.",
 )
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path),
-    required=True,
-    help="The folder to write into (made if missing; earlier exports are replaced).",
+    help="The folder to write into (made if missing; never inside notes/). An earlier "
+    "export's files are replaced; any other file in the way keeps its name.",
+)
+@click.option(
+    "--in-place",
+    is_flag=True,
+    help="Write each snippet's latest output into the note itself, replacing the block "
+    "written before (no --format, no --out).",
 )
 @click.option(
     "--by",
@@ -45,13 +59,16 @@ def export(
     notes: tuple[str, ...],
     export_all: bool,
     fmt: str,
-    out_dir: Path,
+    out_dir: Path | None,
+    in_place: bool,
     by: str,
     workspace: Path | None,
 ) -> None:
     """Export notes with the latest output and loss curves of their snippets.
 
     Example: studylog export --all --format html --out site/
+
+    Example: studylog export --in-place 2022-01-18
     """
     from studylog.export.collect import ExportError
     from studylog.export.exporter import export_notes
@@ -59,6 +76,13 @@ def export(
 
     if not notes and not export_all:
         raise fail("name the notes to export, or use --all")
+    if in_place and (fmt or out_dir):
+        raise fail("--in-place writes into the notes themselves: leave out --format and --out")
+    if not in_place and (fmt is None or out_dir is None):
+        raise fail(
+            "say what to write: --format md|html|ipynb and --out DIR, "
+            "or --in-place to write the outputs into the notes"
+        )
     with session(ws_of(ctx, workspace)) as s:
         index_notes_now(s)
         try:
@@ -69,6 +93,10 @@ def export(
             )
         except NoteNotFound as exc:
             raise fail(str(exc)) from exc
+        if in_place:
+            _in_place(s, paths)
+            return
+        assert fmt is not None and out_dir is not None
         bar = None
         if len(paths) >= PROGRESS_FROM and sys.stderr.isatty():
             from rich.progress import Progress
@@ -91,15 +119,38 @@ def export(
         finally:
             if bar is not None:
                 bar.stop()
-    err = console(stderr=True)
-    for warning in report.warnings:
-        err.print(f"[yellow]⚠ {warning}[/]", highlight=False)
-    for failure in report.failed:
-        err.print(f"[red]✘ {failure}[/]", highlight=False)
+    _problems(report.warnings, report.failed)
     console().print(
-        f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
-        f"{report.out_dir} ({len(report.files)} files).",
-        highlight=False,
+        safe(
+            f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
+            f"{report.out_dir} ({len(report.files)} files)."
+        )
+    )
+    if report.failed:
+        sys.exit(1)
+
+
+def _problems(warnings: list[str], failed: list[str]) -> None:
+    """Warnings and failures on stderr; their text is never read as markup."""
+    err = console(stderr=True)
+    for warning in warnings:
+        err.print(safe(f"⚠ {warning}", "yellow"))
+    for failure in failed:
+        err.print(safe(f"✘ {failure}", "red"))
+
+
+def _in_place(s: Session, paths: list[str]) -> None:
+    from studylog.export.inplace import export_in_place
+
+    report = export_in_place(s.db, s.workspace, paths)
+    _problems(report.warnings, report.failed)
+    written = len(report.changed)
+    console().print(
+        safe(
+            f"Wrote outputs into {written} note{'s' if written != 1 else ''}"
+            + (f" ({len(report.unchanged)} already up to date)" if report.unchanged else "")
+            + "."
+        )
     )
     if report.failed:
         sys.exit(1)

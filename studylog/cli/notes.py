@@ -79,9 +79,10 @@ def index(ctx: click.Context, full: bool, workspace: Path | None) -> None:
     """
     from rich.text import Text
 
+    from studylog.safe_text import visible
     from studylog.store.queries import list_notes
 
-    with session(ws_of(ctx, workspace)) as s:
+    with session(ws_of(ctx, workspace), writes=True) as s:
         report = index_notes_now(s, full=full)
         notes = list_notes(s.db)
     # Every note's standing warnings, not only those found by this run.
@@ -89,7 +90,7 @@ def index(ctx: click.Context, full: bool, workspace: Path | None) -> None:
     err = console(stderr=True)
     for note in notes:
         for warning in note.warnings:
-            err.print(Text(f"⚠ notes/{note.path}: {warning}", style="yellow"))
+            err.print(Text(visible(f"⚠ notes/{note.path}: {warning}"), style="yellow"))
     console().print(f"Indexed {report.summary()}.")
 
 
@@ -115,7 +116,9 @@ def list_cmd(ctx: click.Context, by: str, as_json: bool, workspace: Path | None)
     from studylog import views
 
     if not notes:
-        console().print(f"No notes yet in {s.workspace.notes_dir}. Add a *.md file there.")
+        console().print(
+            views.safe(f"No notes yet in {s.workspace.notes_dir}. Add a *.md file there.")
+        )
         return
     console().print(views.topic_tree(notes) if by == "topic" else views.date_tree(notes))
 

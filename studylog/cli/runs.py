@@ -14,6 +14,7 @@ import click
 
 from studylog.cli import cli
 from studylog.cli.common import (
+    PositiveSeconds,
     Session,
     console,
     fail,
@@ -36,6 +37,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # How often streamed output and the status line are drawn (a flood is drawn in chunks).
 DRAW_SECONDS = 0.05
+# After Ctrl-C or SIGTERM a run has this long to end by itself (its processes killed, its
+# record written) before studylog stops waiting on it; a second signal stops at once. Either
+# way the run is recorded as cancelled.
+CANCEL_GRACE_SECONDS = 1.5
 
 
 def _note(s: Session, note: str) -> NoteDetail:
@@ -93,20 +98,26 @@ class _Printer:
         elif isinstance(event, RunStarted):
             self.snippet, self.t0 = event.snippet, time.monotonic()
             self.latest, self.points = {}, 0
-            self.out.print(
-                f"[bold]▶ {event.snippet}[/] [dim]notes/{event.note_path} · run #{event.run_id}[/]"
-            )
+            from studylog.views import safe
+
+            line = safe(f"▶ {event.snippet}", "bold")
+            line.append_text(safe(f" notes/{event.note_path} · run #{event.run_id}", "dim"))
+            self.out.print(line)
 
     def draw(self) -> None:
         if not self.pending:
             return
         text, self.pending = "".join(self.pending), []
+        # Never the snippet's bytes as they are: an escape sequence in them would command the
+        # terminal (`runs show RUN --raw` gives them on request).
         if self.live:
-            from rich.text import Text
+            from studylog.run_views import output_text
 
-            self.out.print(Text.from_ansi(text.rstrip("\n")), soft_wrap=True)
+            self.out.print(output_text(text.rstrip("\n")), soft_wrap=True)
         else:
-            self.out.file.write(text)
+            from studylog.safe_text import visible_output
+
+            self.out.file.write(visible_output(text, colours=False))
             self.out.file.flush()
 
     def status(self) -> object:
@@ -128,9 +139,23 @@ async def _run_all(
     runner = Runner(s.db, s.workspace, s.settings.run)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    timers: list[asyncio.TimerHandle] = []
+
+    def force() -> None:
+        if main is not None and not main.done():
+            main.cancel()  # Runner.run kills the run's processes and records it cancelled
+
+    def stop() -> None:
+        if cancel.is_set():
+            force()
+        else:
+            cancel.set()
+            timers.append(loop.call_later(CANCEL_GRACE_SECONDS, force))
+
     # Ctrl-C reaches studylog only (the snippet has its own session): cancel, and record it.
-    loop.add_signal_handler(signal.SIGINT, cancel.set)
-    loop.add_signal_handler(signal.SIGTERM, cancel.set)
+    loop.add_signal_handler(signal.SIGINT, stop)
+    loop.add_signal_handler(signal.SIGTERM, stop)
     finished = []
     live_display = None
     if printer is not None and printer.live:
@@ -161,7 +186,13 @@ async def _run_all(
             if printer is not None:
                 printer.draw()
                 _print_summary(s, printer.out, finished[-1])
+    except asyncio.CancelledError:
+        if not cancel.is_set():
+            raise
+        # Stopped by a signal: the run in progress is recorded, and not in `finished`.
     finally:
+        for timer in timers:
+            timer.cancel()
         if drawer is not None:
             drawer.cancel()
         if live_display is not None:
@@ -179,13 +210,13 @@ async def _draw(printer: _Printer | None) -> None:
 
 
 def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
-    from studylog.run_views import run_summary
+    from studylog.run_views import PLOTTED_METRICS, run_summary
     from studylog.store.history import get_run, series
 
     run = get_run(s.db, finished.run_id)
-    curves = {
+    curves = {  # only those the summary draws: a run may have thousands
         m.name: [v for _, v in series(s.db, run.summary.id, m.name, max_points=32)]
-        for m in run.metrics
+        for m in run.metrics[:PLOTTED_METRICS]
     }
     out.print(run_summary(finished.status, run, curves))
 
@@ -196,7 +227,7 @@ def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
 @click.option("--all", "run_all", is_flag=True, help="Run every snippet of the note, in order.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=PositiveSeconds(),
     metavar="S",
     help="Seconds a snippet may run (default: its timeout=, else studylog.toml's).",
 )
@@ -216,13 +247,14 @@ def run(
 ) -> None:
     """Run a note's snippets, streaming their output; every run is kept.
 
-    Exits non-zero when a run does not succeed. Ctrl-C cancels the run (and records it).
+    Exits non-zero when a run does not succeed or some of its metrics or params could not be
+    stored. Ctrl-C cancels the run (and records it).
 
     Example: studylog run optimization --snippet adam --seed 1
     """
     from studylog.runner.snippets import RunError
 
-    with session(ws_of(ctx, workspace)) as s:
+    with session(ws_of(ctx, workspace), writes=True) as s:
         detail = _note(s, note)
         snippets = _chosen(detail, snippet_name, run_all)
         printer = None if as_json else _Printer(console(), live=sys.stdout.isatty())
@@ -233,8 +265,17 @@ def run(
         if as_json:
             from studylog.store.history import get_run
 
-            print_json([get_run(s.db, f.run_id).summary.to_json() for f in finished])
-    if any(f.status != "succeeded" for f in finished) or len(finished) < len(snippets):
+            print_json(
+                [
+                    {
+                        **get_run(s.db, f.run_id).summary.to_json(),
+                        "warnings": f.warnings,
+                        "lost": f.lost,
+                    }
+                    for f in finished
+                ]
+            )
+    if any(f.status != "succeeded" or f.lost for f in finished) or len(finished) < len(snippets):
         sys.exit(1)
 
 
@@ -245,6 +286,9 @@ def _history_options(func: F) -> F:
     func = click.option("--limit", default=50, show_default=True, help="How many runs to show.")(
         func
     )
+    func = click.option(
+        "--remote", is_flag=True, help="The group's runs on the MLflow server (see `sync`)."
+    )(func)
     return json_option(workspace_option(func))
 
 
@@ -266,6 +310,7 @@ def runs(
     ctx: click.Context,
     snippet_name: str | None,
     limit: int,
+    remote: bool,
     as_json: bool,
     workspace: Path | None,
 ) -> None:
@@ -277,7 +322,7 @@ def runs(
     """
     ctx.obj = ws_of(ctx, workspace)
     if ctx.invoked_subcommand is None:
-        _history(ctx.obj, None, snippet_name, limit, as_json)
+        _history(ctx.obj, None, snippet_name, limit, as_json, remote)
 
 
 def _note_history(note: str) -> click.Command:
@@ -288,17 +333,29 @@ def _note_history(note: str) -> click.Command:
         ctx: click.Context,
         snippet_name: str | None,
         limit: int,
+        remote: bool,
         as_json: bool,
         workspace: Path | None,
     ) -> None:
-        _history(ws_of(ctx, workspace), note, snippet_name, limit, as_json)
+        # `runs --remote NOTE`: the flag went to the group, before the note
+        remote = remote or bool(ctx.parent and ctx.parent.params.get("remote"))
+        _history(ws_of(ctx, workspace), note, snippet_name, limit, as_json, remote)
 
     return history
 
 
 def _history(
-    workspace: Path | None, note: str | None, snippet_name: str | None, limit: int, as_json: bool
+    workspace: Path | None,
+    note: str | None,
+    snippet_name: str | None,
+    limit: int,
+    as_json: bool,
+    remote: bool = False,
 ) -> None:
+    if remote:  # the group's runs from MLflow, never mixed into this history
+        from studylog.cli.sync import remote_history
+
+        return remote_history(workspace, note, snippet_name, limit, as_json)
     from studylog.runner.snippets import snippet_states
     from studylog.store.history import list_runs
 
@@ -326,14 +383,38 @@ def _history(
 
 @runs.command("show")
 @click.argument("run_id", metavar="RUN", type=int)
+@click.option(
+    "--metric",
+    "metrics",
+    metavar="NAME",
+    multiple=True,
+    help="Plot this metric (repeat for more); default: the first 8, the rest listed.",
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Write only the stored output, byte for byte, escape sequences and all "
+    "(stdout to stdout, stderr to stderr).",
+)
 @json_option
 @workspace_option
 @click.pass_context
-def runs_show(ctx: click.Context, run_id: int, as_json: bool, workspace: Path | None) -> None:
+def runs_show(
+    ctx: click.Context,
+    run_id: int,
+    metrics: tuple[str, ...],
+    raw: bool,
+    as_json: bool,
+    workspace: Path | None,
+) -> None:
     """One run in full: status, output, parameters, environment, and a plot of each metric.
 
-    Example: studylog runs show 12
+    Control characters in the output and names are shown, not obeyed; --raw writes the
+    output as the snippet wrote it.
+
+    Example: studylog runs show 12 --metric loss --metric accuracy
     """
+    from studylog.run_views import metrics_to_plot
     from studylog.store.history import RunNotFound, get_run, series
 
     with session(ws_of(ctx, workspace)) as s:
@@ -341,14 +422,38 @@ def runs_show(ctx: click.Context, run_id: int, as_json: bool, workspace: Path | 
             detail = get_run(s.db, run_id)
         except RunNotFound as exc:
             raise fail(str(exc)) from exc
+        known = {m.name for m in detail.metrics}
+        unknown = [name for name in metrics if name not in known]
+        if unknown:
+            names = ", ".join(m.name for m in detail.metrics[:10])
+            more = f" and {len(known) - 10:,} more" if len(known) > 10 else ""
+            raise fail(
+                f"run {run_id} has no metric {unknown[0]!r}; "
+                + (f"its metrics: {names}{more}" if known else "it logged no metrics")
+            )
         out = console()
         width = out.width
-        plots: dict[str, Sequence[tuple[int, float]]] = {
-            m.name: series(s.db, run_id, m.name, max_points=width) for m in detail.metrics
-        }
+        plots: dict[str, Sequence[tuple[int, float]]] = {}
+        if not (as_json or raw):
+            plots = {
+                m.name: series(s.db, run_id, m.name, max_points=width)
+                for m in metrics_to_plot(detail.metrics, metrics)
+            }
     if as_json:
         print_json(detail.to_json())
         return
+    if raw:
+        _write_raw(detail.stdout, sys.stdout)
+        _write_raw(detail.stderr, sys.stderr)
+        return
     from studylog.run_views import run_detail
 
-    out.print(run_detail(detail, plots, width))
+    out.print(run_detail(detail, plots, width, picked=bool(metrics)))
+
+
+def _write_raw(text: str, stream: Any) -> None:
+    """The stored output as its bytes (UTF-8; bytes that were not UTF-8 were stored as
+    U+FFFD)."""
+    stream.flush()
+    stream.buffer.write(text.encode("utf-8", errors="replace"))
+    stream.buffer.flush()

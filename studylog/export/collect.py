@@ -4,6 +4,7 @@ run, its curves, and where in the text its results go."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +74,8 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
     except NoteNotFound as exc:
         raise ExportError(str(exc)) from exc
     source = workspace.notes_dir / path
+    if not within(workspace, source):
+        raise ExportError(f"notes/{path} leads outside the workspace; not exported")
     try:
         raw = source.read_bytes()
     except OSError as exc:
@@ -86,6 +89,13 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
     latest = latest_runs(db, detail.summary.id)
     results = []
     for snippet in detail.snippets:
+        unsafe = unsafe_field(snippet)
+        if unsafe is not None:
+            warnings.append(
+                f"notes/{path}: snippet {snippet.name!r} has a newline or control character "
+                f"in its {unsafe}; left out of the export"
+            )
+            continue
         summary = latest.get(snippet.name)
         run = get_run(db, summary.id) if summary is not None else None
         curves = (
@@ -95,7 +105,7 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
         )
         results.append(SnippetResult(snippet, run, curves))
     if any(r.run is not None for r in results):  # only results need a place in the text
-        _place(text, results)
+        place(text, results)
     for target in [*_IMAGE.findall(text), *_HTML_IMAGE.findall(text)]:
         if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
             continue
@@ -104,11 +114,30 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
     return ExportNote(detail, source, text, raw, newline, results, warnings)
 
 
+def within(workspace: Workspace, path: Path) -> bool:
+    """Whether `path`, links resolved, is inside the workspace (or its notes folder, which
+    may be a link to a folder elsewhere): the only files an export reads."""
+    resolved = path.resolve()
+    return any(
+        resolved.is_relative_to(base.resolve()) for base in (workspace.root, workspace.notes_dir)
+    )
+
+
+def unsafe_field(snippet: Snippet) -> str | None:
+    """Which of the snippet's name, path and args holds a control character (a newline, an
+    escape): such a value would become lines of exported code or markup; None if none."""
+    fields = {"name": snippet.name, "path": snippet.path or "", "args": snippet.attrs.get("args")}
+    for label, value in fields.items():
+        if value and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+            return label
+    return None
+
+
 class ExportError(Exception):
     """An export could not be made: the message names the file or folder and the cause."""
 
 
-def _place(text: str, results: list[SnippetResult]) -> None:
+def place(text: str, results: list[SnippetResult]) -> None:
     """After which line of `text` each snippet's results go: a fence's closing line, the end
     of the block holding a link; front-matter snippets at the end of the note."""
     from markdown_it import MarkdownIt

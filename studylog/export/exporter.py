@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
-from studylog.export.collect import ExportError, ExportNote, collect
-from studylog.export.files import inside, prepare_out_dir, safe_name, safe_relative, write_file
+from studylog.export.collect import ExportError, ExportNote, collect, within
+from studylog.export.files import OutDir, prepare_out_dir, safe_name, safe_relative
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -53,53 +53,77 @@ def export_notes(
     progress: Callable[[int, int], None] | None = None,
 ) -> ExportReport:
     """Export the notes at `paths` (under notes/) into `out_dir`. A note that fails is
-    reported and skipped; the others are exported."""
-    out = prepare_out_dir(out_dir)
-    report = ExportReport(out)
-    exported: list[tuple[ExportNote, PurePosixPath]] = []
-    suffix = {"md": ".md", "html": ".html", "ipynb": ".ipynb"}[fmt]
-    for done, path in enumerate(paths, start=1):
-        try:
-            note = collect(db, workspace, path)
-            relative = relative_target(note, layout, suffix)
-            target = inside(out, relative)
-            report.warnings += note.warnings
-            report.files += _write(note, fmt, target, workspace, report.warnings)
-            exported.append((note, relative))
-        except (ExportError, OSError) as exc:
-            report.failed.append(
-                str(exc) if isinstance(exc, ExportError) else f"notes/{path}: {exc}"
-            )
-        if progress is not None:
-            progress(done, len(paths))
-    report.notes = len(exported)
-    if fmt == "html" and len(exported) > 1:
-        from studylog.export.html import render_index
+    reported and skipped; the others are exported. Nothing in `out_dir` that an export did
+    not write is replaced or removed: a name in the way makes a numbered one, with a warning;
+    `out_dir` inside the notes folder is refused."""
+    notes_dirs = [workspace.notes_dir]
+    out = OutDir(prepare_out_dir(out_dir, notes_dirs), notes_dirs)
+    try:
+        report = ExportReport(out.root)
+        exported: list[tuple[ExportNote, PurePosixPath]] = []
+        done: set[str] = set()
+        suffix = {"md": ".md", "html": ".html", "ipynb": ".ipynb"}[fmt]
+        for number, path in enumerate(paths, start=1):
+            try:
+                note = collect(db, workspace, path)
+                owner = f"{fmt} notes/{path}"
+                relative = out.claim(relative_target(note, layout, suffix), owner, f"notes/{path}")
+                report.warnings += note.warnings
+                report.files += _write(note, fmt, out, relative, owner, workspace, report.warnings)
+                exported.append((note, relative))
+                done.add(owner)
+            except (ExportError, OSError) as exc:
+                report.failed.append(
+                    str(exc) if isinstance(exc, ExportError) else f"notes/{path}: {exc}"
+                )
+            if progress is not None:
+                progress(number, len(paths))
+        report.notes = len(exported)
+        if fmt == "html" and len(exported) > 1:
+            from studylog.export.html import render_index
 
-        index = out / "index.html"
-        write_file(index, render_index(exported).encode("utf-8"))
-        report.files.append(index)
+            index = out.claim(PurePosixPath("index.html"), "html index", "the index")
+            report.files.append(out.write(index, render_index(exported).encode("utf-8")))
+            done.add("html index")
+        out.finish(done)
+        report.warnings += out.warnings
+    except BaseException:
+        out.finish(set())  # what was written is still recorded as ours; nothing removed
+        raise
+    finally:
+        out.close()
     return report
 
 
 def _write(
-    note: ExportNote, fmt: Format, target: Path, workspace: Workspace, warnings: list[str]
+    note: ExportNote,
+    fmt: Format,
+    out: OutDir,
+    relative: PurePosixPath,
+    owner: str,
+    workspace: Workspace,
+    warnings: list[str],
 ) -> list[Path]:
     if fmt == "md":
         from studylog.export.markdown import export_markdown
 
-        return export_markdown(note, target)
+        return export_markdown(note, out, relative, owner)
     if fmt == "html":
         from studylog.export.html import render_note
 
-        write_file(target, render_note(note, warnings).encode("utf-8"))
-        return [target]
+        return [out.write(relative, render_note(note, warnings, workspace).encode("utf-8"))]
     from studylog.export.notebook import build_notebook
     from studylog.runner.snippets import RunError, snippet_code
 
     code_of = {}
     for result in note.results:
         if result.snippet.path is None:
+            continue
+        if not within(workspace, workspace.root / result.snippet.path):
+            warnings.append(
+                f"notes/{note.path}: {result.snippet.path} leads outside the workspace; "
+                "its cell is empty"
+            )
             continue
         try:
             code_of[result.snippet.name] = snippet_code(workspace, result.snippet)
@@ -108,5 +132,4 @@ def _write(
     notebook = build_notebook(note, code_of)
     import nbformat
 
-    write_file(target, nbformat.writes(notebook).encode("utf-8"))
-    return [target]
+    return [out.write(relative, nbformat.writes(notebook).encode("utf-8"))]

@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from studylog.export.collect import ExportNote
+from studylog.export.collect import ExportNote, within
 from studylog.export.results import figures, html_block
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from pygments.formatters import HtmlFormatter
     from pygments.lexer import Lexer
+
+    from studylog.paths import Workspace
 
 _TAGS = {
     "a",
@@ -177,8 +179,8 @@ def sanitize(markup: str) -> str:
     )
 
 
-def render_note(note: ExportNote, warnings: list[str]) -> str:
-    """The whole page of one note."""
+def render_note(note: ExportNote, warnings: list[str], workspace: Workspace) -> str:
+    """The whole page of one note; images inside the workspace are inlined."""
     token = secrets.token_hex(8)
     lines = note.text.split("\n")
     blocks: dict[str, str] = {}
@@ -197,18 +199,23 @@ def render_note(note: ExportNote, warnings: list[str]) -> str:
     body = sanitize(_markdown_it().render("\n".join(out)))
     for key, block in blocks.items():  # ours, escaped already: after the sanitizer
         body = body.replace(f"<p>{key}</p>", block)
-    body = _inline_images(body, note, warnings)
+    body = _inline_images(body, note, warnings, workspace)
     return _page(note.detail.summary.title, _header(note) + body)
 
 
-def _inline_images(body: str, note: ExportNote, warnings: list[str]) -> str:
-    """Local images become data URIs, so the page needs nothing beside it."""
+def _inline_images(body: str, note: ExportNote, warnings: list[str], workspace: Workspace) -> str:
+    """Local images become data URIs, so the page needs nothing beside it. Only files inside
+    the workspace are read (links resolved): a page is often published, and a cloned
+    repository's note must not pull a private file into it."""
 
     def inline(match: re.Match[str]) -> str:
         src = html.unescape(match.group(2))
         if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("//"):
             return match.group(0)
         path = (note.source.parent / src).resolve()
+        if src.startswith(("/", "\\")) or not within(workspace, path):
+            warnings.append(f"notes/{note.path}: image {src} is outside the workspace; not inlined")
+            return match.group(0)
         if not path.is_file():
             return match.group(0)  # collect() has warned about it
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

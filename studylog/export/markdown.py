@@ -3,43 +3,38 @@ a <details> block and its curves as PNG files in a folder beside it (`<name>_fil
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from studylog.export.collect import ExportNote
-from studylog.export.files import write_file
+from studylog.export.files import OutDir
 from studylog.export.results import figures, markdown_block
 
 
-def export_markdown(note: ExportNote, target: Path) -> list[Path]:
-    """Write `note` to `target`; the files written (the note and its images)."""
-    files_dir = target.with_name(f"{target.stem}_files")
-    if files_dir.exists():  # a re-export replaces the earlier images, none left behind
-        shutil.rmtree(files_dir)
+def export_markdown(note: ExportNote, out: OutDir, target: PurePosixPath, owner: str) -> list[Path]:
+    """Write `note` to `target` under --out (claimed already); the files written (the note,
+    then its images in `<stem>_files/`, each under a name no file of someone else holds)."""
     if not note.ran:  # nothing to add: the note exactly as written
-        write_file(target, note.raw)
-        return [target]
-    written = [target]
+        return [out.write(target, note.raw)]
+    files_dir = target.with_name(f"{target.stem}_files")
+    written: list[Path] = []
     after: dict[int | None, list[str]] = {}
     for result in note.ran:
         images = []
         for fig in figures(result):
-            path = files_dir / fig.name
-            write_file(path, fig.png)
-            written.append(path)
-            images.append((f"{files_dir.name}/{fig.name}", fig.title))
+            path = out.claim(files_dir / fig.name, owner, f"notes/{note.path}")
+            written.append(out.write(path, fig.png))
+            images.append((f"{files_dir.name}/{path.name}", fig.title))
         after.setdefault(result.after_line, []).extend(["", *markdown_block(result, images)])
     lines = note.text.split("\n")
     trailing_newline = lines[-1] == ""
     if trailing_newline:
         lines.pop()
-    out: list[str] = []
+    joined: list[str] = []
     for index, line in enumerate(lines):
-        out.append(line)
+        joined.append(line)
         if index in after:
-            out += [*after[index], ""]
+            joined += [*after[index], ""]
     if None in after:
-        out += after[None]
-    text = note.newline.join(out) + (note.newline if trailing_newline or None in after else "")
-    write_file(target, text.encode("utf-8"))
-    return written
+        joined += after[None]
+    text = note.newline.join(joined) + (note.newline if trailing_newline or None in after else "")
+    return [out.write(target, text.encode("utf-8")), *written]

@@ -7,6 +7,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
+from studylog.labels import plot_scale
+
 # Fonts tried in order, so Korean labels draw where a Korean font is installed.
 FONTS = ["DejaVu Sans", "Noto Sans CJK KR", "NanumGothic", "Malgun Gothic", "AppleGothic"]
 
@@ -32,12 +34,20 @@ def curve_png(curves: Mapping[str, Sequence[tuple[int, float]]], title: str, yla
     ):
         figure = Figure(figsize=(6.4, 3.6), dpi=100)
         axes = figure.add_subplot()
-        for label, points in curves.items():
-            finite = [(s, v) for s, v in points if v is not None and math.isfinite(v)]
-            axes.plot([s for s, _ in finite], [v for _, v in finite], label=label, linewidth=1.5)
+        # NaN and inf are left out; huge values are drawn in units of a power of ten, since
+        # matplotlib's limits and ticks overflow near 1e308.
+        finite = {
+            label: [(s, v) for s, v in points if v is not None and math.isfinite(v)]
+            for label, points in curves.items()
+        }
+        scale, unit = plot_scale(v for kept in finite.values() for _, v in kept)
+        for label, kept in finite.items():
+            axes.plot(
+                [s for s, _ in kept], [v / scale for _, v in kept], label=label, linewidth=1.5
+            )
         axes.set_title(title)
         axes.set_xlabel("step")
-        axes.set_ylabel(ylabel)
+        axes.set_ylabel(f"{ylabel} ({unit})" if unit else ylabel)
         axes.grid(True, alpha=0.3)
         if len(curves) > 1:
             axes.legend()

@@ -14,6 +14,7 @@ from studylog.store.runs import Columns
 
 # A line longer than this is not something track.py sent (its batches stay far below).
 MAX_LINE = 64 * 1024 * 1024
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1  # what SQLite keeps as an integer
 _COLUMNS = (("key", "q"), ("seq", "q"), ("step", "q"), ("value", "d"), ("ms", "q"))
 
 
@@ -29,38 +30,53 @@ class Decoded:
 
 
 class ChannelDecoder:
-    """Feed it bytes as they arrive; it splits lines and decodes each."""
+    """Feed it bytes as they arrive; it splits lines and decodes each. Linear in the bytes fed:
+    only a new chunk is searched for newlines, and an unfinished line grows in place."""
 
     def __init__(self) -> None:
-        self.pending = b""
+        self.pending = bytearray()  # the start of a line whose newline has not come yet
         self.skipping = False  # inside an over-long line: drop until its end
 
     def feed(self, chunk: bytes) -> Decoded:
         out = Decoded()
-        self.pending += chunk
-        *lines, self.pending = self.pending.split(b"\n")
-        for line in lines:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            piece = chunk[start:end]
+            start = end + 1
             if self.skipping:
                 self.skipping = False
-                continue
-            if line:
+            elif len(self.pending) + len(piece) > MAX_LINE:
+                self._too_long(out)
+                self.skipping = False
+            elif self.pending:
+                self.pending += piece
+                line, self.pending = bytes(self.pending), bytearray()
                 self._decode(line, out)
-        if len(self.pending) > MAX_LINE:
-            out.problems.append(f"a line of over {MAX_LINE // 2**20} MiB; dropped")
-            self.pending, self.skipping = b"", True
+            elif piece:
+                self._decode(piece, out)
+        if start < len(chunk) and not self.skipping:
+            if len(self.pending) + len(chunk) - start > MAX_LINE:
+                self._too_long(out)
+            else:
+                self.pending += chunk[start:]
         return out
+
+    def _too_long(self, out: Decoded) -> None:
+        """Drop the line being read, once, and skip the rest of it as it comes."""
+        out.problems.append(f"a line of over {MAX_LINE // 2**20} MiB; dropped")
+        self.pending, self.skipping = bytearray(), True
 
     def close(self) -> Decoded:
         """The end of the channel: a last line without its newline was cut off."""
         out = Decoded()
         if self.pending and not self.skipping:
-            out.problems.append(f"an unfinished message: {_excerpt(self.pending)}")
-        self.pending = b""
+            out.problems.append(f"an unfinished message: {_excerpt(bytes(self.pending))}")
+        self.pending = bytearray()
         return out
 
     def _decode(self, line: bytes, out: Decoded) -> None:
         try:
-            message = json.loads(line)
+            message = json.loads(line, parse_int=_int64)
             if not isinstance(message, dict) or len(message) != 1:
                 raise ValueError("not a studylog message")
             ((kind, body),) = message.items()
@@ -68,17 +84,40 @@ class ChannelDecoder:
                 out.points.append(_points(body))
             elif kind == "key":
                 key, name = body
-                if not isinstance(key, int) or not isinstance(name, str):
+                if type(key) is not int or key < 0 or not isinstance(name, str):
                     raise ValueError("bad key")
+                _text(name)
                 out.keys.append((key, name))
-            elif kind == "params" and isinstance(body, dict):
-                out.params.update(body)
-            elif kind == "env" and isinstance(body, dict):
-                out.env.update(body)
+            elif kind in ("params", "env") and isinstance(body, dict):
+                # One bad value loses itself, not the values sent with it.
+                kept = out.params if kind == "params" else out.env
+                for name, value in body.items():
+                    try:
+                        _text(json.dumps([name, value], ensure_ascii=False))
+                    except ValueError as exc:
+                        out.problems.append(f"{kind[:-1]} {name!r}: {exc}")
+                    else:
+                        kept[name] = value
             else:
                 raise ValueError(f"unknown message {kind!r}")
         except (ValueError, TypeError, KeyError, binascii.Error) as exc:
             out.problems.append(f"{exc}: {_excerpt(line)}")
+
+
+def _int64(digits: str) -> int:
+    """A JSON integer, refused beyond what SQLite keeps (a Python int has no bound)."""
+    number = int(digits)
+    if not _INT_MIN <= number <= _INT_MAX:
+        raise ValueError(f"the integer {digits[:30]} is beyond 64 bits")
+    return number
+
+
+def _text(text: str) -> None:
+    """Refuse a string the store cannot keep (a lone surrogate is not UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{text[exc.start]!r} is not text (a lone surrogate)") from None
 
 
 def _points(body: Any) -> Columns:

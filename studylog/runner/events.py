@@ -64,6 +64,9 @@ class RunFinished:
     signal: str | None
     last_error: str | None
     warnings: list[str]
+    # Metric channel messages, points, params and metric names that did not reach the store
+    # (the warnings say which and why): `studylog run` then exits non-zero.
+    lost: int = 0
 
 
 RunEvent = RunStarted | OutputLine | MetricPoints | RunFinished

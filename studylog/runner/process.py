@@ -1,12 +1,16 @@
 """One child process: its own process group, stdin closed, output streamed line by line,
-a timeout, a memory limit, cancel, and a status for how it ended. No Textual, no torch."""
+a timeout, a memory limit, cancel, and a status for how it ended. No Textual, no torch.
+
+The child runs under a supervisor process (`runner.supervisor`) that holds its whole tree,
+setsid children included: every way out ends every process of the run, and the memory limit
+is the sum over the tree."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-import resource
+import secrets
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from studylog.runner import supervisor
 from studylog.runner.output import CappedOutput
+from studylog.store.runs import RUN_TAG_ENV, _process_mark, kill_tagged, owner_tag
 
 Stream = Literal["stdout", "stderr"]
 LineCallback = Callable[[Stream, str], None]
@@ -22,14 +28,30 @@ Status = Literal["succeeded", "failed", "timed_out", "cancelled", "out_of_memory
 
 _CHUNK = 65536
 # Error lines that mean the child ran out of the memory it was allowed.
-_OOM_MARKERS = ("MemoryError", "can't allocate memory", "CUDA out of memory", "OutOfMemoryError")
+_OOM_MARKERS = (
+    "MemoryError",
+    "can't allocate memory",
+    "Cannot allocate memory",  # ENOMEM: an mmap or fork refused by the limit
+    "CUDA out of memory",
+    "OutOfMemoryError",
+    "Unable to allocate",  # NumPy
+    "std::bad_alloc",
+)
+# After a stop request, how long the supervisor has to end the tree before we do it ourselves.
+STOP_GRACE_SECONDS = 1.0
+# Once every process of the run is gone, how long the output pipes may stay open (held by
+# something outside the run) before we stop reading them.
+PIPE_GRACE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
 class Limits:
     timeout: float | None = None  # seconds
-    # Data memory of the child and of each process it starts (RLIMIT_DATA: heap and private
-    # writable mappings; unlike RLIMIT_AS it leaves room for CUDA's address reservations).
+    # Memory of the child's whole process tree: the sum of each process's proportional set
+    # size (shared memory counted once), watched by the supervisor; and, so that a single
+    # allocation fails with MemoryError rather than a kill, the data memory of each process
+    # (RLIMIT_DATA: heap and private writable mappings; unlike RLIMIT_AS it leaves room for
+    # CUDA's address reservations).
     memory_mb: int | None = None
     output_cap: int = 1_000_000  # characters kept per stream
 
@@ -49,28 +71,6 @@ class ProcessResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _child_setup(memory_mb: int | None) -> Callable[[], None]:
-    def setup() -> None:
-        if memory_mb:
-            limit = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-        _die_with_parent()
-
-    return setup
-
-
-def _die_with_parent() -> None:
-    """On Linux, ask the kernel to SIGKILL the child when studylog dies (even by SIGKILL)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the process group kill still applies
-        pass
-
-
 class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
     """The stream protocol, plus a future that is done the moment the child exits."""
 
@@ -87,6 +87,26 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # the whole group is already gone
         os.killpg(pid, signal.SIGKILL)
+
+
+def _kill_everything(pid: int, tag: str) -> None:
+    """The supervisor's group, and every process that carries the run's tag whatever its
+    session: the way out when the supervisor cannot do it (stuck, killed, or we are)."""
+    _kill_group(pid)
+    kill_tagged(tag)
+
+
+def _read_report(fd: int) -> dict[str, str] | None:
+    """The supervisor's last word (it has exited, so what it wrote is all in the pipe); None
+    when it died before it could write it."""
+    os.set_blocking(fd, False)
+    data = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    if not data.endswith(b"\n"):
+        return None
+    return supervisor.parse_words(data.decode("ascii", "replace"))
 
 
 async def _pump(
@@ -126,29 +146,63 @@ async def run_process(
     capture: tuple[CappedOutput, CappedOutput] | None = None,
 ) -> ProcessResult:
     """Run `argv` to its end (or its limit) and say how it went; never raises for the child's
-    faults. Every way out kills the child's whole process group, grandchildren included.
-    `capture` (stdout, stderr) lets the caller read the output so far while it runs."""
+    faults. Every way out kills every process the child started, whatever its session or
+    process group. `capture` (stdout, stderr) lets the caller read the output so far."""
     started, t0 = time.time(), time.monotonic()
     loop = asyncio.get_running_loop()
-    transport, protocol = await loop.subprocess_exec(
-        lambda: _Protocol(_CHUNK, loop),
-        *argv,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # its own process group, so one killpg reaches every child
-        preexec_fn=_child_setup(limits.memory_mb),
-        pass_fds=pass_fds,
-    )
+    me = os.getpid()
+    tag = owner_tag(me, _process_mark(me)) + secrets.token_hex(6)
+    report_r, report_w = os.pipe()
+    memory = limits.memory_mb * 1024 * 1024 if limits.memory_mb else 0
+    config = {"parent": me, "report_fd": report_w, "memory": memory, "data": memory}
+    config.update({f"keep{i}": fd for i, fd in enumerate(pass_fds)})
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _Protocol(_CHUNK, loop),
+            *supervisor.command(config, list(argv)),
+            cwd=cwd,
+            env={**(os.environ if env is None else env), RUN_TAG_ENV: tag},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # its own group: a terminal's Ctrl-C reaches studylog only
+            pass_fds=(*pass_fds, report_w),
+        )
+    except BaseException:
+        os.close(report_r)
+        raise
+    finally:
+        os.close(report_w)
+    try:
+        return await _follow(
+            transport, protocol, report_r, tag, limits, on_line, cancel, capture, started, t0
+        )
+    finally:
+        os.close(report_r)
+
+
+async def _follow(
+    transport: asyncio.SubprocessTransport,
+    protocol: _Protocol,
+    report_fd: int,
+    tag: str,
+    limits: Limits,
+    on_line: LineCallback | None,
+    cancel: asyncio.Event | None,
+    capture: tuple[CappedOutput, CappedOutput] | None,
+    started: float,
+    t0: float,
+) -> ProcessResult:
+    """Stream the output of a started supervisor until the run ends, then say how it went."""
+    loop = asyncio.get_running_loop()
     proc = asyncio.subprocess.Process(transport, protocol, loop)
+    pid = proc.pid
     assert proc.stdout is not None and proc.stderr is not None
     out, err = capture or (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
     pumps = asyncio.gather(
         _pump(proc.stdout, "stdout", out, on_line), _pump(proc.stderr, "stderr", err, on_line)
     )
-    # Not proc.wait(): it also waits for the pipes, which a grandchild may hold open.
+    # Not proc.wait(): it also waits for the pipes, which something outside the run may hold.
     waiter: asyncio.Future[Any] = asyncio.ensure_future(asyncio.shield(protocol.exited))
     watchers: set[asyncio.Future[Any]] = {waiter}
     cancel_task: asyncio.Future[Any] | None = None
@@ -156,6 +210,7 @@ async def run_process(
         cancel_task = asyncio.ensure_future(cancel.wait())
         watchers.add(cancel_task)
     ended_by: Status | None = None
+    notes: list[str] = []
     try:
         done, _ = await asyncio.wait(
             watchers, timeout=limits.timeout, return_when=asyncio.FIRST_COMPLETED
@@ -164,31 +219,61 @@ async def run_process(
             ended_by = "timed_out"
         elif cancel_task is not None and cancel_task in done and not waiter.done():
             ended_by = "cancelled"
-    except BaseException:  # cancelled, or a bug of ours: the child must not outlive it
-        _kill_group(proc.pid)
+        if ended_by is not None:  # the supervisor ends the tree; if it cannot, we do
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(protocol.exited), STOP_GRACE_SECONDS)
+            except TimeoutError:
+                _kill_everything(pid, tag)
+                await protocol.exited
+        report = _read_report(report_fd)
+        if report is None or report.get("all_killed") != "1":  # the supervisor could not finish
+            _kill_everything(pid, tag)
+        # The run's processes are gone, so the pipes are at their end: unless something
+        # outside the run holds them (a descriptor passed away). Then stop reading them.
+        try:
+            await asyncio.wait_for(asyncio.shield(pumps), PIPE_GRACE_SECONDS)
+        except TimeoutError:
+            pumps.cancel()
+            notes.append("a process outside the run held its output open; stopped reading it")
+    except BaseException:  # cancelled, or a bug of ours: no process of the run outlives it
+        _kill_everything(pid, tag)
         pumps.cancel()
+        transport.close()
         raise
     finally:
         if cancel_task is not None:
             cancel_task.cancel()
-    _kill_group(proc.pid)  # the snippet is over: no grandchild outlives it
-    await protocol.exited
-    await pumps
-    returncode = transport.get_returncode()
-    assert returncode is not None
+    transport.close()
     duration = time.monotonic() - t0
     last = err.last_line()
+    if report is not None and "returncode" in report:
+        returncode = int(report["returncode"])
+    else:  # the supervisor died (or the snippet could not be waited for): its own end
+        own = transport.get_returncode()
+        returncode = own or -signal.SIGKILL
+        notes.append(f"the run's supervisor ended unexpectedly (exit status {own})")
+    status = ended_by
+    if status is None and report is not None and report.get("out_of_memory") == "1":
+        status = "out_of_memory"
+        used = int(report.get("memory", 0)) / 2**20
+        last = (
+            f"memory limit: the run's processes used {used:.0f} MB, over the "
+            f"{limits.memory_mb} MB allowed (shared memory and child processes included)"
+        )
     return ProcessResult(
-        status=ended_by or _status(returncode, last),
+        status=status or _status(returncode, last),
         exit_code=returncode if returncode >= 0 else None,
         signal_name=signal.Signals(-returncode).name if returncode < 0 else None,
         stdout=out.text(),
         stderr=err.text(),
-        last_error_line=last if returncode != 0 or ended_by else None,
+        last_error_line=last if returncode != 0 or status else None,
         started=started,
         ended=started + duration,
         duration=duration,
         truncated=bool(out.dropped_lines or err.dropped_lines),
+        notes=notes,
     )
 
 

@@ -28,7 +28,7 @@ from studylog.runner.events import (
 )
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, ProcessResult, Status, run_process
-from studylog.runner.snippets import RunError, snippet_code
+from studylog.runner.snippets import RunError, fence_timeout, snippet_code
 from studylog.store import runs as store_runs
 from studylog.track import CHANNEL_ENV
 
@@ -151,9 +151,20 @@ class _Live:
             extra.append(f"{self.writer.rejected} metric points were malformed or repeated")
         for error in self.writer.errors:
             extra.append(f"the store refused metrics for a while: {error}")
-        if self.writer.failed_at_end:
-            extra.append(f"the last metrics could not be saved: {self.writer.failed_at_end}")
+        if self.writer.losses:
+            extra.append(self.writer.losses.text())
         return self.warnings + extra
+
+    def lost(self) -> int:
+        """Messages, points, params and names that did not reach the store (after close)."""
+        losses = self.writer.losses
+        return (
+            self.channel_problems
+            + self.writer.rejected
+            + losses.points
+            + losses.params
+            + losses.keys
+        )
 
 
 class Runner:
@@ -178,9 +189,8 @@ class Runner:
 
     def limits(self, snippet: Snippet, timeout: float | None = None) -> Limits:
         """--timeout, else the snippet's `timeout=`, else the settings'."""
-        if timeout is None and "timeout" in snippet.attrs:
-            with contextlib.suppress(ValueError):
-                timeout = float(snippet.attrs["timeout"])
+        if timeout is None:
+            timeout = fence_timeout(snippet)[0]
         return Limits(
             timeout=timeout if timeout is not None else self.settings.timeout,
             memory_mb=self.settings.memory_limit_mb or None,
@@ -223,6 +233,8 @@ class Runner:
             self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS
         )
         live = _Live(self.db, run_id, on_event, writer, dict(new.env), output)
+        if timeout is None and (bad_timeout := fence_timeout(snippet)[1]):
+            live.warnings.append(bad_timeout)
         if on_event is not None:
             on_event(RunStarted(run_id, target.note_path, snippet.name))
         try:
@@ -314,7 +326,7 @@ class Runner:
 
     def _finish(self, live: _Live, result: ProcessResult) -> RunFinished:
         live.writer.close()  # at once if closed already
-        warnings = live.problems()
+        warnings = live.problems() + result.notes
         end = store_runs.RunEnd(
             status=result.status,
             ended=result.ended,
@@ -343,6 +355,7 @@ class Runner:
             signal=result.signal_name,
             last_error=result.last_error_line,
             warnings=warnings,
+            lost=live.lost(),
         )
         if live.on_event is not None:
             live.on_event(finished)

@@ -3,6 +3,7 @@ latest run (never run, its status, or stale when the code changed since)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,24 @@ def snippet_code(workspace: Workspace, snippet: Snippet) -> str:
         raise RunError(f"{snippet.path}: the snippet's file does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RunError(f"{snippet.path}: cannot read the snippet's file ({exc})") from exc
+
+
+def fence_timeout(snippet: Snippet) -> tuple[float | None, str | None]:
+    """The snippet's own `timeout=` in seconds (None when it has none), and a warning when
+    that value is not a positive number (then it is ignored)."""
+    raw = snippet.attrs.get("timeout")
+    if raw is None:
+        return None, None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if math.isfinite(seconds) and seconds > 0:
+        return seconds, None
+    return None, (
+        f"snippet {snippet.name}: timeout={raw} is not a positive number of seconds; "
+        "the timeout of studylog.toml applies"
+    )
 
 
 @dataclass

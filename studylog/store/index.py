@@ -453,6 +453,11 @@ class _Writer:
             _now(),
         ]
         note_id = row.note_id
+        if note_id is None:  # another studylog indexing at once may have added it meanwhile
+            found = self.db.execute("SELECT id FROM notes WHERE path = ?", [note.path]).fetchone()
+            if found is not None:
+                note_id = found[0]
+                self._clear(note_id)
         if note_id is None:
             placeholders = ", ".join("?" * len(values))
             cursor = self.db.execute(

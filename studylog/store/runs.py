@@ -9,12 +9,15 @@ import hashlib
 import json
 import os
 import queue
+import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from studylog.store.locks import retry_locked
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -89,13 +92,19 @@ class RunEnd:
     warnings: list[str]
 
 
-def _process_mark(pid: int) -> str | None:
-    """The start time of process `pid` (Linux), so a reused pid is not taken for the owner."""
+def _process_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the name (Linux), or None."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _process_mark(pid: int) -> str | None:
+    """The start time of process `pid` (Linux), so a reused pid is not taken for the owner."""
+    fields = _process_stat(pid)
+    return fields[19] if fields is not None and len(fields) > 19 else None
 
 
 def _alive(pid: int, mark: str | None) -> bool:
@@ -105,11 +114,66 @@ def _alive(pid: int, mark: str | None) -> bool:
         return False
     except PermissionError:  # another user's process: alive, not ours to judge
         pass
+    fields = _process_stat(pid)
+    if fields is not None and fields[0] in ("Z", "X"):  # killed, not yet reaped: dead
+        return False
     return mark is None or _process_mark(pid) in (mark, None)
+
+
+# Every process of a run carries this variable (the supervisor, the snippet, whatever they
+# start and whatever their session) with the value "<studylog pid>:<its start mark>:<nonce>",
+# so the leftovers of a studylog that died can be found by the next one and ended.
+RUN_TAG_ENV = "STUDYLOG_RUN_TAG"
+
+
+def owner_tag(pid: int, mark: str | None) -> str:
+    """The start of the run tags of every run that process `pid` (started at `mark`) owns."""
+    return f"{pid}:{mark}:"
+
+
+def tagged_processes(prefix: str) -> list[int]:
+    """Processes (but this one) whose environment holds a run tag that starts with `prefix`."""
+    needle = f"{RUN_TAG_ENV}={prefix}".encode()
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # not Linux: nothing to find
+        return []
+    me = str(os.getpid())
+    for name in names:
+        if not name.isdigit() or name == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:  # gone, or another user's
+            continue
+        if any(entry.startswith(needle) for entry in environ.split(b"\0")):
+            found.append(int(name))
+    return found
+
+
+def kill_tagged(prefix: str, seconds: float = 5.0) -> list[int]:
+    """SIGKILL every process tagged `prefix` until none is left (one may fork meanwhile);
+    the pids it killed."""
+    killed: list[int] = []
+    deadline = time.monotonic() + seconds
+    while (found := tagged_processes(prefix)) and time.monotonic() < deadline:
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            if pid not in killed:
+                killed.append(pid)
+        time.sleep(0.005)  # a killed process leaves /proc/PID/environ empty once it is down
+    return killed
 
 
 def start_run(db: sqlite_utils.Database, run: NewRun) -> int:
     """Record a run as `running`, owned by this process; returns its id."""
+    return retry_locked(lambda: _start_run(db, run))
+
+
+def _start_run(db: sqlite_utils.Database, run: NewRun) -> int:
     pid = os.getpid()
     with db.conn:
         cursor = db.execute(
@@ -140,6 +204,10 @@ def start_run(db: sqlite_utils.Database, run: NewRun) -> int:
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, end: RunEnd) -> None:
+    retry_locked(lambda: _finish_run(db, run_id, end))
+
+
+def _finish_run(db: sqlite_utils.Database, run_id: int, end: RunEnd) -> None:
     with db.conn:
         db.execute(
             """UPDATE runs SET status = ?, ended = ?, duration = ?, exit_code = ?, signal = ?,
@@ -174,37 +242,130 @@ def running_ids(db: sqlite_utils.Database) -> set[int]:
 
 
 def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
-    """Runs still `running` whose studylog process is gone become `interrupted`."""
+    """Runs still `running` whose studylog process is gone become `interrupted`, and any
+    process of theirs that is left (its supervisor killed with it) is ended."""
     rows = db.execute(
         "SELECT id, owner_pid, owner_start FROM runs WHERE status = 'running'"
     ).fetchall()
-    dead = [run_id for run_id, pid, mark in rows if pid is None or not _alive(pid, mark)]
+    dead = [row for row in rows if row[1] is None or not _alive(row[1], row[2])]
     if dead:
         with db.conn:
             db.conn.executemany(
                 """UPDATE runs SET status = 'interrupted', last_error = ?, owner_pid = NULL,
                        owner_start = NULL
                    WHERE id = ? AND status = 'running'""",
-                [(INTERRUPTED_ERROR, run_id) for run_id in dead],
+                [(INTERRUPTED_ERROR, run_id) for run_id, _, _ in dead],
             )
-    return dead
+        for prefix in {owner_tag(pid, mark) for _, pid, mark in dead if pid is not None}:
+            kill_tagged(prefix)
+    return [run_id for run_id, _, _ in dead]
+
+
+# Errors of one point's data (a value SQLite cannot bind, a clash): that point is refused and
+# its neighbours kept. Anything else (a full disk, a lock held too long) concerns the batch.
+_POINT_ERRORS = (
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    TypeError,
+    ValueError,
+    OverflowError,
+)
+
+
+def _mount_of(path: Path) -> str:
+    folder = os.path.abspath(path)
+    while not os.path.ismount(folder):
+        folder = os.path.dirname(folder)
+    return folder
+
+
+def _size_text(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024**2:.1f} MiB"
+
+
+def store_error_text(exc: BaseException, db_path: Path) -> str:
+    """What went wrong writing the store at `db_path`, as a person can act on it: a full disk
+    names the filesystem and its free space (SQLite says only "database or disk is full")."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        folder = db_path.parent
+        try:
+            stats = os.statvfs(folder)
+            free = stats.f_bavail * stats.f_frsize
+        except OSError:
+            free = None
+        if code & 0xFF == sqlite3.SQLITE_FULL or free == 0:
+            left = "" if free is None else f", {_size_text(free)} free"
+            return f"no free space on {_mount_of(folder)} (the store {db_path}{left}: {exc})"
+    if isinstance(exc, sqlite3.Error):
+        return f"{db_path}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A lock held by another writer: what waits is kept and written at the next flush."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+@dataclass
+class Losses:
+    """What of a run's metrics could not be stored, and why (each distinct cause once)."""
+
+    points: int = 0
+    params: int = 0
+    keys: int = 0  # metric names
+    causes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.points or self.params or self.keys)
+
+    def cause(self, text: str) -> None:
+        if text not in self.causes:
+            self.causes.append(text)
+
+    def text(self) -> str:
+        """`12,000 metric points and 1 param could not be stored: no free space on /data (…)`"""
+        parts = [
+            f"{count:,} {what}{'s' if count != 1 else ''}"
+            for count, what in (
+                (self.points, "metric point"),
+                (self.params, "param"),
+                (self.keys, "metric name"),
+            )
+            if count
+        ]
+        what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+        return f"{what} could not be stored: {'; '.join(self.causes) or 'unknown cause'}"
 
 
 class MetricWriter:
-    """Metric keys, points and params of one run, written in one transaction per flush.
+    """Metric keys, points and params of one run, written at each flush: names and params in
+    one transaction (when there are new ones), the points in another.
 
     Points go straight to `executemany` (the hot path, measured in
     benchmarks/bench_metrics.py); a batch that SQLite refuses is retried point by point so
-    one malformed point cannot lose its neighbours."""
+    one malformed point cannot lose its neighbours. A key or param that cannot be stored is
+    counted in `losses` with its cause as it is added; a flush that fails whole raises, and
+    the caller either flushes again later or `drop`s what waits."""
 
-    def __init__(self, db: sqlite_utils.Database, run_id: int) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, run_id: int, losses: Losses | None = None
+    ) -> None:
         self.db = db
         self.run_id = run_id
         self.keys: list[tuple[int, str]] = []
         self.points: list[Columns] = []
         self.pending_points = 0
-        self.params: dict[str, Any] = {}
+        self.params: dict[str, str] = {}  # name: value as JSON
         self.rejected = 0
+        self.losses = Losses() if losses is None else losses
         # run_id is an int from SQLite: putting it in the statement saves a column per row.
         self._insert = (
             f"INSERT OR IGNORE INTO metrics (run_id, key, seq, step, value, ms) "
@@ -212,6 +373,14 @@ class MetricWriter:
         )
 
     def add_key(self, key: int, name: str) -> None:
+        try:
+            if type(key) is not int or not isinstance(name, str):
+                raise TypeError("not a number and a name")
+            name.encode("utf-8")
+        except (TypeError, UnicodeEncodeError) as exc:
+            self.losses.keys += 1
+            self.losses.cause(f"metric name {name!r}: {exc}")
+            return
         self.keys.append((key, name))
 
     def add_points(self, points: Columns) -> None:
@@ -219,36 +388,69 @@ class MetricWriter:
         self.pending_points += len(points)
 
     def add_params(self, params: dict[str, Any]) -> None:
-        self.params.update(params)
+        for name, value in params.items():
+            try:
+                if not isinstance(name, str):
+                    raise TypeError("a param name must be a string")
+                text = json.dumps(value, ensure_ascii=False, default=repr)
+                name.encode("utf-8")
+                text.encode("utf-8")
+            except (TypeError, ValueError, RecursionError) as exc:
+                self.losses.params += 1
+                self.losses.cause(f"param {name!r}: {exc}")
+                continue
+            self.params[name] = text
 
     @property
     def pending(self) -> bool:
         return bool(self.keys or self.points or self.params)
 
+    def drop(self, cause: str) -> None:
+        """Give up on what waits: it is counted as lost, with `cause`."""
+        self.losses.points += self.pending_points
+        self.losses.params += len(self.params)
+        self.losses.keys += len(self.keys)
+        self.losses.cause(cause)
+        self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
+
     def flush(self) -> None:
         if not self.pending:
             return
+        if self.keys or self.params:
+            # Names and params first, in a small transaction of their own: when the points
+            # cannot be stored (a full disk), what they were and how the run was set up stay.
+            self._transaction(self._write_names)
+            self.keys, self.params = [], {}
+        if self.points:
+            self._transaction(self._write_points)
+            self.points, self.pending_points = [], 0
+
+    def _transaction(self, write: Callable[[sqlite3.Connection], None]) -> None:
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(
-                "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)",
-                [(self.run_id, key, name) for key, name in self.keys],
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
-                [
-                    (self.run_id, name, json.dumps(value, ensure_ascii=False, default=repr))
-                    for name, value in self.params.items()
-                ],
-            )
-            for batch in self.points:
-                self._insert_points(conn, batch)
+            write(conn)
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite ends the transaction itself on some errors (a full disk): a ROLLBACK then
+            # would only replace the real error with "no transaction is active".
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
+
+    def _write_names(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)",
+            [(self.run_id, key, name) for key, name in self.keys],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
+            [(self.run_id, name, text) for name, text in self.params.items()],
+        )
+
+    def _write_points(self, conn: sqlite3.Connection) -> None:
+        for batch in self.points:
+            self._insert_points(conn, batch)
 
     def _insert_points(self, conn: sqlite3.Connection, batch: Columns) -> None:
         conn.execute("SAVEPOINT points")
@@ -256,11 +458,11 @@ class MetricWriter:
             before = conn.total_changes
             conn.executemany(self._insert, batch.rows())
             inserted = conn.total_changes - before
-        except (sqlite3.Error, TypeError, ValueError, OverflowError):
+        except _POINT_ERRORS:
             conn.execute("ROLLBACK TO points")
             inserted = 0
             for point in batch.rows():
-                with contextlib.suppress(sqlite3.Error, TypeError, ValueError, OverflowError):
+                with contextlib.suppress(*_POINT_ERRORS):  # counted below as rejected
                     inserted += conn.execute(self._insert, point).rowcount
         conn.execute("RELEASE points")
         # OR IGNORE skips a point at a place already taken: count what did not land.
@@ -270,7 +472,10 @@ class MetricWriter:
 class BackgroundMetricWriter:
     """A MetricWriter on a thread and connection of its own: the caller's event loop keeps
     draining the metric channel while SQLite inserts (else the snippet waits on a full pipe).
-    Writes at least every `every` seconds, sooner when `max_points` wait."""
+    Writes at least every `every` seconds, sooner when `max_points` wait.
+
+    The thread survives any error: a lock is waited out (what waits is kept for the next
+    flush); anything else loses what waited, counted in `losses` with its cause."""
 
     _STOP = object()
 
@@ -281,7 +486,7 @@ class BackgroundMetricWriter:
         self.max_points = max_points
         self.rejected = 0
         self.errors: list[str] = []  # each distinct failure once, e.g. a store locked too long
-        self.failed_at_end: str | None = None
+        self.losses = Losses()  # read after close()
         self.queued = 0  # points handed over, and points written (or refused) so far
         self.done = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -312,39 +517,62 @@ class BackgroundMetricWriter:
     def _main(self) -> None:
         from studylog.store.db import connect
 
-        db = connect(self.db_path)
-        writer = MetricWriter(db, self.run_id)
-        deadline = time.monotonic() + self.every
-        stopping = False
         try:
-            while not stopping:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                    if item is self._STOP:
-                        stopping = True
-                    elif item[0] == "points":
-                        writer.add_points(item[1])
-                    elif item[0] == "key":
-                        writer.add_key(item[1], item[2])
-                    else:
-                        writer.add_params(item[1])
-                except queue.Empty:
-                    pass
-                now = time.monotonic()
-                if stopping or now >= deadline or writer.pending_points >= self.max_points:
-                    self._flush(writer, final=stopping)
-                    deadline = now + self.every
+            db = connect(self.db_path)
+        except (sqlite3.Error, OSError) as exc:
+            self._lose_the_rest(exc)
+            return
+        writer = MetricWriter(db, self.run_id, self.losses)
+        try:
+            self._loop(writer)
+        except Exception as exc:  # a bug must not lose the run's metrics without a word
+            writer.drop(store_error_text(exc, self.db_path))
+            self._lose_the_rest(exc)
         finally:
             self.rejected = writer.rejected
             db.close()
 
+    def _loop(self, writer: MetricWriter) -> None:
+        deadline = time.monotonic() + self.every
+        stopping = False
+        while not stopping:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                if item is self._STOP:
+                    stopping = True
+                elif item[0] == "points":
+                    writer.add_points(item[1])
+                elif item[0] == "key":
+                    writer.add_key(item[1], item[2])
+                else:
+                    writer.add_params(item[1])
+            except queue.Empty:
+                pass
+            now = time.monotonic()
+            if stopping or now >= deadline or writer.pending_points >= self.max_points:
+                self._flush(writer, final=stopping)
+                deadline = now + self.every
+
+    def _lose_the_rest(self, exc: BaseException) -> None:
+        """Count all that is still to come as lost, until close()."""
+        self.losses.cause(store_error_text(exc, self.db_path))
+        while (item := self._queue.get()) is not self._STOP:
+            if item[0] == "points":
+                self.losses.points += len(item[1])
+                self.done += len(item[1])
+            elif item[0] == "key":
+                self.losses.keys += 1
+            else:
+                self.losses.params += len(item[1])
+
     def _flush(self, writer: MetricWriter, final: bool) -> None:
+        pending = writer.pending_points
         try:
-            pending = writer.pending_points
-            writer.flush()
-            self.done += pending
-        except sqlite3.Error as exc:  # kept pending: retried at the next flush
-            if str(exc) not in self.errors:
-                self.errors.append(str(exc))
-            if final:
-                self.failed_at_end = str(exc)
+            retry_locked(writer.flush)  # a lock is waited out; warned only if it stays
+        except Exception as exc:
+            if _retryable(exc) and not final:  # kept: retried at the next flush
+                if str(exc) not in self.errors:
+                    self.errors.append(str(exc))
+                return
+            writer.drop(store_error_text(exc, self.db_path))
+        self.done += pending

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
@@ -162,5 +164,80 @@ _M002 = """
         ) WITHOUT ROWID
 """
 
+
+@migrations()
+def m003_review(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M003)
+
+
+# Review cards (store/review.py). A card is its note (by id, no foreign key: history
+# outlives the note, like runs) and its question's hash, never a line number; `uid` is made
+# once and is the card's id everywhere else (JSON, the Anki deck's guid).
+_M003 = """
+        CREATE TABLE cards (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            note_id INTEGER NOT NULL,
+            note_path TEXT NOT NULL,        -- path under notes/ when last seen
+            qkey TEXT NOT NULL,             -- notes/cards.py question_key
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,  -- 0: gone from its note, or the note is gone
+            due TEXT NOT NULL,              -- UTC, YYYY-MM-DD HH:MM:SS
+            fsrs TEXT NOT NULL,             -- the FSRS card state (fsrs.Card.to_json)
+            created TEXT NOT NULL,
+            UNIQUE (note_id, qkey)
+        );
+        CREATE INDEX cards_due ON cards(due) WHERE active;
+        CREATE INDEX cards_qkey ON cards(qkey);
+        CREATE TABLE card_reviews (
+            id INTEGER PRIMARY KEY,
+            card_id INTEGER NOT NULL REFERENCES cards(id),
+            rating INTEGER NOT NULL,        -- 1 again, 2 hard, 3 good, 4 easy
+            reviewed TEXT NOT NULL,         -- UTC, as due
+            due_before TEXT NOT NULL,
+            due_after TEXT NOT NULL
+        );
+        CREATE INDEX card_reviews_card ON card_reviews(card_id, id);
+        -- The note's hash when its cards were last read: only changed notes are read again.
+        CREATE TABLE card_sync (
+            note_id INTEGER PRIMARY KEY,
+            hash TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]'  -- JSON: questions with no answer, ...
+        )
+"""
+
+
+@migrations()
+def m004_sync(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M004)
+    # This store's id on MLflow servers (tag `studylog.workspace`): with the run id it finds
+    # a run sent by a sync that was killed before it could record the MLflow run's id.
+    db.execute("INSERT INTO sync_workspace (id, uuid) VALUES (1, ?)", [uuid.uuid4().hex])
+
+
+# What `studylog sync` sent where. A studylog run maps to one MLflow run per server and
+# experiment; its points go in (key, seq) order and the last one acknowledged is recorded
+# after each batch, so a sync that stops half way resumes after it (store/sync_state.py).
+# No credentials here: the server is kept without user and password.
+_M004 = """
+        CREATE TABLE sync_workspace (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            uuid TEXT NOT NULL
+        );
+        CREATE TABLE sync_runs (
+            server TEXT NOT NULL,           -- tracking URI without credentials
+            experiment TEXT NOT NULL,       -- experiment name
+            run_id INTEGER NOT NULL,        -- the studylog run
+            mlflow_run_id TEXT NOT NULL,
+            sent_key INTEGER NOT NULL DEFAULT -1,  -- the last point acknowledged: (key, seq)
+            sent_seq INTEGER NOT NULL DEFAULT -1,
+            points INTEGER NOT NULL DEFAULT 0,     -- points acknowledged so far
+            done TEXT,                      -- when the run was complete on the server
+            PRIMARY KEY (server, experiment, run_id)
+        )
+"""
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4

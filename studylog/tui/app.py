@@ -12,16 +12,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:
     from studylog.runner.service import Runner
 
 from studylog.paths import Workspace
+from studylog.safe_text import visible
 from studylog.settings import Settings
-from studylog.store.db import connect, open_store
+from studylog.store.db import connect, describe_store_error, open_store
 from studylog.store.queries import NoteSummary, list_notes
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.state import load_state, save_state
@@ -40,6 +43,8 @@ class NoteIndex:
 
         db = connect(self.workspace.db_path)
         try:
+            # No retry_locked here: a pass that meets a lock is notified, and the next
+            # watch pass tries again.
             index_notes(db, self.workspace, self.settings)
             return list_notes(db)
         finally:
@@ -61,7 +66,7 @@ class StudylogApp(App[None]):
         self.db = open_store(workspace.db_path)  # the caller reports a store that won't open
         self.store = NoteIndex(workspace, settings)
         self.ui_state = load_state(workspace.ui_state_file)
-        self.sub_title = workspace.root.name
+        self.sub_title = visible(workspace.root.name)
 
     @functools.cached_property
     def runner(self) -> Runner:
@@ -94,24 +99,51 @@ class StudylogApp(App[None]):
                         f"{binding.description} (key {binding.key})",
                         lambda action=binding.action: screen.run_action(action),
                     )
+            from studylog.tui.screens.daily import PALETTE
+
+            for title, key, action in PALETTE:
+                yield SystemCommand(
+                    title, f"{title} (key {key})", functools.partial(screen.run_action, action)
+                )
         yield SystemCommand("Help", "What each key does (key ?)", self.action_help)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification of the app (widgets' too) is plain text: messages quote note
+        titles, snippet names, paths and errors, which are never markup and whose control
+        characters are shown. `markup` is accepted and ignored."""
+        del markup
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def report_error(self, error: BaseException | None) -> None:
         """A failed worker becomes a notification that says what happened and what to do."""
         if error is None:
             return
-        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-            message = (
-                f"{self.workspace.db_path} is busy (another studylog is writing). "
-                "It is retried by itself; if it lasts, close the other studylog."
-            )
-        elif isinstance(error, sqlite3.Error):
-            message = f"{self.workspace.db_path}: {error}. Check that the folder is writable."
+        if isinstance(error, sqlite3.Error):
+            message = describe_store_error(self.workspace.db_path, error)
         elif isinstance(error, OSError):
             message = f"{error.filename or 'a file'}: {error.strerror or error}"
         else:
             message = f"{type(error).__name__}: {error}"
         self.notify(message, title="Something went wrong", severity="error", timeout=10)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A store that fails under a screen (a damaged file) closes the app with the
+        message that says what to do, not a traceback; anything else as Textual does."""
+        if isinstance(error, sqlite3.DatabaseError):
+            message = describe_store_error(self.workspace.db_path, error)
+            self.exit(return_code=1, message=Text(message, style="red"))
+            return
+        super()._handle_exception(error)
 
     def edit(self, path: Path) -> str | None:
         """Open `path` in $VISUAL / $EDITOR, the app suspended meanwhile; an error message,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -12,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from studylog.labels import duration_text, number_text
+from studylog.safe_text import visible
 from studylog.store.history import RunDetail
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.snippet_table import badge
@@ -49,12 +51,14 @@ class CompareScreen(ModalScreen[None]):
             s = run.summary
             table.add_row(
                 f"#{s.id}",
-                s.snippet,
+                Text(visible(s.snippet)),  # Text cells: a str would be read as markup
                 badge(s.status),
                 str(s.seed),
                 duration_text(s.duration),
-                "  ".join(f"{k}={v}" for k, v in run.params.items()),
-                "  ".join(f"{k} {number_text(v)}" for k, v in s.final_metrics.items()),
+                Text(visible("  ".join(f"{k}={v}" for k, v in run.params.items()))),
+                Text(
+                    visible("  ".join(f"{k} {number_text(v)}" for k, v in s.final_metrics.items()))
+                ),
             )
 
     def action_export(self) -> None:

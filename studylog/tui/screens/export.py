@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from studylog.safe_text import visible
 
 FORMATS = [
     ("md", "Markdown for a blog (GitHub Pages / Jekyll), curves as PNG beside it"),
@@ -31,7 +34,7 @@ class ExportScreen(ModalScreen[tuple[str, Path] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export"):
-            yield Label(f"Export “{self.note_title}”", id="export-title")
+            yield Label(Text(f"Export “{visible(self.note_title)}”"), id="export-title")
             yield OptionList(
                 *[Option(f"{fmt:<6} {text}", id=fmt) for fmt, text in FORMATS], id="export-format"
             )

@@ -42,6 +42,10 @@ class MainScreen(Screen[None]):
         Binding("g", "outline", "Outline"),
         Binding("o", "edit", "Edit"),
         Binding("e", "export", "Export"),
+        Binding("n", "new_note", "New note", show=False),  # in the palette: screens/daily.py
+        Binding("T", "todos", "To-dos", show=False),
+        Binding("L", "review", "Review", show=False),
+        Binding("C", "calendar", "Calendar", show=False),
         Binding("escape", "close_search", "Back", show=False),
     ]
 
@@ -265,6 +269,26 @@ class MainScreen(Screen[None]):
         tree.load(self.notes, mode)
         self.app.ui_state.tree_mode = mode
         self.app.save_state()
+
+    def action_new_note(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.new_note(self)
+
+    def action_todos(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.open_todos(self)
+
+    def action_review(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.open_review(self)
+
+    def action_calendar(self) -> None:
+        from studylog.tui.screens import daily
+
+        daily.open_calendar(self)
 
     def action_edit(self) -> None:
         if self.detail is None:

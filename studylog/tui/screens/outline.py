@@ -10,6 +10,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from studylog.notes.model import Section
+from studylog.safe_text import visible
 from studylog.store.queries import NoteDetail
 
 
@@ -21,7 +22,8 @@ class OutlineScreen(ModalScreen[Section | None]):
         self.detail = detail
 
     def compose(self) -> ComposeResult:
-        tree: Tree[Section] = Tree(f"Outline · {self.detail.summary.title}", id="outline")
+        title = Text(f"Outline · {visible(self.detail.summary.title)}")
+        tree: Tree[Section] = Tree(title, id="outline")
         tree.show_root = False
         self._add(tree.root, self.detail.sections)
         tree.root.expand_all()
@@ -35,9 +37,11 @@ class OutlineScreen(ModalScreen[Section | None]):
     def _add(self, node: TreeNode[Section], sections: list[Section]) -> None:
         for section in sections:
             if section.kind == "details":
-                label = Text.assemble(("▸ " if not section.open else "▾ ", "cyan"), section.title)
+                label = Text.assemble(
+                    ("▸ " if not section.open else "▾ ", "cyan"), visible(section.title)
+                )
             else:
-                label = Text.assemble(("#" * section.level + " ", "dim"), section.title)
+                label = Text.assemble(("#" * section.level + " ", "dim"), visible(section.title))
             child = node.add(label, data=section, expand=True)
             self._add(child, section.children)
             if not section.children:

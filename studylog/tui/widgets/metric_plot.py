@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 from textual_plotext import PlotextPlot
 
+from studylog.labels import plot_scale
+from studylog.safe_text import visible
+
 # Redraw a live plot at most this often.
 REDRAW_SECONDS = 0.25
 # Points per curve drawn; longer curves are thinned to their min and max per bucket.
@@ -65,12 +68,19 @@ class MetricPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.title or ("no metrics yet" if not self.curves else ""))
+        shown = {label: thin(points) for label, points in self.curves.items()}
+        # plotext's ranges overflow near 1e308: huge values are drawn in units of 10^n.
+        scale, unit = plot_scale(v for points in shown.values() for _, v in points)
+        # Titles and labels name metrics and snippets: their control characters are shown.
+        title = visible(self.title or ("no metrics yet" if not self.curves else ""))
+        plt.title(f"{title} ({unit})" if unit else title)
         plt.xlabel("step")
-        for label, points in self.curves.items():
-            shown = thin(points)
-            if shown:
+        for label, points in shown.items():
+            if points:
                 plt.plot(
-                    [p[0] for p in shown], [p[1] for p in shown], label=label, marker="braille"
+                    [p[0] for p in points],
+                    [p[1] / scale for p in points],
+                    label=visible(label),
+                    marker="braille",
                 )
         self.refresh()

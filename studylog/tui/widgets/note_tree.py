@@ -9,6 +9,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from studylog.grouping import Group, by_date, by_topic
+from studylog.safe_text import visible
 from studylog.store.queries import NoteSummary
 
 OPEN_FIRST_LEVEL_UP_TO = 500
@@ -49,7 +50,7 @@ class NoteTree(Tree[object]):
 
     def _add_groups(self, node: TreeNode[object], group: Group) -> None:
         for sub in group.groups:
-            label = Text.assemble(sub.label, (f"  {sub.count()}", "dim"))
+            label = Text.assemble(visible(sub.label), (f"  {sub.count()}", "dim"))
             node.add(label, data=sub, allow_expand=True)
         for note in group.notes:
             node.add_leaf(_note_label(note, with_date=self.mode == "topic"), data=note)
@@ -92,8 +93,8 @@ def _note_label(note: NoteSummary, *, with_date: bool) -> Text:
     if note.warnings or not note.readable:
         text.append("⚠ ", style="bold yellow")
     if with_date and note.date:
-        text.append(f"{note.date[5:]} ", style="dim")
-    text.append(note.title, style="" if note.readable else "red")
+        text.append(f"{visible(note.date[5:])} ", style="dim")
+    text.append(visible(note.title), style="" if note.readable else "red")
     if note.snippet_count:
         text.append(f" ▶{note.snippet_count}", style="green")
     return text

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from studylog.notes.model import Section
+from studylog.safe_text import visible, visible_lines
 
 if TYPE_CHECKING:
     from studylog.notes.blocks import Block
@@ -21,18 +22,19 @@ from studylog.store.queries import NoteDetail
 
 def header_text(detail: NoteDetail) -> Text:
     s = detail.summary
-    text = Text(s.title, style="bold")
-    text.append(f"\nnotes/{s.path}", style="dim")
+    # Note text is never markup and its control characters are shown (safe_text).
+    text = Text(visible(s.title), style="bold")
+    text.append(f"\nnotes/{visible(s.path)}", style="dim")
     facts = [s.date or "Undated", s.topic or "No topic"]
     facts += [lecture.label() for lecture in s.lectures]
-    text.append("\n" + "  |  ".join(facts), style="cyan")
+    text.append("\n" + visible("  |  ".join(facts)), style="cyan")
     if s.tags:
-        text.append("\n" + " ".join(f"#{t}" for t in s.tags), style="magenta")
+        text.append("\n" + visible(" ".join(f"#{t}" for t in s.tags)), style="magenta")
     if detail.todos:
         done = sum(t.done for t in detail.todos)
         text.append(f"\nTo-dos {done}/{len(detail.todos)} done", style="magenta")
     for warning in s.warnings:
-        text.append(f"\n⚠ {warning}", style="bold yellow")
+        text.append(f"\n⚠ {visible(warning)}", style="bold yellow")
     return text
 
 
@@ -41,7 +43,16 @@ _RUN_FENCE = re.compile(r"^(\s*(?:```|~~~)\s*)(python3?|py)\b[^\n]*$", re.MULTIL
 
 
 def display_markdown(text: str) -> str:
-    return _RUN_FENCE.sub(r"\1python", text)
+    """What the Markdown widget is given: run fences as plain python fences, and control
+    characters visible (the widget would hand an escape sequence to the terminal)."""
+    return _RUN_FENCE.sub(r"\1python", visible_lines(text))
+
+
+def display_title(summary: str | None) -> str:
+    """A `<details>` summary as a Collapsible title (a markup string there): escaped."""
+    from textual.markup import escape
+
+    return escape(visible(summary or "Details"))
 
 
 def _widgets(blocks: list[Block]) -> list[Widget]:
@@ -55,7 +66,7 @@ def _widgets(blocks: list[Block]) -> list[Widget]:
             widgets.append(
                 Collapsible(
                     *_widgets(block.children),
-                    title=block.summary or "Details",
+                    title=display_title(block.summary),
                     collapsed=not block.open,
                 )
             )
@@ -105,12 +116,12 @@ class NoteView(VerticalScroll):
     def _find(self, section: Section) -> Widget | None:
         if section.kind == "details":
             for collapsible in self.query(Collapsible):
-                if collapsible.title == section.title:
+                if collapsible.title == display_title(section.title):
                     return collapsible
             return None
         from textual.widgets import Markdown
 
-        marker = "#" * section.level + " " + section.title
+        marker = "#" * section.level + " " + visible(section.title)
         for markdown in self.query(Markdown):
             if marker in markdown.source:
                 return markdown

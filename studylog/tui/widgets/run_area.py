@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from studylog.labels import duration_text, number_text
+from studylog.safe_text import visible
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.run_log import RunLog
 from studylog.tui.widgets.runs_table import RunsTable
@@ -199,16 +200,16 @@ class RunArea(Horizontal):
             self.latest.update(event.latest())
             self.plot.extend(event.by_name())
         elif isinstance(event, RunStarted):
-            self.log_view.border_title = f"#{event.run_id} {event.snippet} · running"
+            self.log_view.border_title = Text(visible(f"#{event.run_id} {event.snippet} · running"))
             self.refresh_runs()  # the new run, at the top of the history
 
     def _tick(self) -> None:
         if self.running is None:
             return
-        text = Text.assemble(("▶ ", "cyan"), (self.running, "bold"))
+        text = Text.assemble(("▶ ", "cyan"), (visible(self.running), "bold"))
         text.append(f"  {duration_text(_clock() - self.run_started)}")
         for name, (step, value) in list(self.latest.items())[:3]:
-            text.append(f"  {name} ", style="dim")
+            text.append(f"  {visible(name)} ", style="dim")
             text.append(number_text(value))
             text.append(f" @{step}", style="dim")
         text.append("   c cancels", style="dim")

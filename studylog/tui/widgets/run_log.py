@@ -6,6 +6,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
+from studylog.safe_text import visible, visible_output
+
 # Draw at most this often while output streams.
 DRAW_SECONDS = 0.05
 # Keep this many lines on screen (the run's stored output keeps the rest, head and tail).
@@ -34,15 +36,21 @@ class RunLog(RichLog):
             skipped = len(pending) - MAX_DRAW
             self.write(Text(f"… {skipped} lines not drawn (kept in the run's output)", "dim"))
             pending = pending[-MAX_DRAW:]
-        self.write(Text.from_ansi("".join(pending).rstrip("\n")))
+        self.write(_output("".join(pending).rstrip("\n")))
 
     def show_text(self, stdout: str, stderr: str, title: str) -> None:
         self._pending = []
         self.clear()
-        self.border_title = title
+        self.border_title = Text(visible(title))  # a str title would be read as markup
         if stdout.strip():
-            self.write(Text.from_ansi(stdout.rstrip("\n")))
+            self.write(_output(stdout.rstrip("\n")))
         if stderr.strip():
-            self.write(Text.from_ansi(stderr.rstrip("\n"), style="red"))
+            self.write(_output(stderr.rstrip("\n"), style="red"))
         if not stdout.strip() and not stderr.strip():
             self.write(Text("(no output)", style="dim"))
+
+
+def _output(text: str, style: str = "") -> Text:
+    """A run's output: its colours kept, every other control character shown, never obeyed
+    (safe_text.visible_output)."""
+    return Text.from_ansi(visible_output(text), style=style)

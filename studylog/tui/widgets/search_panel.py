@@ -10,14 +10,18 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from studylog.safe_text import visible, visible_spans
 from studylog.store.search import Hit
 
 
 def hit_prompt(hit: Hit) -> Text:
-    excerpt = Text(hit.excerpt)
-    for start, end in hit.highlights:
+    shown, highlights = visible_spans(hit.excerpt, hit.highlights)
+    excerpt = Text(shown)
+    for start, end in highlights:
         excerpt.stylize("bold black on yellow", start, end)
-    return Text.assemble((hit.title, "bold"), "\n", (f"notes/{hit.path}", "dim"), "\n", excerpt)
+    return Text.assemble(
+        (visible(hit.title), "bold"), "\n", (f"notes/{visible(hit.path)}", "dim"), "\n", excerpt
+    )
 
 
 class SearchPanel(Vertical):

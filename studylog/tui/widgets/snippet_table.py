@@ -8,6 +8,7 @@ from textual.widgets import DataTable
 
 from studylog.labels import STYLES, number_text, status_label
 from studylog.runner.snippets import SnippetState
+from studylog.safe_text import visible
 
 
 def badge(status: str) -> Text:
@@ -48,7 +49,14 @@ class SnippetTable(DataTable[object]):
                 if state.snippet.path
                 else (f"line {state.snippet.line}")
             )
-            self.add_row(state.snippet.name, badge(status), source, last, key=state.snippet.name)
+            # Text cells: a str cell would be read as markup (a name `x[/]` would crash).
+            self.add_row(
+                Text(visible(state.snippet.name)),
+                badge(status),
+                Text(visible(source)),
+                Text(visible(last)),
+                key=state.snippet.name,
+            )
         if keep is not None and keep in [s.snippet.name for s in states]:
             self.move_cursor(row=[s.snippet.name for s in states].index(keep))
         self.post_message(self.Highlighted(self.selected))

@@ -1,0 +1,92 @@
+"""The daily-use screens as the main screen opens them: to-dos (T), a new note (n),
+review (L) and the calendar (C). Kept here so that main.py only binds the keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+# (title, key, action) of the main screen's daily keys, for the command palette: they stay
+# out of the footer, which is full.
+PALETTE = [
+    ("New note", "n", "new_note"),
+    ("To-dos", "T", "todos"),
+    ("Review due cards", "L", "review"),
+    ("Calendar and streak", "C", "calendar"),
+]
+
+if TYPE_CHECKING:
+    from studylog.store.todos import TodoItem
+    from studylog.tui.screens.main import MainScreen
+    from studylog.tui.screens.new_note import NewNoteRequest
+
+
+def open_todos(main: MainScreen) -> None:
+    from studylog.tui.screens.todos import TodosScreen
+
+    def chosen(item: TodoItem | None) -> None:
+        if item is not None:
+            open_at_line(main, item.path, item.line)
+
+    main.app.push_screen(TodosScreen(), chosen)
+
+
+def open_at_line(main: MainScreen, path: str, line: int) -> None:
+    """Open notes/`path` in the main screen and select it in the tree."""
+    from studylog.tui.widgets.note_tree import NoteTree
+
+    main.query_one(NoteTree).select_path(path)
+    main.open_note(path)
+    main.notify(f"notes/{path}, line {line}", timeout=3)
+
+
+def new_note(main: MainScreen) -> None:
+    """Ask for a title (topic and lecture offered), write the note, open it in $EDITOR."""
+    from studylog.store.new_note import suggest
+    from studylog.tui.screens.new_note import NewNoteScreen
+
+    hint = suggest(main.app.db)
+
+    def chosen(request: NewNoteRequest | None) -> None:
+        if request is not None:
+            _make(main, request)
+
+    main.app.push_screen(NewNoteScreen(hint.topic, hint.lecture), chosen)
+
+
+def _make(main: MainScreen, request: NewNoteRequest) -> None:
+    from studylog.store.new_note import NewNoteError, create_note
+
+    app = main.app
+    try:
+        path = create_note(
+            app.db,
+            app.workspace,
+            title=request.title,
+            topic=request.topic,
+            lecture=request.lecture,
+        )
+    except NewNoteError as exc:
+        main.notify(str(exc), title="New note", severity="error", timeout=10)
+        return
+    relative = path.relative_to(app.workspace.notes_dir).as_posix()
+    main.notify(f"Made notes/{relative}", title="New note")
+    error = app.edit(path)
+    if error:
+        main.notify(error, title="Editor", severity="warning")
+    from studylog.store.index import index_notes
+
+    index_notes(app.db, app.workspace, app.settings)  # incremental: the new file, quickly
+    main.load_notes()  # the tree
+    main.open_note(relative)
+
+
+def open_review(main: MainScreen) -> None:
+    from studylog.tui.screens.review import ReviewScreen
+
+    main.app.push_screen(ReviewScreen())
+
+
+def open_calendar(main: MainScreen) -> None:
+    from studylog.tui.screens.calendar import CalendarScreen
+
+    main.app.push_screen(CalendarScreen())
