@@ -36,7 +36,9 @@ def parse_date(value: object, *, day_first: bool = False) -> dt.date | None:
     try:
         if m := _KOREAN.search(text):
             year = int(m.group(1))
-            return dt.date(_full_year(year) if year < 100 else year, int(m.group(2)), int(m.group(3)))
+            return dt.date(
+                _full_year(year) if year < 100 else year, int(m.group(2)), int(m.group(3))
+            )
         a = dateparser.parse(text, default=_DEFAULT_A, yearfirst=not day_first, dayfirst=day_first)
         b = dateparser.parse(text, default=_DEFAULT_B, yearfirst=not day_first, dayfirst=day_first)
     except (ValueError, OverflowError):
