@@ -300,3 +300,48 @@ def test_year_off_date_is_kept_with_a_warning_naming_both(blog):
     assert any("2022-01-06" in w and "2023-01-06" in w for w in typo["warnings"])
     ok = parse_note("---\ndate: 2022-01-20\n---\n", "2022-01-06-x.md")
     assert ok.warnings == []
+
+
+# -- 5. exports as blogs show them -------------------------------------------------------
+
+
+def test_html_export_keeps_blog_conventions(blog, tmp_path):
+    out = tmp_path / "out"
+    result = _cli("-w", str(blog), "export", "segmentation", "--format", "html", "--out", str(out))
+    page = next(out.rglob("*.html")).read_text(encoding="utf-8")
+    # Root-absolute and Liquid-wrapped images resolve against the site root and are inlined.
+    assert page.count("data:image/png;base64,") == 3, result.stderr
+    # Headings carry kramdown/GitHub ids, Korean kept: the contents links work.
+    from urllib.parse import quote
+
+    assert 'id="대회-개요"' in page and f'href="#{quote("대회-개요")}"' in page
+    assert 'id="data-loader"' in page
+    # Math as MathML, emoji as emoji, task items as checkboxes, IALs gone.
+    assert "<math" in page and "$$" not in page and "\\frac" not in page
+    assert "📖" in page and ":book:" not in page
+    assert "☑ 데이터 확인" in page and "☐ 모델 학습" in page
+    assert "{:" not in page and "{{" not in page
+
+
+def test_html_header_does_not_repeat_the_notes_own_title(blog, tmp_path):
+    out = tmp_path / "out"
+    _cli("-w", str(blog), "export", "year-typo", "--format", "html", "--out", str(out))
+    page = next(out.rglob("*.html")).read_text(encoding="utf-8")
+    assert page.count(">Year typo</h1>") == 1
+
+
+def test_images_outside_the_site_root_and_bad_math_are_warnings(blog, tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(_png())
+    (blog / "_posts" / "2022-03-01-bad.md").write_text(
+        "---\ntitle: Bad\n---\n\n![x](/../../secret.png)\n![y](../../secret.png)\n\n"
+        "$$\\frac{a}{$$\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = _cli("-w", str(blog), "export", "bad", "--format", "html", "--out", str(out))
+    page = next(out.rglob("*.html")).read_text(encoding="utf-8")
+    assert "base64" not in page
+    stderr = " ".join(result.stderr.split())
+    assert "_posts/2022-03-01-bad.md" in stderr and "outside" in stderr
+    assert "does not parse" in stderr and "frac" in page
