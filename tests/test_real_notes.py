@@ -254,6 +254,7 @@ def test_tags_lists_of_lists_flatten_and_empty_items_drop(blog):
         ([None, [], ""], []),
         ("a b,c", ["a", "b", "c"]),
         ([["a", None], "#b", "a"], ["a", "b"]),
+        (["deep learning", " "], ["deep learning"]),
         (None, []),
     ],
 )

@@ -89,7 +89,7 @@ def split_tags(value: object) -> list[str]:
 def read_tags(value: object) -> tuple[list[str], list[str]]:
     """Tags as Jekyll reads them, and what was dropped as unreadable.
 
-    A string splits at commas and spaces; a list of lists flattens (`- [Segmentation, CV]`);
+    A string splits at commas and spaces (a list's items do not); a list of lists flattens (`- [Segmentation, CV]`);
     empty items, `[]` and nulls are dropped; numbers and dates are their text; a mapping is
     not a tag (it goes in the second list, for a warning)."""
     tags: list[str] = []
@@ -104,7 +104,9 @@ def read_tags(value: object) -> tuple[list[str], list[str]]:
         elif isinstance(item, dict):
             dropped.append(repr(item) if len(repr(item)) <= 60 else repr(item)[:57] + "...")
         elif isinstance(item, str):
-            for word in re.split(r"[,\s]+", item):
+            # A string of words splits (Jekyll); a list item is one tag, spaces and all.
+            words = re.split(r"[,\s]+", item) if item is value else [item]
+            for word in words:
                 tag = word.strip().lstrip("#").strip()
                 if tag and tag not in ("[]", "None", "null", "~") and tag not in tags:
                     tags.append(tag)
