@@ -1,4 +1,5 @@
-"""Dates as notes write them: ISO, 2022.01.25, 20220125, 22.01.25, 2022년 1월 25일, January 25 2022."""
+"""Dates as notes write them: ISO, 2022.01.25, 20220125, 22.01.25, 2022년 1월 25일,
+January 25 2022."""
 
 from __future__ import annotations
 

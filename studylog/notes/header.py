@@ -89,9 +89,9 @@ def split_tags(value: object) -> list[str]:
 def read_tags(value: object) -> tuple[list[str], list[str]]:
     """Tags as Jekyll reads them, and what was dropped as unreadable.
 
-    A string splits at commas and spaces (a list's items do not); a list of lists flattens (`- [Segmentation, CV]`);
-    empty items, `[]` and nulls are dropped; numbers and dates are their text; a mapping is
-    not a tag (it goes in the second list, for a warning)."""
+    A string splits at commas and spaces (a list's items do not); a list of lists flattens
+    (`- [Segmentation, CV]`); empty items, `[]` and nulls are dropped; numbers and dates are
+    their text; a mapping is not a tag (it goes in the second list, for a warning)."""
     tags: list[str] = []
     dropped: list[str] = []
     todo: list[object] = [value]

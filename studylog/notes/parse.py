@@ -325,10 +325,9 @@ class _NoteBuilder:
             if line.startswith(("```", "~~~", "<", "|", "!", ">", "{", "$", "---", "===")):
                 return None
             line = _LIST_MARK.sub("", line).strip("*_` ").strip()
-            if 2 <= len(line) <= FIRST_LINE_TITLE_MAX and any(c.isalnum() for c in line):
-                if not line.endswith((".", ",", ";", ":")) or line.endswith("..."):
-                    return line
-            return None
+            plausible = 2 <= len(line) <= FIRST_LINE_TITLE_MAX and any(c.isalnum() for c in line)
+            sentence = line.endswith((".", ",", ";", ":")) and not line.endswith("...")
+            return line if plausible and not sentence else None
         return None
 
     def _title(self, lectures: list[Lecture], folders: FolderMeta | None = None) -> str:
