@@ -17,6 +17,12 @@ class SettingsError(Exception):
 class NoteSettings:
     # "year-first" reads 22.01.25 as 2022-01-25 (Korean notes); "day-first" as 22 Jan 2025.
     date_order: str = "year-first"
+    # The folders that hold notes, relative to the workspace ("." is the workspace itself).
+    # Empty: `notes/`, or `_posts/` in a Jekyll site. Each note's path keeps its folder when
+    # this is set to anything but ["notes"].
+    dirs: tuple[str, ...] = ()
+    # Topic, lecture and order from folder and file names when a note has no metadata.
+    from_folders: bool = True
 
     @property
     def day_first(self) -> bool:
@@ -40,10 +46,18 @@ class SyncSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    # Where root-absolute paths in notes (`/assets/img/x.png`) point, relative to the
+    # workspace; "" is the workspace itself (a Jekyll site's root).
+    site_root: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     notes: NoteSettings = field(default_factory=NoteSettings)
     run: RunSettings = field(default_factory=RunSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
 
 
 _DATE_ORDERS = ("year-first", "day-first")
@@ -59,6 +73,13 @@ def _section(cls: type, table: dict[str, Any], name: str, path: Path) -> Any:
                 f"{path}: unknown setting [{name}] {key}; known: {', '.join(sorted(known))}"
             )
         expected = type(f.default)
+        if expected is tuple:  # a list of folder names
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise SettingsError(
+                    f"{path}: [{name}] {key} should be a list of folder names, got {value!r}"
+                )
+            values[key] = tuple(value)
+            continue
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
@@ -77,7 +98,7 @@ def load_settings(path: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
-    unknown = set(data) - {"notes", "run", "sync"}
+    unknown = set(data) - {"notes", "run", "sync", "export"}
     if unknown:
         raise SettingsError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     notes = _section(NoteSettings, data.get("notes", {}), "notes", path)
@@ -94,4 +115,5 @@ def load_settings(path: Path) -> Settings:
                 f"{path}: [run] {key} must be a positive number of {unit}, got {value!r}"
             )
     sync = _section(SyncSettings, data.get("sync", {}), "sync", path)
-    return Settings(notes=notes, run=run, sync=sync)
+    export = _section(ExportSettings, data.get("export", {}), "export", path)
+    return Settings(notes=notes, run=run, sync=sync, export=export)

@@ -103,7 +103,10 @@ def test_a_date_that_parses_to_nothing_warns_and_falls_back_to_the_path():
 
 def test_title_fallbacks_heading_then_lectures_then_file_name():
     assert parse_note("## two\n# One\n# Later\n", "a.md").title == "One"
-    assert parse_note("just text\n", "dir/my-note.md").title == "my-note"
+    # With no heading, a short first line is the title (issue 11); a sentence is not.
+    assert parse_note("just text\n", "dir/my-note.md").title == "just text"
+    long_line = "This first line is a whole sentence of text, not a title at all.\n"
+    assert parse_note(long_line, "dir/my-note.md").title == "my-note"
 
 
 def test_a_hash_line_inside_a_code_fence_is_not_a_heading():

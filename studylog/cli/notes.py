@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
@@ -23,12 +22,20 @@ from studylog.cli.common import (
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-def init(directory: Path) -> None:
+@click.option("--empty", is_flag=True, help="Make empty notes/ and experiments/, no samples.")
+def init(directory: Path, empty: bool) -> None:
     """Make a new workspace in DIRECTORY with the sample course's notes and experiments.
 
-    Example: studylog init ~/my-studies
+    Example: studylog init ~/my-studies   (or: studylog init --empty ~/my-studies)
     """
-    from studylog.paths import EXPERIMENTS_DIR, NOTES_DIR, SETTINGS_FILE, STATE_DIR, sample_course
+    from studylog.paths import (
+        EXPERIMENTS_DIR,
+        NOTES_DIR,
+        SETTINGS_FILE,
+        STATE_DIR,
+        SampleError,
+        sample_files,
+    )
 
     target = directory.expanduser().resolve()
     if target.exists() and not target.is_dir():
@@ -36,20 +43,26 @@ def init(directory: Path) -> None:
     for name in (NOTES_DIR, EXPERIMENTS_DIR, SETTINGS_FILE):
         if (target / name).exists():
             raise fail(f"{target / name} already exists; {target} is already a workspace")
-    source = sample_course()
+    try:
+        files = {} if empty else sample_files()
+    except SampleError as exc:
+        raise fail(str(exc)) from exc
     try:
         target.mkdir(parents=True, exist_ok=True)
         for name in (NOTES_DIR, EXPERIMENTS_DIR):
-            shutil.copytree(
-                source / name, target / name, ignore=shutil.ignore_patterns("__pycache__")
-            )
+            (target / name).mkdir()
+        for relative, data in files.items():
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
         (target / SETTINGS_FILE).write_text(SETTINGS_TEMPLATE, encoding="utf-8")
         gitignore = target / ".gitignore"
         if not gitignore.exists():
             gitignore.write_text(f"{STATE_DIR}/\n", encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot make a workspace in {target}: {exc}") from exc
-    click.echo(f"Made a workspace in {target} with the sample course.")
+    what = "an empty workspace" if empty else "a workspace with the sample course"
+    click.echo(f"Made {what} in {target}.")
     click.echo(f"Next: cd {target} && studylog")
 
 
@@ -60,6 +73,10 @@ SETTINGS_TEMPLATE = """\
 # How to read two-digit-year dates like 22.01.25: "year-first" (2022-01-25, as Korean
 # notes write them) or "day-first" (22 January 2025).
 date_order = "year-first"
+# The folders that hold notes, relative to this file: e.g. ["_posts", "notes"] for a blog.
+# dirs = ["notes"]
+# Topic and lecture from folder names (03_PyTorch/04_AutoGrad.md) for notes without metadata.
+from_folders = true
 
 [run]
 timeout = 120          # seconds a snippet may run
@@ -90,7 +107,8 @@ def index(ctx: click.Context, full: bool, workspace: Path | None) -> None:
     err = console(stderr=True)
     for note in notes:
         for warning in note.warnings:
-            err.print(Text(visible(f"⚠ notes/{note.path}: {warning}"), style="yellow"))
+            label = s.workspace.label(note.path)
+            err.print(Text(visible(f"⚠ {label}: {warning}"), style="yellow"))
     console().print(f"Indexed {report.summary()}.")
 
 
@@ -117,7 +135,10 @@ def list_cmd(ctx: click.Context, by: str, as_json: bool, workspace: Path | None)
 
     if not notes:
         console().print(
-            views.safe(f"No notes yet in {s.workspace.notes_dir}. Add a *.md file there.")
+            views.safe(
+                f"No notes yet in {', '.join(str(d) for d in s.workspace.note_folders)}. "
+                "Add a *.md file there."
+            )
         )
         return
     console().print(views.topic_tree(notes) if by == "topic" else views.date_tree(notes))

@@ -3,6 +3,7 @@ run, its curves, and where in the text its results go."""
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -73,18 +74,19 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
         detail = get_note(db, path)
     except NoteNotFound as exc:
         raise ExportError(str(exc)) from exc
-    source = workspace.notes_dir / path
+    source = workspace.note_file(path)
+    label = workspace.label(path)
     if not within(workspace, source):
-        raise ExportError(f"notes/{path} leads outside the workspace; not exported")
+        raise ExportError(f"{label} leads outside the workspace; not exported")
     try:
         raw = source.read_bytes()
     except OSError as exc:
-        raise ExportError(f"notes/{path}: cannot read it ({exc.strerror or exc})") from exc
+        raise ExportError(f"{label}: cannot read it ({exc.strerror or exc})") from exc
     decoded = decode_note(raw)
     if decoded.text is None:
-        raise ExportError(f"notes/{path}: {'; '.join(decoded.warnings)}")
+        raise ExportError(f"{label}: {'; '.join(decoded.warnings)}")
     text = decoded.text
-    warnings = [f"notes/{path}: {w}" for w in decoded.warnings if w != "empty file"]
+    warnings = [f"{label}: {w}" for w in decoded.warnings if w != "empty file"]
     newline = "\r\n" if b"\r\n" in raw else "\n"
     latest = latest_runs(db, detail.summary.id)
     results = []
@@ -92,7 +94,7 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
         unsafe = unsafe_field(snippet)
         if unsafe is not None:
             warnings.append(
-                f"notes/{path}: snippet {snippet.name!r} has a newline or control character "
+                f"{label}: snippet {snippet.name!r} has a newline or control character "
                 f"in its {unsafe}; left out of the export"
             )
             continue
@@ -106,21 +108,48 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
         results.append(SnippetResult(snippet, run, curves))
     if any(r.run is not None for r in results):  # only results need a place in the text
         place(text, results)
-    for target in [*_IMAGE.findall(text), *_HTML_IMAGE.findall(text)]:
+    plain = unliquid(text)
+    for target in [*_IMAGE.findall(plain), *_HTML_IMAGE.findall(plain)]:
         if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
             continue
-        if not (source.parent / target).is_file():
-            warnings.append(f"notes/{path}: image {target} does not exist; its link is kept")
+        found = local_target(workspace, source, target)
+        if found is None or not within(workspace, found):
+            warnings.append(f"{label}: image {target} is outside the site root; its link is kept")
+        elif not found.is_file():
+            warnings.append(f"{label}: image {target} does not exist; its link is kept")
     return ExportNote(detail, source, text, raw, newline, results, warnings)
 
 
 def within(workspace: Workspace, path: Path) -> bool:
-    """Whether `path`, links resolved, is inside the workspace (or its notes folder, which
-    may be a link to a folder elsewhere): the only files an export reads."""
-    resolved = path.resolve()
-    return any(
-        resolved.is_relative_to(base.resolve()) for base in (workspace.root, workspace.notes_dir)
-    )
+    """Whether `path`, links resolved, is inside the workspace or its site root (the one
+    rule, Workspace.contains): the only files an export reads."""
+    return workspace.contains(path)
+
+
+# Liquid around a path, as Jekyll blogs write image and link paths.
+_LIQUID_SITE = re.compile(r"\{\{-?\s*site\.(?:url|baseurl)\s*-?\}\}")
+_LIQUID_FILTER = re.compile(
+    r"\{\{-?\s*([\"'])(?P<path>[^\"'{}]*)\1\s*\|\s*(?:relative_url|absolute_url)\s*-?\}\}"
+)
+
+
+def unliquid(text: str) -> str:
+    """`{{ site.baseurl }}/img/x.png` and `{{ "/img/x.png" | relative_url }}` as the plain
+    root-absolute path `/img/x.png` (the site's base URL is where it is published)."""
+    return _LIQUID_FILTER.sub(lambda m: m.group("path"), _LIQUID_SITE.sub("", text))
+
+
+def local_target(workspace: Workspace, source: Path, target: str) -> Path | None:
+    """The file an image or link path in the note at `source` names: relative to the note,
+    or root-absolute (`/assets/img/x.png`) from the site root. None: not a local path."""
+    import urllib.parse
+
+    target = urllib.parse.unquote(unliquid(target).split("#", 1)[0].split("?", 1)[0].strip())
+    if not target or target.startswith("//") or "\\" in target:
+        return None
+    if target.startswith("/"):
+        return Path(os.path.normpath(workspace.site / target.lstrip("/")))
+    return Path(os.path.normpath(source.parent / target))
 
 
 def unsafe_field(snippet: Snippet) -> str | None:

@@ -56,7 +56,7 @@ def export_notes(
     reported and skipped; the others are exported. Nothing in `out_dir` that an export did
     not write is replaced or removed: a name in the way makes a numbered one, with a warning;
     `out_dir` inside the notes folder is refused."""
-    notes_dirs = [workspace.notes_dir]
+    notes_dirs = workspace.note_folders
     out = OutDir(prepare_out_dir(out_dir, notes_dirs), notes_dirs)
     try:
         report = ExportReport(out.root)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from studylog.export.collect import ExportNote, within
+from studylog.export.collect import ExportNote, local_target, within
 from studylog.export.results import figures, html_block
 
 if TYPE_CHECKING:
@@ -120,13 +120,22 @@ nav.index h2 { margin-top: 2rem; } nav.index li { margin: .2rem 0; }
 @functools.cache
 def _markdown_it() -> MarkdownIt:
     from markdown_it import MarkdownIt
+    from mdit_py_plugins.anchors import anchors_plugin
     from mdit_py_plugins.front_matter import front_matter_plugin
 
     return (
         MarkdownIt("commonmark", {"html": True, "highlight": _highlight})
         .use(front_matter_plugin)
+        .use(anchors_plugin, min_level=1, max_level=6, slug_func=slug)
         .enable(["table", "strikethrough"])
     )
+
+
+def slug(title: str) -> str:
+    """A heading's id as kramdown (GFM) and GitHub make it, Korean kept: `대회 개요` →
+    `대회-개요`, `Data Loader!` → `data-loader`; so a note's contents links work."""
+    text = re.sub(r"[^\w\- ]", "", title.strip().lower())
+    return text.replace(" ", "-")
 
 
 def _highlight(code: str, lang: str, attrs: str) -> str:
@@ -196,11 +205,101 @@ def render_note(note: ExportNote, warnings: list[str], workspace: Workspace) -> 
             out += ["", key, ""]
     for key in after.get(None, []):
         out += ["", key, ""]
-    body = sanitize(_markdown_it().render("\n".join(out)))
-    for key, block in blocks.items():  # ours, escaped already: after the sanitizer
-        body = body.replace(f"<p>{key}</p>", block)
+    text, math = blog_markdown("\n".join(out), token, warnings, workspace.label(note.path))
+    body = sanitize(_markdown_it().render(text))
+    body = _emoji(body)
+    for key, block in {**blocks, **math}.items():  # ours, escaped already: after the sanitizer
+        body = body.replace(f"<p>{key}</p>", block).replace(key, block)
     body = _inline_images(body, note, warnings, workspace)
-    return _page(note.detail.summary.title, _header(note) + body)
+    return _page(note.detail.summary.title, _header(note, body) + body)
+
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_BLOCK_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+_INLINE_MATH = re.compile(r"(?<![\\$\w])\$(?![\s$])([^$\n]+?)(?<![\s\\])\$(?![\w$])")
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+_TASK = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\[([ xX])\](?=\s)")
+_KRAMDOWN_IAL = re.compile(r"^\s*\{:[^}]*\}\s*$")
+
+
+def blog_markdown(
+    text: str, token: str, warnings: list[str], label: str
+) -> tuple[str, dict[str, str]]:
+    """The note's markdown as a blog shows it: Liquid paths plain, kramdown `{: .x}` lines
+    gone, task items as ☐/☑, math as placeholders for MathML (put in after the sanitizer,
+    which does not know MathML). Code blocks and code spans are left as written."""
+    from studylog.export.collect import unliquid
+
+    math: dict[str, str] = {}
+
+    def add(latex: str, display: bool) -> str:
+        key = f"STUDYLOGMATH{token}N{len(math)}"
+        math[key] = _mathml(latex, display, warnings, label)
+        return f"\n\n{key}\n\n" if display else key
+
+    out: list[str] = []
+    prose: list[str] = []
+    fence: str | None = None
+
+    def flush() -> None:
+        chunk = "\n".join(prose)
+        prose.clear()
+        chunk = _BLOCK_MATH.sub(lambda m: add(m.group(1), True), chunk)
+        pieces = []
+        last = 0
+        for span in _CODE_SPAN.finditer(chunk):  # no math inside `code`
+            pieces.append(
+                _INLINE_MATH.sub(lambda m: add(m.group(1), False), chunk[last : span.start()])
+            )
+            pieces.append(span.group(0))
+            last = span.end()
+        pieces.append(_INLINE_MATH.sub(lambda m: add(m.group(1), False), chunk[last:]))
+        out.append("".join(pieces))
+
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if fence is None and m:
+            flush()
+            fence = m.group(1)[0] * 3
+            out.append(line)
+        elif fence is not None:
+            out.append(line)
+            if line.strip().startswith(fence):
+                fence = None
+        elif _KRAMDOWN_IAL.match(line):
+            continue
+        else:
+            line = _TASK.sub(lambda t: f"{t.group(1)}{'☐' if t.group(2) == ' ' else '☑'}", line)
+            prose.append(unliquid(line))
+    flush()
+    return "\n".join(out), math
+
+
+def _mathml(latex: str, display: bool, warnings: list[str], label: str) -> str:
+    """MathML for `latex`; math that does not parse is shown as its source, with a warning."""
+    from latex2mathml.converter import convert
+
+    try:
+        return convert(latex.strip(), display="block" if display else "inline")
+    except Exception as exc:  # latex2mathml raises many kinds on bad input
+        warnings.append(
+            f"{label}: math {latex.strip()[:40]!r} does not parse ({exc}); shown as source"
+        )
+        wrapped = f"$${latex}$$" if display else f"${latex}$"
+        return f'<code class="math">{html.escape(wrapped)}</code>'
+
+
+_PRE_OR_CODE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>)", re.DOTALL)
+
+
+def _emoji(body: str) -> str:
+    """`:book:` shortcodes as emoji, outside code."""
+    import emoji
+
+    parts = _PRE_OR_CODE.split(body)
+    for i in range(0, len(parts), 2):
+        parts[i] = emoji.emojize(parts[i], language="alias")
+    return "".join(parts)
 
 
 def _inline_images(body: str, note: ExportNote, warnings: list[str], workspace: Workspace) -> str:
@@ -212,15 +311,23 @@ def _inline_images(body: str, note: ExportNote, warnings: list[str], workspace: 
         src = html.unescape(match.group(2))
         if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("//"):
             return match.group(0)
-        path = (note.source.parent / src).resolve()
-        if src.startswith(("/", "\\")) or not within(workspace, path):
-            warnings.append(f"notes/{note.path}: image {src} is outside the workspace; not inlined")
+        path = local_target(workspace, note.source, src)
+        if path is None or not within(workspace, path):
+            label = workspace.label(note.path)
+            warnings.append(f"{label}: image {src} is outside the workspace; not inlined")
             return match.group(0)
         if not path.is_file():
+            if src.startswith("/"):  # a file path of this machine, not of the site
+                label = workspace.label(note.path)
+                warnings.append(
+                    f"{label}: image {src} is not under the site root, so outside the "
+                    "workspace; not inlined"
+                )
             return match.group(0)  # collect() has warned about it
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if not kind.startswith("image/") or kind == "image/svg+xml":  # svg may hold script
-            warnings.append(f"notes/{note.path}: {src} is not a raster image; not inlined")
+            label = workspace.label(note.path)
+            warnings.append(f"{label}: {src} is not a raster image; not inlined")
             return match.group(0)
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         return f"{match.group(1)}data:{kind};base64,{data}{match.group(3)}"
@@ -228,8 +335,13 @@ def _inline_images(body: str, note: ExportNote, warnings: list[str], workspace: 
     return _IMG_SRC.sub(inline, body)
 
 
-def _header(note: ExportNote) -> str:
+def _header(note: ExportNote, body: str = "") -> str:
+    """Title, date, topic, lectures and tags; the title left out when the note's own first
+    heading already says it."""
     s = note.detail.summary
+    first = re.match(r"\s*<h[1-6]\b[^>]*>(.*?)</h[1-6]>", body, re.DOTALL)
+    said = first is not None and _text(first.group(1)) == " ".join(s.title.split())
+    heading = "" if said else f"<h1>{html.escape(s.title)}</h1>"
     meta = [f"<span>{html.escape(s.date or 'Undated')}</span>"]
     if s.topic:
         meta.append(f"<span>{html.escape(s.topic)}</span>")
@@ -237,11 +349,15 @@ def _header(note: ExportNote) -> str:
         meta.append(f"<span>{html.escape(lecture.label())}</span>")
     tags = " ".join(f'<span class="tag">#{html.escape(t)}</span>' for t in s.tags)
     return (
-        f'<header class="note"><h1>{html.escape(s.title)}</h1>'
+        f'<header class="note">{heading}'
         f'<p class="meta">{"".join(meta)}</p>'
         + (f'<p class="meta">{tags}</p>' if tags else "")
         + "</header>\n"
     )
+
+
+def _text(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", markup)).split())
 
 
 def _page(title: str, body: str) -> str:

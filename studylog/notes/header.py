@@ -83,19 +83,40 @@ def read_header_lines(lines: list[str], into: HeaderBlock) -> bool:
 
 def split_tags(value: object) -> list[str]:
     """Tags from a YAML list or a comma/space separated string, without '#' marks."""
-    items: list[object]
-    if isinstance(value, str):
-        items = list(re.split(r"[,\s]+", value))
-    elif isinstance(value, list):
-        items = value
-    else:
-        items = [value] if value is not None else []
-    tags = []
-    for item in items:
-        tag = str(item).strip().lstrip("#").strip()
-        if tag and tag not in tags:
-            tags.append(tag)
-    return tags
+    return read_tags(value)[0]
+
+
+def read_tags(value: object) -> tuple[list[str], list[str]]:
+    """Tags as Jekyll reads them, and what was dropped as unreadable.
+
+    A string splits at commas and spaces (a list's items do not); a list of lists flattens
+    (`- [Segmentation, CV]`); empty items, `[]` and nulls are dropped; numbers and dates are
+    their text; a mapping is not a tag (it goes in the second list, for a warning)."""
+    tags: list[str] = []
+    dropped: list[str] = []
+    todo: list[object] = [value]
+    while todo:
+        item = todo.pop(0)
+        if item is None:
+            continue
+        if isinstance(item, (list, tuple)):
+            todo[:0] = list(item)
+        elif isinstance(item, dict):
+            dropped.append(repr(item) if len(repr(item)) <= 60 else repr(item)[:57] + "...")
+        elif isinstance(item, str):
+            # A string of words splits (Jekyll); a list item is one tag, spaces and all.
+            words = re.split(r"[,\s]+", item) if item is value else [item]
+            for word in words:
+                tag = word.strip().lstrip("#").strip()
+                if tag and tag not in ("[]", "None", "null", "~") and tag not in tags:
+                    tags.append(tag)
+        elif isinstance(item, bool):
+            dropped.append(str(item).lower())
+        else:  # numbers, dates
+            tag = item.isoformat() if hasattr(item, "isoformat") else str(item)
+            if tag not in tags:
+                tags.append(tag)
+    return tags, dropped
 
 
 class FrontMatterError(Exception):
@@ -178,8 +199,11 @@ def front_matter_lectures(value: object) -> list[Lecture]:
 def front_matter_topic(fm: dict[str, Any]) -> str | None:
     for key in ("topic", "course", "category", "categories"):
         value = fm.get(key)
-        if isinstance(value, list):
-            value = value[0] if value else None
+        if isinstance(value, (list, str)):  # Jekyll's categories: a list or words
+            names = read_tags(value)[0] if isinstance(value, list) else [value.strip()]
+            value = names[0] if names and names[0] else None
+        elif isinstance(value, dict):
+            value = None
         if value is not None and str(value).strip():
             return str(value).strip()
     return None

@@ -93,3 +93,13 @@ class Note:
     snippets: list[Snippet] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     body: str = ""  # the markdown after the front matter, for search and excerpts
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """How to read a note: settings, and where the note lies in the workspace."""
+
+    day_first: bool = False  # 22.01.25 as 22 January 2025
+    from_folders: bool = True  # topic and lecture from folder names when nothing else says
+    base: str = "notes"  # the workspace-relative folder note paths are relative to
+    inner: str | None = None  # the path inside its notes folder (folder names are read here)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from studylog.notes.dates import date_from_path, parse_date
+from studylog.notes.folders import FolderMeta, folder_meta
 from studylog.notes.header import (
     FrontMatterError,
     HeaderBlock,
@@ -18,9 +19,17 @@ from studylog.notes.header import (
     front_matter_topic,
     load_front_matter,
     read_header_lines,
-    split_tags,
+    read_tags,
 )
-from studylog.notes.model import MAX_DETAILS_DEPTH, Lecture, Note, Section, Snippet, Todo
+from studylog.notes.model import (
+    MAX_DETAILS_DEPTH,
+    Lecture,
+    Note,
+    ParseOptions,
+    Section,
+    Snippet,
+    Todo,
+)
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -29,6 +38,11 @@ if TYPE_CHECKING:
 # A header block counts when its blockquote starts this close to the top of the note.
 HEADER_MAX_LINE = 40
 EXPERIMENTS_PREFIX = "experiments/"
+# A front-matter date this many days from the file name's date is likely a typo: warn.
+DATE_DRIFT_DAYS = 31
+# A note with no heading is titled by its first line when the line is at most this long.
+FIRST_LINE_TITLE_MAX = 80
+_LIST_MARK = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 
 _HTML_TAGS = re.compile(
     r"<details\b(?P<attrs>[^>]*)>|</details\s*>|<summary\b[^>]*>(?P<summary>.*?)</summary\s*>",
@@ -46,23 +60,27 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark").use(front_matter_plugin)
 
 
-def parse_note(text: str, path: str, *, day_first: bool = False) -> Note:
-    """Read `text`, the contents of notes/`path`, into a Note.
+def parse_note(
+    text: str, path: str, *, day_first: bool = False, options: ParseOptions | None = None
+) -> Note:
+    """Read `text`, the contents of the note at `path`, into a Note. `options` say where the
+    note lies (its notes folder) and how to read it; `day_first` is the short form.
 
     Never raises on odd content: what cannot be understood becomes a warning on the note."""
-    return _NoteBuilder(text, path, day_first).build()
+    return _NoteBuilder(text, path, options or ParseOptions(day_first=day_first)).build()
 
 
-def resolve_workspace_path(note_path: str, target: str) -> str | None:
+def resolve_workspace_path(note_path: str, target: str, base: str = "notes") -> str | None:
     """`target` (a link or a listed path) as a workspace-relative POSIX path, or None when it
-    leaves the workspace or is not a local file."""
+    leaves the workspace or is not a local file. `base` is the folder note paths are
+    relative to ("" when they are workspace-relative)."""
     target = target.split("#", 1)[0].split("?", 1)[0].strip()
     if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
         return None  # empty, or a URL (http:, mailto:, ...)
     if target.startswith("/"):
         resolved = posixpath.normpath(target.lstrip("/"))
     else:
-        note_dir = posixpath.dirname(f"notes/{note_path}")
+        note_dir = posixpath.dirname(posixpath.join(base, note_path) if base else note_path)
         resolved = posixpath.normpath(posixpath.join(note_dir, target))
         if not resolved.startswith(EXPERIMENTS_PREFIX):
             # Blogs often write experiment links from the site root without the slash.
@@ -75,10 +93,11 @@ def resolve_workspace_path(note_path: str, target: str) -> str | None:
 
 
 class _NoteBuilder:
-    def __init__(self, text: str, path: str, day_first: bool) -> None:
+    def __init__(self, text: str, path: str, options: ParseOptions) -> None:
         self.text = text
         self.path = path
-        self.day_first = day_first
+        self.options = options
+        self.day_first = options.day_first
         self.lines = text.split("\n")
         self.warnings: list[str] = []
         self.front: dict[str, Any] = {}
@@ -103,9 +122,14 @@ class _NoteBuilder:
         note.body = "\n".join(self.lines[self.body_start :])
         note.topic = front_matter_topic(self.front) or self.header.topic
         note.lectures = self._lectures()
-        note.tags = split_tags(self.front.get("tags")) or self.header.tags
+        note.tags = self._tags() or self.header.tags
         note.date = self._date()
-        note.title = self._title(note.lectures)
+        folders = None
+        if self.options.from_folders and not self.front and self.header.empty:
+            folders = folder_meta(self.options.inner or self.path)
+            note.topic = note.topic or folders.topic
+            note.lectures = note.lectures or folders.lectures
+        note.title = self._title(note.lectures, folders)
         note.sections = self.outline
         note.todos = self.todos
         note.snippets = self._named(self.snippets)
@@ -193,7 +217,7 @@ class _NoteBuilder:
         )
 
     def _link(self, href: str, token: Token) -> None:
-        target = resolve_workspace_path(self.path, href)
+        target = resolve_workspace_path(self.path, href, self.options.base)
         if (
             target is None
             or not target.startswith(EXPERIMENTS_PREFIX)
@@ -259,7 +283,20 @@ class _NoteBuilder:
                 return front_matter_lectures(self.front[key])
         return self.header.lectures
 
+    def _tags(self) -> list[str]:
+        for key in ("tags", "tag"):
+            if key in self.front:
+                tags, dropped = read_tags(self.front[key])
+                if dropped:
+                    self.warnings.append(
+                        f"front matter `{key}` holds {', '.join(dropped)}, which is not a tag; "
+                        "dropped (write tags as words or a list of words)"
+                    )
+                return tags
+        return []
+
     def _date(self) -> dt.date | None:
+        in_path = date_from_path(self.path)
         for label, value in (
             ("front matter", self.front.get("date")),
             ("header", self.header.date),
@@ -268,11 +305,32 @@ class _NoteBuilder:
                 continue
             parsed = parse_date(value, day_first=self.day_first)
             if parsed is not None:
+                if in_path is not None and abs((parsed - in_path).days) > DATE_DRIFT_DAYS:
+                    # The blog shows the front matter's date; a typo in either is likely.
+                    self.warnings.append(
+                        f"{label} date {parsed.isoformat()} is {abs((parsed - in_path).days)} "
+                        f"days from the file name's date {in_path.isoformat()}; the note is "
+                        f"filed under {parsed.isoformat()} (fix whichever is the typo)"
+                    )
                 return parsed
             self.warnings.append(f"{label} date {str(value)!r} is not a date this reads; ignored")
-        return date_from_path(self.path)
+        return in_path
 
-    def _title(self, lectures: list[Lecture]) -> str:
+    def _first_line_title(self) -> str | None:
+        """The note's first line of text, when it reads as a title (short, plain words)."""
+        for raw in self.lines[self.body_start :]:
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith(("```", "~~~", "<", "|", "!", ">", "{", "$", "---", "===")):
+                return None
+            line = _LIST_MARK.sub("", line).strip("*_` ").strip()
+            plausible = 2 <= len(line) <= FIRST_LINE_TITLE_MAX and any(c.isalnum() for c in line)
+            sentence = line.endswith((".", ",", ";", ":")) and not line.endswith("...")
+            return line if plausible and not sentence else None
+        return None
+
+    def _title(self, lectures: list[Lecture], folders: FolderMeta | None = None) -> str:
         fm_title = self.front.get("title")
         if fm_title is not None and str(fm_title).strip():
             return str(fm_title).strip()
@@ -280,6 +338,12 @@ class _NoteBuilder:
             return self.header.title
         if self.first_h1:
             return self.first_h1
+        if not any(s.kind == "heading" for s in self.outline) and (
+            line := self._first_line_title()
+        ):
+            return line
+        if folders is not None and (folders.topic or folders.lectures):
+            return folders.name
         named = [lec.title for lec in lectures if lec.title]
         if named:
             return " · ".join(named)
@@ -298,7 +362,7 @@ class _NoteBuilder:
         for item in listed:
             entry = item if isinstance(item, dict) else {"path": item}
             raw = entry.get("path")
-            target = resolve_workspace_path(self.path, str(raw)) if raw else None
+            target = resolve_workspace_path(self.path, str(raw), self.options.base) if raw else None
             if target is None or not target.endswith(".py"):
                 self.warnings.append(
                     f"front matter snippet {raw!r} is not a .py file inside the workspace; ignored"

@@ -13,6 +13,7 @@ from typing import Literal
 
 import sqlite_utils
 
+from studylog.paths import STATE_DIR, ensure_state_dir
 from studylog.store.locks import is_locked, retry_locked
 from studylog.store.runs import mark_interrupted
 from studylog.store.schema import SCHEMA_VERSION, migrations
@@ -54,7 +55,10 @@ def open_store(path: Path) -> sqlite_utils.Database:
         raise StoreError(read_only_message(path, blocked), "read_only")
     db = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.name == STATE_DIR:  # ignored by git from inside (a blog's repo)
+            ensure_state_dir(path.parent)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
         db = connect(path)
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             retry_locked(lambda: db.execute("PRAGMA journal_mode = WAL"))

@@ -20,13 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import resource_tracker
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from studylog.notes.model import Note, Section
-from studylog.paths import NOTES_DIR
+from studylog.notes.model import Note, ParseOptions, Section
 from studylog.store.scan import PERMISSION_DENIED, NoteFile, Problem, Scan, scan_notes
 from studylog.store.search import fts_text
 
@@ -108,13 +106,14 @@ class FileRead:
     vanished: bool = False  # deleted between the scan and the read
 
 
-def read_note_file(root: Path, f: NoteFile, day_first: bool) -> FileRead:
-    """Read notes/`f` under workspace `root` into a FileRead; never raises for bad files."""
+def read_note_file(workspace: Workspace, f: NoteFile, options: ParseOptions) -> FileRead:
+    """Read the note `f` of `workspace` into a FileRead; never raises for bad files."""
     from studylog.notes.parse import parse_note
     from studylog.notes.read import decode_note
 
+    root = workspace.root
     try:
-        data = (root / NOTES_DIR / f.path).read_bytes()
+        data = workspace.note_file(f.path).read_bytes()
     except FileNotFoundError:
         return FileRead(f, vanished=True)
     except PermissionError:
@@ -128,7 +127,15 @@ def read_note_file(root: Path, f: NoteFile, day_first: bool) -> FileRead:
     if decoded.text is None:
         return FileRead(f, digest, problem=Problem(f.path, "; ".join(decoded.warnings), True))
     try:
-        note = parse_note(decoded.text, f.path, day_first=day_first)
+        note = parse_note(
+            decoded.text,
+            f.path,
+            options=replace(
+                options,
+                base=workspace.notes_base,
+                inner=workspace.inner_path(f.path),
+            ),
+        )
         note.warnings[:0] = decoded.warnings
         missing = [s.path for s in note.snippets if s.path and not (root / s.path).is_file()]
         note.warnings.extend(f"snippet file {p} does not exist" for p in missing)
@@ -222,19 +229,21 @@ def _reads(
     workspace: Workspace, settings: Settings, files: list[NoteFile]
 ) -> Iterator[Iterator[FileRead]]:
     """FileReads in order; parsed by worker processes when there are many files."""
-    day_first = settings.notes.day_first
+    options = ParseOptions(
+        day_first=settings.notes.day_first, from_folders=settings.notes.from_folders
+    )
     workers = min(os.cpu_count() or 1, 4)
     if len(files) < PARALLEL_MIN or workers < 2:
-        yield (read_note_file(workspace.root, f, day_first) for f in files)
+        yield (read_note_file(workspace, f, options) for f in files)
         return
     with _interruptible_pool(workers) as pool:
         chunk = max(16, len(files) // (workers * 16))
         with _interrupts_held():  # map submits every chunk now, which spawns the workers
             reads = pool.map(
                 read_note_file,
-                itertools.repeat(workspace.root),
+                itertools.repeat(workspace),
                 files,
-                itertools.repeat(day_first),
+                itertools.repeat(options),
                 chunksize=chunk,
             )
         yield reads
@@ -250,7 +259,7 @@ def index_notes(
 ) -> IndexReport:
     """Bring the store's note index up to date with `workspace`'s notes/."""
     scan = scan_notes(workspace)
-    run = _IndexRun(db, scan, full)
+    run = _IndexRun(db, scan, full, workspace)
     with _reads(workspace, settings, run.to_read) as reads:
         for done, read in enumerate(reads, start=1):
             if progress is not None:
@@ -262,8 +271,11 @@ def index_notes(
 class _IndexRun:
     """One pass over notes/: what the store knows, what the scan found, and the decisions."""
 
-    def __init__(self, db: sqlite_utils.Database, scan: Scan, full: bool) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, scan: Scan, full: bool, workspace: Workspace
+    ) -> None:
         self.db = db
+        self.label = workspace.label
         self.full = full
         self.report = IndexReport()
         self.writer = _Writer(db)
@@ -287,7 +299,7 @@ class _IndexRun:
         """Decide what a file read means for the store: unchanged, added, changed or moved."""
         f, report = read.file, self.report
         if read.vanished:
-            report.warnings.append(f"notes/{f.path}: deleted while indexing; skipped")
+            report.warnings.append(f"{self.label(f.path)}: deleted while indexing; skipped")
             return
         k = self.known.get(f.path)
         if read.digest is None:  # not even the bytes could be read
@@ -310,7 +322,7 @@ class _IndexRun:
             self._problem(read.problem, note_id, f, read.digest)
             return
         assert read.note is not None and read.fts is not None
-        report.warnings.extend(f"notes/{f.path}: {w}" for w in read.note.warnings)
+        report.warnings.extend(f"{self.label(f.path)}: {w}" for w in read.note.warnings)
         self.writer.put(read.note, read.fts, note_id, f, read.digest)
 
     def finish(self, problems: list[Problem]) -> IndexReport:
@@ -320,7 +332,7 @@ class _IndexRun:
                 k = self.known.get(problem.path)
                 self._problem(problem, k.id if k else None)
             else:
-                self.report.warnings.append(f"notes/{problem.path}: {problem.message}")
+                self.report.warnings.append(f"{self.label(problem.path)}: {problem.message}")
         self.writer.flush()
         if self.vanished:
             with write_transaction(self.db):
@@ -336,7 +348,7 @@ class _IndexRun:
         f: NoteFile | None = None,
         digest: str | None = None,
     ) -> None:
-        self.report.warnings.append(f"notes/{problem.path}: {problem.message}")
+        self.report.warnings.append(f"{self.label(problem.path)}: {problem.message}")
         self.writer.put_problem(problem, note_id, f, digest)
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from studylog.notes.cards import extract_cards
-from studylog.paths import NOTES_DIR
 from studylog.store.index import write_transaction
 
 if TYPE_CHECKING:
@@ -94,7 +93,7 @@ def sync_cards(db: sqlite_utils.Database, workspace: Workspace) -> SyncReport:
         )
         for note_id, path, digest in changed:
             try:
-                data = (workspace.root / NOTES_DIR / path).read_bytes()
+                data = workspace.note_file(path).read_bytes()
             except OSError as exc:
                 report.warnings.append(f"notes/{path}: cannot read its cards ({exc})")
                 continue

@@ -1,4 +1,4 @@
-"""Walking notes/: every *.md file with its size and mtime, and the paths that cannot be read."""
+"""Walking the notes folders: every *.md file with its size and mtime, and what cannot be read."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from studylog.paths import SETTINGS_FILE
+
 if TYPE_CHECKING:
     from studylog.paths import Workspace
 
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
 class NoteFile(NamedTuple):
     """A note file seen by the scan (a tuple: a scan makes one per note, 10,000 at a time)."""
 
-    path: str  # POSIX path under notes/
+    path: str  # the note's path (Workspace.note_file gives its file)
     size: int
     mtime_ns: int
 
@@ -53,17 +55,13 @@ def _outside(workspace: Workspace, path: str) -> str | None:
 
 
 def scan_notes(workspace: Workspace) -> Scan:
-    """All notes under the workspace's notes/, following folder links once (a link back up
-    is a loop) and no link that leads out of the workspace."""
-    notes_dir = workspace.notes_dir
+    """All notes under the workspace's notes folders, following folder links once (a link
+    back up is a loop) and no link that leads out of the workspace. A file reached twice
+    (two `dirs` holding it, or a link to it) is read once."""
     files: list[NoteFile] = []
     problems: list[Problem] = []
-    if not notes_dir.is_dir():
-        return Scan(files, problems)
-    if (reason := _outside(workspace, str(notes_dir))) is not None:
-        problems.append(Problem(".", reason, False))
-        return Scan(files, problems)
     seen_dirs: set[tuple[int, int]] = set()
+    seen_files: dict[tuple[int, int], str] = {}
 
     def walk(folder: str, rel: str) -> None:
         try:
@@ -87,7 +85,7 @@ def scan_notes(workspace: Workspace) -> Scan:
         for entry in entries:
             child = f"{rel}/{entry.name}" if rel else entry.name
             if entry.name.startswith("."):
-                continue  # .git, editor swap files, .DS_Store
+                continue  # .git, .studylog, editor swap files, .DS_Store
             is_note = entry.name.lower().endswith(".md")
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
@@ -111,8 +109,31 @@ def scan_notes(workspace: Workspace) -> Scan:
             if not entry.is_file(follow_symlinks=True):
                 problems.append(Problem(child, "not a regular file; skipped", True))
                 continue
+            first = seen_files.setdefault((st.st_dev, st.st_ino), child)
+            if first != child:
+                # Named by its folder: the link is not a note of its own.
+                same = f"{entry.name} is the same file as {workspace.label(first)}; read once"
+                problems.append(Problem(rel or ".", same, False))
+                continue
             files.append(NoteFile(child, st.st_size, st.st_mtime_ns))
 
-    walk(str(notes_dir), "")
+    base = workspace.notes_base
+    for entry in workspace.note_dirs:
+        where = f"{SETTINGS_FILE}: [notes] dirs entry {entry!r}"
+        if not entry or entry.startswith("/") or entry == ".." or entry.startswith("../"):
+            reason = f"{where} is not a folder inside the workspace; skipped"
+            problems.append(Problem(entry, reason, False))
+            continue
+        folder = workspace.root / entry if entry != "." else workspace.root
+        if not folder.is_dir():
+            if base:  # the classic notes/ simply has no notes yet
+                continue
+            problems.append(Problem(entry, f"{where}: no such folder; skipped", False))
+            continue
+        outside = _outside(workspace, str(folder))
+        if outside is not None:
+            problems.append(Problem(entry if not base else ".", outside, False))
+            continue
+        walk(str(folder), "" if base or entry == "." else entry)
     files.sort(key=lambda f: f.path)
     return Scan(files, problems)

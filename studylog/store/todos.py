@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from studylog.paths import NOTES_DIR
-
 if TYPE_CHECKING:
     import sqlite_utils
 
@@ -75,7 +73,7 @@ def tick_todo(workspace: Workspace, item: TodoItem) -> bool:
     Raises TodoError when the file changed since the item was read (its hash differs), when
     that line holds no checkbox, or when the file cannot be written."""
     path, line = item.path, item.line
-    file = workspace.root / NOTES_DIR / path
+    file = workspace.note_file(path)
     try:
         with open(file, "r+b") as handle:
             data = handle.read()
