@@ -25,8 +25,8 @@ from typing import Any
 
 __all__ = ["flush", "log", "log_metric", "param"]
 
-# The environment variable through which studylog hands a run its channel's file descriptor.
-CHANNEL_ENV = "STUDYLOG_TRACK_FD"
+from studylog.protocol import CHANNEL_ENV, COLUMNS, KEY, PARAMS, POINTS
+
 # Send a batch when this many points wait, or this many seconds passed since the last one.
 BATCH_POINTS = 16_384
 BATCH_SECONDS = 0.25
@@ -46,13 +46,15 @@ class _Channel:
         self._clear()
 
     def _clear(self) -> None:
-        self.key, self.seq, self.step = array("q"), array("q"), array("q")
-        self.value, self.ms = array("d"), array("q")
+        code = dict(COLUMNS)  # each column's array type, as the decoder reads it
+        self.key, self.seq, self.step = array(code["key"]), array(code["seq"]), array(code["step"])
+        self.value: array[float] = array(code["value"])
+        self.ms = array(code["ms"])
 
     def _key(self, name: str) -> int:
         key = self.keys[name] = len(self.keys)
         self.counts.append(0)
-        self.send({"key": [key, name]})
+        self.send({KEY: [key, name]})
         return key
 
     def add(self, step: int | None, metrics: dict[str, Any]) -> None:
@@ -80,11 +82,11 @@ class _Channel:
             return
         columns = {
             name: base64.b64encode(getattr(self, name).tobytes()).decode("ascii")
-            for name in ("key", "seq", "step", "value", "ms")
+            for name, _ in COLUMNS
         }
         self._clear()
         self.last_sent = time.monotonic()
-        self.send({"points": columns})
+        self.send({POINTS: columns})
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_line(json.dumps(message, default=repr, allow_nan=True))
@@ -215,7 +217,7 @@ def param(**params: Any) -> None:
         for name, value in params.items()
     )
     if _channel is not None and params:
-        _channel.send_line(f'{{"params": {{{body}}}}}')
+        _channel.send_line(f'{{"{PARAMS}": {{{body}}}}}')
 
 
 def flush() -> None:

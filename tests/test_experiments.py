@@ -24,6 +24,8 @@ LOGS_LOSS = {
     "linear-regression",
 }
 
+pytestmark = pytest.mark.torch  # every test here runs the course's real torch code
+
 
 async def test_every_bundled_snippet_runs_and_logs_its_loss(sample_workspace):
     settings = Settings()

@@ -25,6 +25,8 @@ def _modules_after(statement: str) -> set[str]:
         "import studylog.runner.process",
         "import studylog.runner.service, studylog.runner.snippets, studylog.cli.runs",
         "import studylog.run_views, studylog.store.history",
+        "import studylog.export.exporter, studylog.export.html, studylog.export.notebook",
+        "import studylog.runner.session, studylog.runner.metric_writer",
     ],
 )
 def test_no_layer_imports_torch_numpy_or_textual(statement):
@@ -70,3 +72,15 @@ def test_the_tui_imports_neither_torch_nor_numpy():
     loaded = _modules_after("import studylog.tui.app")
     assert "textual" in loaded
     assert not loaded & {"torch", "numpy", "pandas"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import studylog.runner.session, studylog.runner.service, studylog.runner.metric_writer",
+        "import studylog.export.exporter, studylog.export.html, studylog.export.notebook",
+    ],
+)
+def test_runner_and_export_draw_nothing(statement):
+    """Rich and Textual are the CLI's and the TUI's: the layers below them only compute."""
+    assert not _modules_after(statement) & {"rich", "textual"}

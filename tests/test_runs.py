@@ -173,6 +173,7 @@ async def test_a_flood_of_output_is_capped_and_the_caller_keeps_running(lab):
     assert ticks > 100  # the event loop ran other work throughout the flood
 
 
+@pytest.mark.torch
 async def test_seeds_make_random_numpy_and_torch_repeat(lab):
     code = """
         import random, numpy, torch

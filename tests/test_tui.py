@@ -21,7 +21,7 @@ from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.run_log import RunLog
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, notifications, settings, until
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ async def test_a_failing_snippet_is_reported_and_the_app_goes_on(ws):
         await pilot.press("r")
         await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "the run")
         assert list_runs(pilot.app.db)[0].status == "failed"
-        messages = [n.message for n in pilot.app._notifications]
+        messages = [n.message for n in notifications(pilot.app)]
         assert any("shapes do not match" in m for m in messages)
         assert "failed" in str(table.get_row_at(1)[1])
         log_text = "\n".join(str(line.text) for line in pilot.app.query_one(RunLog).lines)
@@ -224,7 +224,7 @@ async def test_compare_needs_two_marked_runs(ws):
         await _open(pilot, "pytorch/2022-01-21-training.md")
         await pilot.press("v")
         assert isinstance(pilot.app.screen, MainScreen)
-        assert any("Mark two or more runs" in n.message for n in pilot.app._notifications)
+        assert any("Mark two or more runs" in n.message for n in notifications(pilot.app))
 
 
 async def test_a_broken_note_is_marked_and_explained(ws):
@@ -235,7 +235,7 @@ async def test_a_broken_note_is_marked_and_explained(ws):
         await pilot.pause()
         assert "⚠ broken.md" in [label.strip() for label in _labels(tree)]
         await _open(pilot, "broken.md")
-        notes = [n for n in pilot.app._notifications if n.severity == "error"]
+        notes = notifications(pilot.app, "error")
         assert notes and "broken.md" in notes[-1].message and "binary" in notes[-1].message
         assert pilot.app.is_running
 
@@ -271,7 +271,7 @@ async def test_a_locked_store_becomes_a_notification_with_what_to_do(ws):
         await _loaded(pilot)
         pilot.app.report_error(sqlite3.OperationalError("database is locked"))
         await pilot.pause()
-        (note,) = [n for n in pilot.app._notifications if n.severity == "error"]
+        (note,) = notifications(pilot.app, "error")
         assert "studylog.db is busy" in note.message and "close the other studylog" in note.message
         assert pilot.app.is_running
 
@@ -291,13 +291,13 @@ async def test_a_locked_store_during_a_watch_pass_keeps_the_app_alive(ws, monkey
             screen.watch_notes()
             await until(
                 pilot,
-                lambda: any(n.severity == "error" for n in pilot.app._notifications),
+                lambda: any(n.severity == "error" for n in notifications(pilot.app)),
                 "the error",
             )
         finally:
             other.execute("ROLLBACK")
             other.close()
-        message = next(n.message for n in pilot.app._notifications if n.severity == "error")
+        message = next(n.message for n in notifications(pilot.app) if n.severity == "error")
         assert "is busy" in message
         assert pilot.app.is_running and screen.notes  # the notes already shown stay
         screen.watch_notes()  # the lock is gone: the next pass goes through
@@ -320,7 +320,7 @@ async def test_export_the_open_note(ws, tmp_path):
         await until(pilot, page.exists, "the exported page")
         await until(
             pilot,
-            lambda: any(n.title == "Exported" for n in pilot.app._notifications),
+            lambda: any(n.title == "Exported" for n in notifications(pilot.app)),
             "the notice",
         )
         assert "Backpropagation by hand" in page.read_text()

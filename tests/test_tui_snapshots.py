@@ -83,8 +83,15 @@ def test_run_in_progress(snap_compare, ws):
         await until(pilot, lambda: screen.snippet == "slow", "the note")
         await pilot.press("r")
         plot = screen.query_one(MetricPlot)
-        await until(pilot, lambda: len(plot.curves.get("loss", [])) == 5, "live points")
-        await pilot.pause(0.3)  # the plot's next redraw, and the status line's next tick
+        area = screen.run_area
+        await until(
+            pilot,
+            lambda: len(plot.curves.get("loss", [])) == 5 and area.log_view.lines,
+            "live points and output",
+        )
+        plot.draw()  # what their timers would draw next, drawn now
+        area.draw_status()
+        await pilot.pause()
 
     assert snap_compare(_app(ws), terminal_size=SIZE, run_before=run_slow)
 

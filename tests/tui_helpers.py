@@ -126,6 +126,11 @@ def settings() -> Settings:
     return Settings(run=RunSettings(timeout=60, memory_limit_mb=2048))
 
 
+def notifications(app, severity: str | None = None) -> list:
+    """The app's notifications so far (of one severity if given): what a person saw."""
+    return [n for n in app._notifications if severity is None or n.severity == severity]
+
+
 async def until(pilot, condition: Callable[[], object], what: str, seconds: float = 30.0):
     """Let the app work until `condition()` holds (workers, timers, child processes)."""
     loop = asyncio.get_running_loop()

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from studylog.notes.model import Snippet
-    from studylog.runner.events import RunEvent, RunFinished
+    from studylog.runner.events import RunFinished
+    from studylog.runner.session import SessionEvent
     from studylog.store.queries import NoteDetail
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,7 +88,7 @@ class _Printer:
         self.snippet = ""
         self.t0 = time.monotonic()
 
-    def on_event(self, event: RunEvent) -> None:
+    def on_event(self, event: SessionEvent) -> None:
         from studylog.runner.events import MetricPoints, OutputLine, RunStarted
 
         if isinstance(event, OutputLine):
@@ -134,10 +135,10 @@ async def _run_all(
     timeout: float | None,
     printer: _Printer | None,
 ) -> list[RunFinished]:
-    from studylog.runner.service import Runner, RunTarget
+    from studylog.runner.events import RunFinished
+    from studylog.runner.session import RunSession
 
-    runner = Runner(s.db, s.workspace, s.settings.run)
-    cancel = asyncio.Event()
+    runs = RunSession(s.workspace, s.settings.run)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     timers: list[asyncio.TimerHandle] = []
@@ -147,16 +148,22 @@ async def _run_all(
             main.cancel()  # Runner.run kills the run's processes and records it cancelled
 
     def stop() -> None:
-        if cancel.is_set():
+        if runs.cancelling:
             force()
-        else:
-            cancel.set()
+        elif runs.cancel():
             timers.append(loop.call_later(CANCEL_GRACE_SECONDS, force))
+
+    def on_event(event: SessionEvent) -> None:
+        if printer is None:
+            return
+        printer.on_event(event)
+        if isinstance(event, RunFinished) and not (main is not None and main.cancelling()):
+            printer.draw()
+            _print_summary(s, printer.out, event)
 
     # Ctrl-C reaches studylog only (the snippet has its own session): cancel, and record it.
     loop.add_signal_handler(signal.SIGINT, stop)
     loop.add_signal_handler(signal.SIGTERM, stop)
-    finished = []
     live_display = None
     if printer is not None and printer.live:
         from rich.live import Live
@@ -170,24 +177,11 @@ async def _run_all(
         live_display.start()
     drawer = asyncio.ensure_future(_draw(printer)) if printer is not None else None
     try:
-        for snippet in snippets:
-            if cancel.is_set():
-                break
-            target = RunTarget(detail.summary.id, detail.summary.path, snippet)
-            finished.append(
-                await runner.run(
-                    target,
-                    seed=seed,
-                    timeout=timeout,
-                    on_event=printer.on_event if printer is not None else None,
-                    cancel=cancel,
-                )
-            )
-            if printer is not None:
-                printer.draw()
-                _print_summary(s, printer.out, finished[-1])
+        await runs.run(
+            detail, snippets, on_event=on_event, seed=seed, timeout=timeout, keep_going=False
+        )
     except asyncio.CancelledError:
-        if not cancel.is_set():
+        if not timers:  # not stopped by a signal
             raise
         # Stopped by a signal: the run in progress is recorded, and not in `finished`.
     finally:
@@ -199,7 +193,8 @@ async def _run_all(
             live_display.stop()
         loop.remove_signal_handler(signal.SIGINT)
         loop.remove_signal_handler(signal.SIGTERM)
-    return finished
+        await asyncio.to_thread(runs.close)
+    return runs.finished
 
 
 async def _draw(printer: _Printer | None) -> None:

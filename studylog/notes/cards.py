@@ -41,7 +41,7 @@ _INLINE_TAG = re.compile(r"<[^>]+>")
 _QUESTION_START = re.compile(r"^(?:Q\s*[.:：]|질문)", re.IGNORECASE)
 # `Q: …` / `A: …`, also as a list item, in a blockquote or in bold (`**Q:**`).
 _QA = re.compile(
-    r"^[ \t]*(?:>[ \t]?)*[ \t]*(?:[-*+][ \t]+)?(?:\*\*)?(?P<kind>[QqAa])[ \t]*[:：](?:\*\*)?[ \t]*(?P<text>.*)$"
+    r"^[ \t]*(?:>[ \t]?)*[ \t]*(?:[-*+][ \t]+)?(?:\*\*)?(?P<kind>[QqAa])[ \t]*[:：](?:\*\*)?[ \t]*(?P<text>.*)$"  # noqa: E501 (one pattern reads best whole)
 )
 _OPT_OUT = {False, "false", "no", "off", "0"}
 _OPT_IN = {True, "true", "yes", "on", "1"}

@@ -1,4 +1,5 @@
-"""Dates as notes write them: ISO, 2022.01.25, 20220125, 22.01.25, 2022년 1월 25일, January 25 2022."""
+"""Dates as notes write them: ISO, 2022.01.25, 20220125, 22.01.25, 2022년 1월 25일,
+January 25 2022."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def parse_date(value: object, *, day_first: bool = False) -> dt.date | None:
     try:
         if m := _KOREAN.search(text):
             year = int(m.group(1))
-            return dt.date(_full_year(year) if year < 100 else year, int(m.group(2)), int(m.group(3)))
+            return dt.date(
+                _full_year(year) if year < 100 else year, int(m.group(2)), int(m.group(3))
+            )
         a = dateparser.parse(text, default=_DEFAULT_A, yearfirst=not day_first, dayfirst=day_first)
         b = dateparser.parse(text, default=_DEFAULT_B, yearfirst=not day_first, dayfirst=day_first)
     except (ValueError, OverflowError):

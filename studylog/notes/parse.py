@@ -191,7 +191,11 @@ class _NoteBuilder:
 
     def _link(self, href: str, token: Token) -> None:
         target = resolve_workspace_path(self.path, href)
-        if target is None or not target.startswith(EXPERIMENTS_PREFIX) or not target.endswith(".py"):
+        if (
+            target is None
+            or not target.startswith(EXPERIMENTS_PREFIX)
+            or not target.endswith(".py")
+        ):
             return
         # The same file listed in the front matter with arguments is another snippet.
         if any(s.path == target and not s.attrs.get("args") for s in self.snippets):
@@ -215,7 +219,9 @@ class _NoteBuilder:
             line = self._line(token) + content.count("\n", 0, m.start())
             if tag.lower().startswith("<details"):
                 is_open = re.search(r"\bopen\b", m.group("attrs") or "", re.IGNORECASE)
-                self._attach(Section(title="", kind="details", level=0, line=line, open=bool(is_open)))
+                self._attach(
+                    Section(title="", kind="details", level=0, line=line, open=bool(is_open))
+                )
             elif tag.startswith("</"):
                 while self.stack:
                     if self.stack.pop().kind == "details":
@@ -237,7 +243,10 @@ class _NoteBuilder:
         return self.header.lectures
 
     def _date(self) -> dt.date | None:
-        for label, value in (("front matter", self.front.get("date")), ("header", self.header.date)):
+        for label, value in (
+            ("front matter", self.front.get("date")),
+            ("header", self.header.date),
+        ):
             if value is None or value == "":
                 continue
             parsed = parse_date(value, day_first=self.day_first)
@@ -279,21 +288,35 @@ class _NoteBuilder:
                 )
                 continue
             attrs = {k: str(v) for k, v in entry.items() if k != "path"}
-            if any(s.path == target and s.attrs.get("args") == attrs.get("args") for s in self.snippets):
+            if any(
+                s.path == target and s.attrs.get("args") == attrs.get("args") for s in self.snippets
+            ):
                 continue
             self.snippets.append(
-                Snippet(name=attrs.get("name", ""), source="front_matter", line=1, path=target, attrs=attrs)
+                Snippet(
+                    name=attrs.get("name", ""),
+                    source="front_matter",
+                    line=1,
+                    path=target,
+                    attrs=attrs,
+                )
             )
 
     def _named(self, snippets: list[Snippet]) -> list[Snippet]:
         seen: set[str] = set()
         for position, snippet in enumerate(snippets, start=1):
-            name = snippet.name or (
-                posixpath.splitext(posixpath.basename(snippet.path))[0] if snippet.path else ""
-            ) or f"snippet-{position}"
+            name = (
+                snippet.name
+                or (posixpath.splitext(posixpath.basename(snippet.path))[0] if snippet.path else "")
+                or f"snippet-{position}"
+            )
             if name in seen:
-                unique = next(f"{name}-{n}" for n in range(2, len(snippets) + 2) if f"{name}-{n}" not in seen)
-                self.warnings.append(f"snippet name {name!r} is used twice; the second is {unique!r}")
+                unique = next(
+                    f"{name}-{n}" for n in range(2, len(snippets) + 2) if f"{name}-{n}" not in seen
+                )
+                self.warnings.append(
+                    f"snippet name {name!r} is used twice; the second is {unique!r}"
+                )
                 name = unique
             seen.add(name)
             snippet.name = name

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from studylog import track
+from studylog.protocol import ENV
 
 
 def _report(message: dict[str, Any]) -> None:
@@ -27,7 +28,7 @@ def _report(message: dict[str, Any]) -> None:
 
 def _seed_numpy(module: types.ModuleType, seed: int) -> None:
     module.random.seed(seed)
-    _report({"env": {"numpy_imported": True}})
+    _report({ENV: {"numpy_imported": True}})
 
 
 def _seed_torch(module: types.ModuleType, seed: int) -> None:
@@ -39,7 +40,7 @@ def _seed_torch(module: types.ModuleType, seed: int) -> None:
             env["cuda_device"] = module.cuda.get_device_name(0)
     except Exception as exc:  # a broken CUDA setup must not stop a CPU snippet
         env["cuda_error"] = f"{type(exc).__name__}: {exc}"
-    _report({"env": env})
+    _report({ENV: env})
 
 
 class _SeedOnImport(importlib.abc.MetaPathFinder):

@@ -10,12 +10,11 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from studylog.store.runs import Columns
+from studylog.protocol import COLUMNS, ENV, KEY, PARAMS, POINTS, Columns
 
 # A line longer than this is not something track.py sent (its batches stay far below).
 MAX_LINE = 64 * 1024 * 1024
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1  # what SQLite keeps as an integer
-_COLUMNS = (("key", "q"), ("seq", "q"), ("step", "q"), ("value", "d"), ("ms", "q"))
 
 
 @dataclass
@@ -80,17 +79,17 @@ class ChannelDecoder:
             if not isinstance(message, dict) or len(message) != 1:
                 raise ValueError("not a studylog message")
             ((kind, body),) = message.items()
-            if kind == "points":
+            if kind == POINTS:
                 out.points.append(_points(body))
-            elif kind == "key":
+            elif kind == KEY:
                 key, name = body
                 if type(key) is not int or key < 0 or not isinstance(name, str):
                     raise ValueError("bad key")
                 _text(name)
                 out.keys.append((key, name))
-            elif kind in ("params", "env") and isinstance(body, dict):
+            elif kind in (PARAMS, ENV) and isinstance(body, dict):
                 # One bad value loses itself, not the values sent with it.
-                kept = out.params if kind == "params" else out.env
+                kept = out.params if kind == PARAMS else out.env
                 for name, value in body.items():
                     try:
                         _text(json.dumps([name, value], ensure_ascii=False))
@@ -125,7 +124,7 @@ def _points(body: Any) -> Columns:
     if not isinstance(body, dict):
         raise ValueError("points must be columns")
     columns = []
-    for name, typecode in _COLUMNS:
+    for name, typecode in COLUMNS:
         column = array(typecode)
         column.frombytes(base64.b64decode(body[name], validate=True))
         columns.append(column)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from studylog.store.runs import Columns
+from studylog.protocol import Columns
 
 
 @dataclass(frozen=True)

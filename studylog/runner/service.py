@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studylog import __version__
+from studylog.protocol import CHANNEL_ENV
 from studylog.runner.channel import ChannelDecoder, Decoded
 from studylog.runner.events import (
     EventCallback,
@@ -26,11 +27,12 @@ from studylog.runner.events import (
     RunFinished,
     RunStarted,
 )
+from studylog.runner.metric_writer import BackgroundMetricWriter
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, ProcessResult, Status, run_process
 from studylog.runner.snippets import RunError, fence_timeout, snippet_code
+from studylog.runner.store_thread import StoreThread
 from studylog.store import runs as store_runs
-from studylog.track import CHANNEL_ENV
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -96,10 +98,10 @@ def _args(snippet: Snippet) -> list[str]:
 class _Live:
     """The parent's side of one run while it goes: what arrived, and writing it down."""
 
-    db: sqlite_utils.Database
+    store: StoreThread
     run_id: int
     on_event: EventCallback | None
-    writer: store_runs.BackgroundMetricWriter
+    writer: BackgroundMetricWriter
     env: dict[str, Any]
     output: tuple[CappedOutput, CappedOutput]
     decoder: ChannelDecoder = field(default_factory=ChannelDecoder)
@@ -108,6 +110,7 @@ class _Live:
     channel_problems: int = 0
     output_error: str | None = None
     output_saved: tuple[int, int] = (0, 0)
+    saving: bool = False  # a save is on its way to the store
 
     def on_line(self, stream: str, line: str) -> None:
         if self.on_event is not None:
@@ -130,17 +133,25 @@ class _Live:
             self.on_event(MetricPoints(self.run_id, dict(self.names), decoded.points))
 
     def save_output(self) -> None:
-        """The output so far into the store (metrics go by the writer's thread)."""
+        """The output so far into the store, in the store's thread (metrics go by the
+        writer's thread); one save at a time, and none when nothing changed."""
         seen = (self.output[0].added, self.output[1].added)
-        if seen == self.output_saved:
+        if seen == self.output_saved or self.saving:
             return
-        try:
-            store_runs.save_output(
-                self.db, self.run_id, self.output[0].text(), self.output[1].text()
-            )
-            self.output_saved = seen
-        except sqlite3.Error as exc:  # retried at the next save; the run goes on
-            self.output_error = str(exc)
+        stdout, stderr = self.output[0].text(), self.output[1].text()
+        run_id = self.run_id
+
+        def save(db: sqlite_utils.Database) -> None:
+            try:
+                store_runs.save_output(db, run_id, stdout, stderr)
+                self.output_saved = seen
+            except sqlite3.Error as exc:  # retried at the next save; the run goes on
+                self.output_error = str(exc)
+            finally:
+                self.saving = False
+
+        self.saving = True
+        self.store.submit(save)
 
     def problems(self) -> list[str]:
         """Warnings for the run's record (call after the writer is closed)."""
@@ -168,19 +179,38 @@ class _Live:
 
 
 class Runner:
-    """Runs snippets of a workspace's notes and keeps each run in its store."""
+    """Runs snippets of a workspace's notes and keeps each run in its store. Its records are
+    written by its own connection in a thread of its own (`store`), never by the caller's
+    loop. Given `db`, the code files of runs that are over are removed now; else at the
+    first run."""
 
-    def __init__(self, db: sqlite_utils.Database, workspace: Workspace, settings: RunSettings):
-        self.db = db
+    def __init__(
+        self,
+        db: sqlite_utils.Database | None,
+        workspace: Workspace,
+        settings: RunSettings,
+        *,
+        store: StoreThread | None = None,
+    ):
         self.workspace = workspace
         self.settings = settings
-        self._remove_leftover_code()
+        self.store = store if store is not None else StoreThread(workspace.db_path)
+        self._owns_store = store is None
+        self._cleaned = False
+        if db is not None:
+            self._remove_leftover_code(db)
 
-    def _remove_leftover_code(self) -> None:
+    def close(self) -> None:
+        """End the store's thread (when this runner made it)."""
+        if self._owns_store:
+            self.store.close()
+
+    def _remove_leftover_code(self, db: sqlite_utils.Database) -> None:
         """Code files of runs that are over (a studylog killed mid-run leaves its own)."""
+        self._cleaned = True
         if not self.workspace.run_dir.is_dir():
             return
-        going = store_runs.running_ids(self.db)
+        going = store_runs.running_ids(db)
         for path in self.workspace.run_dir.glob("run-*.py"):
             run_id = path.stem.removeprefix("run-")
             if run_id.isdigit() and int(run_id) not in going:
@@ -209,6 +239,8 @@ class Runner:
         status, never an exception; RunError only when the run cannot start."""
         snippet = target.snippet
         code = snippet_code(self.workspace, snippet)
+        if not self._cleaned:
+            await self.store.call(self._remove_leftover_code)
         limits = self.limits(snippet, timeout)
         seed = self.settings.seed if seed is None else seed
         new = store_runs.NewRun(
@@ -225,14 +257,12 @@ class Runner:
             env=base_environment(),
         )
         try:
-            run_id = store_runs.start_run(self.db, new)
+            run_id = await self.store.call(lambda db: store_runs.start_run(db, new))
         except sqlite3.Error as exc:
             raise RunError(f"{self.workspace.db_path}: cannot record the run ({exc})") from exc
         output = (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
-        writer = store_runs.BackgroundMetricWriter(
-            self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS
-        )
-        live = _Live(self.db, run_id, on_event, writer, dict(new.env), output)
+        writer = BackgroundMetricWriter(self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS)
+        live = _Live(self.store, run_id, on_event, writer, dict(new.env), output)
         if timeout is None and (bad_timeout := fence_timeout(snippet)[1]):
             live.warnings.append(bad_timeout)
         if on_event is not None:
@@ -244,7 +274,7 @@ class Runner:
                 code_file.write_text(code, encoding="utf-8")
             except OSError as exc:
                 live.warnings.append(f"{code_file}: cannot write the run's code ({exc})")
-                return self._finish(live, _not_started(f"OSError: {exc}"))
+                return await self._finish(live, _not_started(f"OSError: {exc}"))
             try:
                 result = await self._child(target, new, code_file, limits, live, cancel)
             finally:
@@ -253,9 +283,13 @@ class Runner:
             await asyncio.to_thread(writer.close)  # the last metrics, off the event loop
         except asyncio.CancelledError:  # the caller's task was cancelled: the group is dead
             out, err = live.output
-            self._finish(live, _not_started(None, "cancelled", out.text(), err.text()))
+            cancelled = _not_started(None, "cancelled", out.text(), err.text())
+            # Waited for here, blocking: a cancelled task is not to await again.
+            finished = self.store.submit(lambda db: self._record(db, live, cancelled)).result()
+            if live.on_event is not None:
+                live.on_event(finished)
             raise
-        return self._finish(live, result)
+        return await self._finish(live, result)
 
     async def _child(
         self,
@@ -324,7 +358,14 @@ class Runner:
         finally:
             transport.close()
 
-    def _finish(self, live: _Live, result: ProcessResult) -> RunFinished:
+    async def _finish(self, live: _Live, result: ProcessResult) -> RunFinished:
+        finished = await self.store.call(lambda db: self._record(db, live, result))
+        if live.on_event is not None:
+            live.on_event(finished)
+        return finished
+
+    def _record(self, db: sqlite_utils.Database, live: _Live, result: ProcessResult) -> RunFinished:
+        """Record how the run ended (in the store's thread)."""
         live.writer.close()  # at once if closed already
         warnings = live.problems() + result.notes
         end = store_runs.RunEnd(
@@ -341,7 +382,7 @@ class Runner:
             warnings=warnings,
         )
         try:
-            store_runs.finish_run(self.db, live.run_id, end)
+            store_runs.finish_run(db, live.run_id, end)
         except sqlite3.Error as exc:
             raise RunError(
                 f"{self.workspace.db_path}: run {live.run_id} ended ({result.status}) but could "
@@ -357,8 +398,6 @@ class Runner:
             warnings=warnings,
             lost=live.lost(),
         )
-        if live.on_event is not None:
-            live.on_event(finished)
         return finished
 
 

@@ -120,7 +120,8 @@ def _open_read_only(path: Path) -> sqlite_utils.Database:
 
 def open_memory_store() -> sqlite_utils.Database:
     """An in-memory store with the full schema (tests; a read-only workspace without a store)."""
-    db = sqlite_utils.Database(memory=True)
+    # Autocommit, as a store on disk (`connect`): the same transactions in tests as in use.
+    db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
     _configure(db)
     migrate(db)
     return db

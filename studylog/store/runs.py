@@ -8,37 +8,20 @@ import datetime as dt
 import hashlib
 import json
 import os
-import queue
 import signal
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from studylog.protocol import Columns
 from studylog.store.locks import retry_locked
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import sqlite_utils
-
-
-class Columns(NamedTuple):
-    """Points as the metric channel delivers them: equal-length columns, one row a point."""
-
-    key: Sequence[int]  # the run's number for the metric's name
-    seq: Sequence[int]  # the point's place in its series
-    step: Sequence[int]
-    value: Sequence[float]
-    ms: Sequence[int]  # milliseconds since the run started
-
-    def __len__(self) -> int:  # the number of points, not of columns
-        return len(self.key)
-
-    def rows(self) -> Iterator[tuple[Any, ...]]:
-        return zip(self.key, self.seq, self.step, self.value, self.ms, strict=True)
 
 
 INTERRUPTED_ERROR = "studylog stopped while this run was going (killed or crashed)"
@@ -308,7 +291,7 @@ def store_error_text(exc: BaseException, db_path: Path) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _retryable(exc: BaseException) -> bool:
+def retryable(exc: BaseException) -> bool:
     """A lock held by another writer: what waits is kept and written at the next flush."""
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -467,112 +450,3 @@ class MetricWriter:
         conn.execute("RELEASE points")
         # OR IGNORE skips a point at a place already taken: count what did not land.
         self.rejected += len(batch) - inserted
-
-
-class BackgroundMetricWriter:
-    """A MetricWriter on a thread and connection of its own: the caller's event loop keeps
-    draining the metric channel while SQLite inserts (else the snippet waits on a full pipe).
-    Writes at least every `every` seconds, sooner when `max_points` wait.
-
-    The thread survives any error: a lock is waited out (what waits is kept for the next
-    flush); anything else loses what waited, counted in `losses` with its cause."""
-
-    _STOP = object()
-
-    def __init__(self, db_path: Path, run_id: int, every: float, max_points: int) -> None:
-        self.db_path = db_path
-        self.run_id = run_id
-        self.every = every
-        self.max_points = max_points
-        self.rejected = 0
-        self.errors: list[str] = []  # each distinct failure once, e.g. a store locked too long
-        self.losses = Losses()  # read after close()
-        self.queued = 0  # points handed over, and points written (or refused) so far
-        self.done = 0
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._main, name=f"metrics-{run_id}", daemon=True)
-        self._thread.start()
-
-    def add_key(self, key: int, name: str) -> None:
-        self._queue.put(("key", key, name))
-
-    def add_points(self, points: Columns) -> None:
-        self.queued += len(points)
-        self._queue.put(("points", points))
-
-    @property
-    def backlog(self) -> int:
-        """Points handed over but not yet written: the caller stops reading above a bound."""
-        return self.queued - self.done
-
-    def add_params(self, params: dict[str, Any]) -> None:
-        self._queue.put(("params", params))
-
-    def close(self) -> None:
-        """Write what is left and stop (again: nothing)."""
-        if self._thread.is_alive():
-            self._queue.put(self._STOP)
-            self._thread.join()
-
-    def _main(self) -> None:
-        from studylog.store.db import connect
-
-        try:
-            db = connect(self.db_path)
-        except (sqlite3.Error, OSError) as exc:
-            self._lose_the_rest(exc)
-            return
-        writer = MetricWriter(db, self.run_id, self.losses)
-        try:
-            self._loop(writer)
-        except Exception as exc:  # a bug must not lose the run's metrics without a word
-            writer.drop(store_error_text(exc, self.db_path))
-            self._lose_the_rest(exc)
-        finally:
-            self.rejected = writer.rejected
-            db.close()
-
-    def _loop(self, writer: MetricWriter) -> None:
-        deadline = time.monotonic() + self.every
-        stopping = False
-        while not stopping:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                if item is self._STOP:
-                    stopping = True
-                elif item[0] == "points":
-                    writer.add_points(item[1])
-                elif item[0] == "key":
-                    writer.add_key(item[1], item[2])
-                else:
-                    writer.add_params(item[1])
-            except queue.Empty:
-                pass
-            now = time.monotonic()
-            if stopping or now >= deadline or writer.pending_points >= self.max_points:
-                self._flush(writer, final=stopping)
-                deadline = now + self.every
-
-    def _lose_the_rest(self, exc: BaseException) -> None:
-        """Count all that is still to come as lost, until close()."""
-        self.losses.cause(store_error_text(exc, self.db_path))
-        while (item := self._queue.get()) is not self._STOP:
-            if item[0] == "points":
-                self.losses.points += len(item[1])
-                self.done += len(item[1])
-            elif item[0] == "key":
-                self.losses.keys += 1
-            else:
-                self.losses.params += len(item[1])
-
-    def _flush(self, writer: MetricWriter, final: bool) -> None:
-        pending = writer.pending_points
-        try:
-            retry_locked(writer.flush)  # a lock is waited out; warned only if it stays
-        except Exception as exc:
-            if _retryable(exc) and not final:  # kept: retried at the next flush
-                if str(exc) not in self.errors:
-                    self.errors.append(str(exc))
-                return
-            writer.drop(store_error_text(exc, self.db_path))
-        self.done += pending

@@ -20,7 +20,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:
-    from studylog.runner.service import Runner
+    from studylog.runner.session import RunSession
 
 from studylog.paths import Workspace
 from studylog.safe_text import visible
@@ -70,15 +70,18 @@ class StudylogApp(App[None]):
         self.sub_title = visible(workspace.root.name)
 
     @functools.cached_property
-    def runner(self) -> Runner:
-        from studylog.runner.service import Runner  # at the first run: the screen paints sooner
+    def run_session(self) -> RunSession:
+        """Where snippets run (made when a note with snippets first opens)."""
+        from studylog.runner.session import RunSession  # the screen paints sooner without it
 
-        return Runner(self.db, self.workspace, self.settings.run)
+        return RunSession(self.workspace, self.settings.run)
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
 
     def on_unmount(self) -> None:
+        if "run_session" in self.__dict__:
+            self.run_session.close()
         self.db.close()
 
     def save_state(self) -> None:

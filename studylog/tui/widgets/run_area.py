@@ -5,7 +5,7 @@ first opens, so the first screen paints without it."""
 
 from __future__ import annotations
 
-import asyncio
+import sqlite3
 import time
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Static
 
 from studylog.labels import duration_text, number_text
@@ -24,7 +25,8 @@ from studylog.tui.widgets.snippet_table import SnippetTable
 
 if TYPE_CHECKING:
     from studylog.notes.model import Snippet
-    from studylog.runner.events import RunEvent
+    from studylog.runner.events import MetricPoints, RunFinished
+    from studylog.runner.session import RunView, SessionEvent, SnippetHistory
     from studylog.store.queries import NoteDetail
     from studylog.tui.app import StudylogApp
 
@@ -50,7 +52,8 @@ class RunArea(Horizontal):
         self.running: str | None = None
         self.run_started = 0.0
         self.latest: dict[str, tuple[int, float]] = {}
-        self.cancel_event: asyncio.Event | None = None
+        self._lines: list[str] = []  # output and points not yet drawn (see OutputArrived)
+        self._points: list[MetricPoints] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="run-left"):
@@ -65,7 +68,7 @@ class RunArea(Horizontal):
         self.snippets.border_title = "Snippets"
         self.runs.border_title = "Runs (space marks, v compares)"
         self.log_view.border_title = "Output"
-        self.set_interval(0.2, self._tick)
+        self.set_interval(0.2, self.draw_status)
 
     # -- what is shown -----------------------------------------------------------------
 
@@ -77,12 +80,7 @@ class RunArea(Horizontal):
         self.refresh_snippets()
 
     def refresh_snippets(self) -> None:
-        from studylog.runner.snippets import snippet_states
-
-        if self.detail is None:
-            return
-        states = snippet_states(self.app.db, self.app.workspace, self.detail)
-        self.snippets.show(states, self.running)
+        self._draw_history(self._history_now(None))
 
     def on_snippet_table_highlighted(self, event: SnippetTable.Highlighted) -> None:
         if event.name != self.snippet:  # another snippet: show its history and latest run
@@ -90,24 +88,27 @@ class RunArea(Horizontal):
             self.refresh_runs()
 
     def refresh_runs(self) -> None:
-        from studylog.runner.snippets import RunError, snippet_code
-        from studylog.store.history import list_runs
-        from studylog.store.runs import code_hash
+        self._draw_history(self._history_now(self.snippet), snippets=False)
 
-        if self.detail is None or self.snippet is None:
+    def _history_now(self, snippet: str | None) -> SnippetHistory | None:
+        """The history read here, on the app's connection: a note opened, a snippet chosen
+        (a run's own refreshes are read in the session's thread, `_load`)."""
+        if self.detail is None:
+            return None
+        return self.app.run_session.history_now(self.app.db, self.detail, snippet)
+
+    def _draw_history(self, history: SnippetHistory | None, *, snippets: bool = True) -> None:
+        if history is None:
             self.runs.show([], None)
             return
-        runs = list_runs(self.app.db, note_id=self.detail.summary.id, snippet=self.snippet)
-        current = None
-        snippet = self._snippet(self.snippet)
-        if snippet is not None:
-            try:
-                current = code_hash(snippet_code(self.app.workspace, snippet))
-            except RunError:
-                current = None
-        self.runs.show(runs, current)
-        if self.running is None and runs:
-            self.show_run(runs[0].id)
+        if snippets:
+            self.snippets.show(history.states, self.running)
+        if self.snippet is None:
+            self.runs.show([], None)
+            return
+        self.runs.show(history.runs, history.current_hash)
+        if self.running is None and history.latest is not None:
+            self._draw_run(history.latest)
         elif self.running is None:
             self.log_view.show_text("", "", f"{self.snippet}: never run")
             self.plot.show({}, "press r to run")
@@ -119,91 +120,169 @@ class RunArea(Horizontal):
         self.show_run(event.run_id)
 
     def show_run(self, run_id: int) -> None:
-        from studylog.store.history import get_run, metric_names, series
+        from studylog.runner.session import run_view
 
-        run = get_run(self.app.db, run_id)
-        s = run.summary
+        self._draw_run(run_view(self.app.db, run_id))
+
+    def _draw_run(self, view: RunView) -> None:
+        s = view.run.summary
         title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
-        self.log_view.show_text(run.stdout, run.stderr, title)
-        names = metric_names(self.app.db, run_id)
-        self.plot.show({name: series(self.app.db, run_id, name) for name in names}, f"run #{s.id}")
+        self.log_view.show_text(view.run.stdout, view.run.stderr, title)
+        self.plot.show(view.curves, f"run #{s.id}")
 
-    def _snippet(self, name: str) -> Snippet | None:
-        if self.detail is None:
-            return None
-        return next((s for s in self.detail.snippets if s.name == name), None)
+    # -- running: keys go to the session, its events come back as messages --------------
 
-    # -- running -----------------------------------------------------------------------
+    class Starting(Message):
+        def __init__(self, snippet: str) -> None:
+            super().__init__()
+            self.snippet = snippet
+
+    class Started(Message):
+        def __init__(self, run_id: int, snippet: str) -> None:
+            super().__init__()
+            self.run_id, self.snippet = run_id, snippet
+
+    class OutputArrived(Message):
+        """New lines wait in the area's buffer (one such message stands for them all)."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunArea.OutputArrived)
+
+    class PointsArrived(Message):
+        """New metric points wait in the area's buffer."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunArea.PointsArrived)
+
+    class Ended(Message):
+        def __init__(self, snippet: str, finished: RunFinished) -> None:
+            super().__init__()
+            self.snippet, self.finished = snippet, finished
+
+    class Refused(Message):
+        def __init__(self, snippet: str, message: str) -> None:
+            super().__init__()
+            self.snippet, self.message = snippet, message
+
+    class BatchOver(Message):
+        pass
+
+    class Loaded(Message):
+        """A note's snippet history, read in the session's thread."""
+
+        def __init__(
+            self, note_id: int | None, history: SnippetHistory | None, final: bool
+        ) -> None:
+            super().__init__()
+            self.note_id, self.history, self.final = note_id, history, final
 
     def run(self, names: list[str]) -> None:
         """Run these snippets of the note, one after the other."""
-        if self.running is not None:
+        if self.app.run_session.busy:
             self.notify("A run is already going; press c to cancel it.", severity="warning")
         elif self.detail is not None and names:
-            self.run_snippets(self.detail, names)
+            by_name = {s.name: s for s in self.detail.snippets}
+            self.running = names[0]  # until the batch's end is drawn
+            self.run_snippets(self.detail, [by_name[name] for name in names if name in by_name])
 
     def cancel(self) -> None:
-        if self.cancel_event is not None and self.running is not None:
-            self.cancel_event.set()
-        else:
+        if not self.app.run_session.cancel():
             self.notify("Nothing is running.")
 
     @work(group="run", exit_on_error=False)
-    async def run_snippets(self, detail: NoteDetail, names: list[str]) -> None:
-        from studylog.runner.service import RunTarget
-        from studylog.runner.snippets import RunError
+    async def run_snippets(self, detail: NoteDetail, snippets: list[Snippet]) -> None:
+        await self.app.run_session.run(detail, snippets, on_event=self._on_session_event)
 
-        cancel = self.cancel_event = asyncio.Event()
-        try:
-            for name in names:
-                if cancel.is_set():
-                    break
-                snippet = next(s for s in detail.snippets if s.name == name)
-                self.running, self.run_started, self.latest = name, _clock(), {}
-                self.snippets.show(self.snippets.states, name)
-                self.refresh_runs()
-                self.log_view.show_text("", "", f"{name} · running")
-                self.log_view.clear()
-                self.plot.show({}, f"{name} · live")
-                try:
-                    finished = await self.app.runner.run(
-                        RunTarget(detail.summary.id, detail.summary.path, snippet),
-                        on_event=self._on_run_event,
-                        cancel=cancel,
-                    )
-                except RunError as exc:
-                    self.notify(str(exc), title="Cannot run", severity="error")
-                    continue
-                finally:
-                    self.log_view.draw()
-                if finished.status == "succeeded":
-                    self.notify(f"{name} succeeded in {duration_text(finished.duration)}")
-                else:
-                    why = finished.last_error or finished.signal or ""
-                    self.notify(
-                        f"{name}: {finished.status.replace('_', ' ')}. {why}",
-                        title="Run did not succeed",
-                        severity="warning" if finished.status == "cancelled" else "error",
-                    )
-        finally:
-            self.running, self.cancel_event = None, None
-            self.status.update("")
-            self.refresh_snippets()
-            self.refresh_runs()
-
-    def _on_run_event(self, event: RunEvent) -> None:
-        from studylog.runner.events import MetricPoints, OutputLine, RunStarted
+    def _on_session_event(self, event: SessionEvent) -> None:
+        """The session's events, as messages to this area (called on the app's loop)."""
+        from studylog.runner.events import MetricPoints, OutputLine, RunFinished, RunStarted
+        from studylog.runner.session import BatchEnded, RunRefused, SnippetStarting
 
         if isinstance(event, OutputLine):
-            self.log_view.add_line(event.line)
+            self._lines.append(event.line)
+            self.post_message(self.OutputArrived())
         elif isinstance(event, MetricPoints):
-            self.latest.update(event.latest())
-            self.plot.extend(event.by_name())
+            self._points.append(event)
+            self.post_message(self.PointsArrived())
+        elif isinstance(event, SnippetStarting):
+            self.post_message(self.Starting(event.snippet))
         elif isinstance(event, RunStarted):
-            self.log_view.border_title = Text(visible(f"#{event.run_id} {event.snippet} · running"))
-            self.refresh_runs()  # the new run, at the top of the history
+            self.post_message(self.Started(event.run_id, event.snippet))
+        elif isinstance(event, RunFinished):
+            self.post_message(self.Ended(self.app.run_session.running or "", event))
+        elif isinstance(event, RunRefused):
+            self.post_message(self.Refused(event.snippet, event.message))
+        elif isinstance(event, BatchEnded):
+            self.post_message(self.BatchOver())
 
-    def _tick(self) -> None:
+    def on_run_area_starting(self, message: Starting) -> None:
+        name = message.snippet
+        self.running, self.run_started, self.latest = name, _clock(), {}
+        self.snippets.show(self.snippets.states, name)
+        self.log_view.show_text("", "", f"{name} · running")
+        self.log_view.clear()
+        self.plot.show({}, f"{name} · live")
+        self._load()
+
+    def on_run_area_started(self, message: Started) -> None:
+        self.log_view.border_title = Text(visible(f"#{message.run_id} {message.snippet} · running"))
+        self._load()  # the new run, at the top of the history
+
+    def on_run_area_output_arrived(self, _: OutputArrived) -> None:
+        lines, self._lines = self._lines, []
+        for line in lines:
+            self.log_view.add_line(line)
+
+    def on_run_area_points_arrived(self, _: PointsArrived) -> None:
+        batches, self._points = self._points, []
+        for points in batches:
+            self.latest.update(points.latest())
+            self.plot.extend(points.by_name())
+
+    def on_run_area_ended(self, message: Ended) -> None:
+        self.log_view.draw()
+        finished, name = message.finished, message.snippet
+        if finished.status == "succeeded":
+            self.notify(f"{name} succeeded in {duration_text(finished.duration)}")
+        else:
+            why = finished.last_error or finished.signal or ""
+            self.notify(
+                f"{name}: {finished.status.replace('_', ' ')}. {why}",
+                title="Run did not succeed",
+                severity="warning" if finished.status == "cancelled" else "error",
+            )
+
+    def on_run_area_refused(self, message: Refused) -> None:
+        self.log_view.draw()
+        self.notify(message.message, title="Cannot run", severity="error")
+
+    def on_run_area_batch_over(self, _: BatchOver) -> None:
+        self._load(final=True)  # `running` stays set until this is drawn
+
+    @work(group="run-history", exclusive=True, exit_on_error=False)
+    async def _load(self, final: bool = False) -> None:
+        """The open note's snippet states and history, read in the session's thread."""
+        detail = self.detail
+        history = None
+        if detail is not None:
+            try:
+                history = await self.app.run_session.history(detail, self.snippet)
+            except sqlite3.Error as exc:
+                self.app.report_error(exc)
+        note_id = detail.summary.id if detail is not None else None
+        self.post_message(self.Loaded(note_id, history, final))
+
+    def on_run_area_loaded(self, message: Loaded) -> None:
+        if message.final:
+            self.running = None
+            self.status.update("")
+        if self.detail is None or self.detail.summary.id != message.note_id:
+            return  # another note opened meanwhile
+        if message.history is not None:
+            self._draw_history(message.history)
+
+    def draw_status(self) -> None:
+        """The status line of the run going now (elapsed time, latest metrics)."""
         if self.running is None:
             return
         text = Text.assemble(("▶ ", "cyan"), (visible(self.running), "bold"))
@@ -219,17 +298,21 @@ class RunArea(Horizontal):
 
     def compare(self) -> None:
         """The marked runs' curves overlaid, in a screen of their own."""
-        from studylog.store.history import get_run, metric_names, series
-        from studylog.tui.screens.compare import CompareScreen
-
         marked = sorted(self.runs.marked)
         if len(marked) < 2:
             self.notify("Mark two or more runs with space (in the runs table), then press v.")
             return
-        runs = [get_run(self.app.db, run_id) for run_id in marked]
+        self._compare(marked)
+
+    @work(group="compare", exclusive=True, exit_on_error=False)
+    async def _compare(self, marked: list[int]) -> None:
+        from studylog.tui.screens.compare import CompareScreen
+
+        views = await self.app.run_session.run_views(marked)
         curves: dict[str, list[tuple[int, float]]] = {}
-        for run in runs:
-            for name in metric_names(self.app.db, run.summary.id):
-                label = f"#{run.summary.id} {run.summary.snippet} · {name}"
-                curves[label] = series(self.app.db, run.summary.id, name)
+        for view in views:
+            s = view.run.summary
+            for name, points in view.curves.items():
+                curves[f"#{s.id} {s.snippet} · {name}"] = points
+        runs = [view.run for view in views]
         self.app.push_screen(CompareScreen(runs, curves, self.app.workspace.root / "exports"))
