@@ -37,9 +37,9 @@ class MainScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "search", "Search"),
         Binding("r", "run", "Run"),
-        Binding("R", "run_all", "Run all"),
+        Binding("R", "run_all", "Run all", show=False),
         Binding("c", "cancel", "Cancel", show=False),
-        Binding("g", "outline", "Outline"),
+        Binding("g", "outline", "Outline", show=False),
         Binding("o", "edit", "Edit"),
         Binding("b", "toggle_sidebar", "Sidebar"),
         Binding("m", "maximize_panel", "Max"),
@@ -59,7 +59,7 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     # What the palette offers beside the footer's keys (app.py).
-    PALETTE_KEYS = ("t", "s", "u", "c", "v", "e")
+    PALETTE_KEYS = ("g", "R", "t", "s", "u", "c", "v", "e")
 
     app: StudylogApp
 
@@ -83,6 +83,7 @@ class MainScreen(Screen[None]):
         tree = self.query_one(NoteTree)
         tree.mode = self.app.ui_state.tree_mode
         tree.focus()
+        self.add_class("-show-sidebar")  # shown, even when narrow, until a note is open
         self.load_notes()
         self.set_interval(WATCH_SECONDS, self.watch_notes)
 
@@ -146,8 +147,7 @@ class MainScreen(Screen[None]):
             self.query_one(NoteTree).select_path(event.path)
         else:
             self.open_note(event.path)
-        if self.has_class("-narrow") and not self.has_class("-hide-sidebar"):
-            self._set_sidebar(False)  # narrow: the note gets the width once it is chosen
+        self.remove_class("-show-sidebar")  # narrow: the note gets the width once chosen
         self.query_one(NoteView).focus()
 
     @work(group="open", exclusive=True, exit_on_error=False)
@@ -166,6 +166,11 @@ class MainScreen(Screen[None]):
             return
         same = self.detail is not None and self.detail.summary.path == path
         self.detail = detail
+        if not keep_place and self.has_class("-narrow"):
+            self.remove_class("-show-sidebar")
+            sidebar = self.query_one("#sidebar")
+            if self.focused is not None and sidebar in self.focused.ancestors_with_self:
+                self.query_one(NoteView).focus()
         view = self.query_one(NoteView)
         await view.show(detail, keep_place=keep_place and same)
         if reveal:
@@ -281,6 +286,8 @@ class MainScreen(Screen[None]):
             )
 
     def action_search(self) -> None:
+        if self.has_class("-hide-sidebar") or self.has_class("-narrow"):
+            self._set_sidebar(True)
         self.query_one("#search-input", Input).focus()
 
     def action_close_search(self) -> None:
