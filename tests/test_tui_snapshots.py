@@ -137,4 +137,3 @@ def test_help_screen_80x24(snap_compare, ws):
         await pilot.press("question_mark")
 
     assert snap_compare(_app(ws), terminal_size=(80, 24), run_before=help_screen)
-
