@@ -264,16 +264,6 @@ async def test_notes_changed_on_disk_show_up(ws):
         assert "Slow snippet" not in labels
 
 
-async def test_edit_without_a_terminal_says_so_and_goes_on(ws, monkeypatch):
-    monkeypatch.setenv("EDITOR", "true")
-    async with _app(ws).run_test(size=(120, 40)) as pilot:
-        await _open(pilot, "dl/2022-01-20-backprop.md")
-        await pilot.press("o")
-        await pilot.pause()
-        assert any(n.title == "Editor" for n in notifications(pilot.app))
-        assert pilot.app.is_running
-
-
 async def test_a_locked_store_becomes_a_notification_with_what_to_do(ws):
     import sqlite3
 

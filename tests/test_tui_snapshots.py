@@ -112,3 +112,28 @@ def test_help_screen(snap_compare, ws):
         await pilot.press("question_mark")
 
     assert snap_compare(_app(ws), terminal_size=SIZE, run_before=help_screen)
+
+
+# -- small terminals (issue 10): the sidebar hides itself, the run area keeps its rows -----
+
+
+async def _open_training_ready(pilot) -> None:
+    from studylog.tui.widgets.note_view import NoteView
+
+    await _open_training(pilot)
+    view = pilot.app.screen.query_one(NoteView)
+    await until(pilot, view.ready.is_set, "the note rendered")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=["80x24", "100x30"])
+def test_main_screen_small(snap_compare, ws, size):
+    assert snap_compare(_app(ws), terminal_size=size, run_before=_open_training_ready)
+
+
+def test_help_screen_80x24(snap_compare, ws):
+    async def help_screen(pilot):
+        await until(pilot, lambda: pilot.app.screen.notes, "the notes")
+        await pilot.press("question_mark")
+
+    assert snap_compare(_app(ws), terminal_size=(80, 24), run_before=help_screen)

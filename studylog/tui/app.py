@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import shlex
+import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterable
@@ -96,7 +97,7 @@ class StudylogApp(App[None]):
         if isinstance(screen, MainScreen):
             for binding in MainScreen.BINDINGS:
                 assert isinstance(binding, Binding)
-                if binding.show:
+                if binding.show or binding.key in MainScreen.PALETTE_KEYS:
                     yield SystemCommand(
                         binding.description,
                         f"{binding.description} (key {binding.key})",
@@ -149,14 +150,36 @@ class StudylogApp(App[None]):
         super()._handle_exception(error)
 
     def edit(self, path: Path) -> str | None:
-        """Open `path` in $VISUAL / $EDITOR, the app suspended meanwhile; an error message,
-        or None."""
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        """Open `path` in $VISUAL / $EDITOR, the app suspended meanwhile; an error message
+        that names the command and says what to set, or None. The command is looked up
+        before the app gives the terminal away, so one that is not there costs nothing."""
+        from textual.app import SuspendNotSupported
+
+        variable = "VISUAL" if os.environ.get("VISUAL") else "EDITOR"
+        editor = os.environ.get(variable, "").strip()
+        fix = "Set $VISUAL or $EDITOR to an editor that waits, e.g. export EDITOR=nano."
+        if not editor:
+            return f"No editor is set. {fix}"
         try:
-            with self.suspend():
-                subprocess.run([*shlex.split(editor), str(path)], check=False)
-        except (OSError, ValueError) as exc:
-            return f"cannot start the editor {editor!r}: {exc}. Set $EDITOR."
-        except Exception as exc:  # suspend() is not possible (no terminal: tests, pipes)
-            return f"cannot open an editor here: {exc}"
+            command = shlex.split(editor)
+        except ValueError as exc:
+            return f"${variable}={editor!r} cannot be read as a command ({exc}). {fix}"
+        if not command or shutil.which(command[0]) is None:
+            missing = command[0] if command else editor
+            return f"${variable}={editor!r}: {missing} is not installed or not on PATH. {fix}"
+        try:
+            if self.is_headless:  # no terminal to give away (tests): the editor runs as is
+                done = subprocess.run([*command, str(path)], check=False, stdin=subprocess.DEVNULL)
+            else:
+                with self.suspend():
+                    done = subprocess.run([*command, str(path)], check=False)
+        except OSError as exc:
+            return f"${variable}={editor!r} could not start: {exc.strerror or exc}. {fix}"
+        except SuspendNotSupported:
+            return f"This terminal cannot be handed to an editor; edit {path} outside the app."
+        if done.returncode != 0:
+            return (
+                f"${variable}={editor!r} exited with status {done.returncode}; the note is "
+                f"shown as it is on disk. {fix}"
+            )
         return None

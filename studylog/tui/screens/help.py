@@ -17,18 +17,19 @@ their runs, the output and the loss curves.
 | key | does |
 | --- | --- |
 | `↑` `↓` `Enter` | move in a list or tree, open |
-| `Tab` / `Shift+Tab` | next / previous panel |
-| `/` | search the notes (Korean too); `↓` to the results, `Enter` opens |
-| `t` | group the notes by topic or by date (remembered) |
-| `g` | the note's outline: jump to a section |
-| `r` | run the highlighted snippet |
-| `R` | run all snippets of the note, in order |
+| `Tab` `Shift+Tab` | next / previous panel: notes, note, snippets, runs, output |
+| `s` / `u` | to the snippets / to the runs |
+| `b` | hide or show the notes (hidden by itself when narrow) |
+| `m` | maximize the focused panel; again or `Esc` restores |
+| `/` | search (Korean too); `↓` to the hits, `Enter` opens at the match |
+| `t` | group the notes by topic or by date |
+| `g` | the outline: jump to a section (closed ones open) |
+| `r` / `R` | run the highlighted snippet / all, in order |
 | `c` | cancel the run |
-| `Enter` (runs) | show a past run's output and curves |
-| `space` (runs) | mark a run for comparison |
-| `v` | compare the marked runs: curves overlaid |
-| `o` | edit the note in `$EDITOR`; it is re-indexed when you return |
-| `e` | export the note (Markdown, HTML or notebook) with its latest outputs |
+| `Enter` (runs) | a past run's output and curves |
+| `space` (runs) | mark a run; `v` compares the marked runs |
+| `o` | edit in `$VISUAL` / `$EDITOR`; the view follows the file |
+| `e` | export the note (Markdown, HTML, notebook) |
 | `e` (compare) | save the compared curves as one PNG |
 | `Ctrl+P` | the command palette: every action by name |
 | `?` | this help |
@@ -38,8 +39,11 @@ Statuses: `✔ succeeded`, `✘ failed`, `⏱ timed out`, `■ cancelled`, `✘ 
 `✘ crashed`, `✘ interrupted`, `… running`, `≠ stale` (the code changed since the last run),
 `· never run`.
 
-Notes changed on disk show up by themselves. Every run is kept: `studylog runs` lists
-them from the command line too.
+In the notes: `▶` / `▼` a folded / open group, `◆2` a note with two snippets,
+`⚠` a note with warnings.
+
+Notes changed on disk show up by themselves, the open one in place. Every run is
+kept: `studylog runs` lists them from the command line too.
 """
 
 

@@ -7,14 +7,16 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, WorkerState
 
+from studylog.notes.model import Section
 from studylog.store.queries import NoteDetail, NoteNotFound, NoteSummary, get_note
 from studylog.tui.widgets.note_tree import NoteTree
 from studylog.tui.widgets.note_view import NoteView
@@ -33,21 +35,31 @@ WATCH_SECONDS = 2.0
 
 class MainScreen(Screen[None]):
     BINDINGS = [
-        Binding("t", "toggle_tree", "Topic/Date"),
         Binding("slash", "search", "Search"),
         Binding("r", "run", "Run"),
-        Binding("R", "run_all", "Run all"),
-        Binding("c", "cancel", "Cancel"),
-        Binding("v", "compare", "Compare"),
-        Binding("g", "outline", "Outline"),
+        Binding("R", "run_all", "Run all", show=False),
+        Binding("c", "cancel", "Cancel", show=False),
+        Binding("g", "outline", "Outline", show=False),
         Binding("o", "edit", "Edit"),
-        Binding("e", "export", "Export"),
+        Binding("b", "toggle_sidebar", "Sidebar"),
+        Binding("m", "maximize_panel", "Max"),
+        Binding("t", "toggle_tree", "Topic/Date", show=False),
+        Binding("s", "focus_snippets", "Snippets", show=False),
+        Binding("u", "focus_runs", "Runs", show=False),
+        Binding("v", "compare", "Compare", show=False),
+        Binding("e", "export", "Export", show=False),
         Binding("n", "new_note", "New note", show=False),  # in the palette: screens/daily.py
         Binding("T", "todos", "To-dos", show=False),
         Binding("L", "review", "Review", show=False),
         Binding("C", "calendar", "Calendar", show=False),
         Binding("escape", "close_search", "Back", show=False),
     ]
+    # Narrow: the sidebar hides itself (b shows it); short: the run area gives its rows to
+    # the output and the curve (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    # What the palette offers beside the footer's keys (app.py).
+    PALETTE_KEYS = ("g", "R", "t", "s", "u", "c", "v", "e")
 
     app: StudylogApp
 
@@ -71,6 +83,7 @@ class MainScreen(Screen[None]):
         tree = self.query_one(NoteTree)
         tree.mode = self.app.ui_state.tree_mode
         tree.focus()
+        self.add_class("-show-sidebar")  # shown, even when narrow, until a note is open
         self.load_notes()
         self.set_interval(WATCH_SECONDS, self.watch_notes)
 
@@ -106,30 +119,62 @@ class MainScreen(Screen[None]):
             self.open_note(last, quiet=True)
         elif self.detail is not None:
             path = self.detail.summary.path
-            now = next((n for n in notes if n.path == path), None)
-            if now is None:
-                self.notify(f"notes/{path} was removed or moved.", severity="warning")
-            elif _signature([now]) != _signature([old.get(path, now)]) or first:
-                self.open_note(path, quiet=True)
+            view = self.query_one(NoteView)
+            if not any(n.path == path for n in notes):
+                if not view.gone:
+                    view.mark_gone()
+                    self.notify(f"notes/{path} was removed or moved.", severity="warning")
+            else:
+                self._check_open_note(path, first or path not in old)
+
+    def _check_open_note(self, path: str, force: bool) -> None:
+        """The open note re-read from the store: shown again (in place) when its text, to-dos,
+        snippets or outline changed; the snippets' badges follow their code (≠ stale)."""
+        try:
+            now = get_note(self.app.db, path)
+        except NoteNotFound:
+            return
+        if force or self.detail is None or _content(now) != _content(self.detail):
+            self.open_note(path, quiet=True, keep_place=True)
+        elif self.run_area is not None and self.run_area.display and self.running is None:
+            self.run_area.refresh_snippets()
 
     @on(NoteTree.Chosen)
     @on(SearchPanel.Chosen)
     def _chosen(self, event: NoteTree.Chosen | SearchPanel.Chosen) -> None:
-        self.open_note(event.path)
         if isinstance(event, SearchPanel.Chosen):
+            self.open_note(event.path, reveal=event.words)
             self.query_one(NoteTree).select_path(event.path)
-            self.query_one(NoteView).focus()
+        else:
+            self.open_note(event.path)
+        self.remove_class("-show-sidebar")  # narrow: the note gets the width once chosen
+        self.query_one(NoteView).focus()
 
     @work(group="open", exclusive=True, exit_on_error=False)
-    async def open_note(self, path: str, quiet: bool = False) -> None:
+    async def open_note(
+        self,
+        path: str,
+        quiet: bool = False,
+        keep_place: bool = False,
+        reveal: list[str] | None = None,
+    ) -> None:
         try:
             detail = get_note(self.app.db, path)
         except NoteNotFound:
             if not quiet:
                 self.notify(f"notes/{path} is no longer there", severity="warning")
             return
+        same = self.detail is not None and self.detail.summary.path == path
         self.detail = detail
-        await self.query_one(NoteView).show(detail)
+        if not keep_place and self.has_class("-narrow"):
+            self.remove_class("-show-sidebar")
+            sidebar = self.query_one("#sidebar")
+            if self.focused is not None and sidebar in self.focused.ancestors_with_self:
+                self.query_one(NoteView).focus()
+        view = self.query_one(NoteView)
+        await view.show(detail, keep_place=keep_place and same)
+        if reveal:
+            self.run_worker(view.reveal(reveal), group="reveal", exclusive=True)
         self.app.ui_state.last_note = path
         self.app.save_state()
         if not detail.summary.readable:
@@ -196,9 +241,9 @@ class MainScreen(Screen[None]):
             self.notify("This note has no headings or sections.")
             return
 
-        def jump(section: object) -> None:
+        def jump(section: Section | None) -> None:
             if section is not None:
-                self.query_one(NoteView).jump_to(section)  # type: ignore[arg-type]
+                self.run_worker(self.query_one(NoteView).jump_to(section), group="jump")
 
         self.app.push_screen(OutlineScreen(self.detail), jump)
 
@@ -241,6 +286,8 @@ class MainScreen(Screen[None]):
             )
 
     def action_search(self) -> None:
+        if self.has_class("-hide-sidebar") or self.has_class("-narrow"):
+            self._set_sidebar(True)
         self.query_one("#search-input", Input).focus()
 
     def action_close_search(self) -> None:
@@ -296,8 +343,61 @@ class MainScreen(Screen[None]):
             return
         error = self.app.edit(self.app.workspace.notes_dir / self.detail.summary.path)
         if error:
-            self.notify(error, title="Editor", severity="error")
+            self.notify(error, title="Editor", severity="error", timeout=10)
+        self.refresh(layout=True)  # the screen as it was, whatever the editor left on it
         self.load_notes()
+
+    # -- panels ------------------------------------------------------------------------
+
+    def _set_sidebar(self, shown: bool) -> None:
+        self.set_class(shown, "-show-sidebar")
+        self.set_class(not shown, "-hide-sidebar")
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one("#sidebar")
+        shown = sidebar.display and not self.has_class("-hide-sidebar")
+        if self.has_class("-narrow") and not self.has_class("-show-sidebar"):
+            shown = False
+        self._set_sidebar(not shown)
+        if not shown:
+            self.query_one(NoteTree).focus()
+        elif self.focused is not None and sidebar in self.focused.ancestors_with_self:
+            self.query_one(NoteView).focus()
+
+    def action_maximize_panel(self) -> None:
+        """The focused panel fills the screen (the run area as a whole when the focus is in
+        it, so the output and the curve stay together); again (or Escape) to restore."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        focused = self.focused or self.query_one(NoteView)
+        target: Widget = focused
+        if self.run_area is not None and self.run_area in focused.ancestors:
+            target = self.run_area
+        self.maximized = target
+
+    def action_focus_snippets(self) -> None:
+        if self.run_area is None or not self.run_area.display:
+            self.notify("This note has no snippets.")
+            return
+        self.run_area.query_one("#snippets").focus()
+
+    def action_focus_runs(self) -> None:
+        if self.run_area is None or not self.run_area.display:
+            self.notify("This note has no snippets, so no runs.")
+            return
+        self.run_area.query_one("#runs").focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # A search's highlights stay until the next key.
+        view = self.query_one(NoteView)
+        if view.highlighting:
+            view.clear_highlight()
+
+
+def _content(detail: NoteDetail) -> tuple[object, ...]:
+    """What the note view and the run area show of a note: a change here means a redraw."""
+    return (detail.body, detail.todos, detail.snippets, detail.sections, detail.summary)
 
 
 def _signature(notes: list[NoteSummary]) -> list[tuple[object, ...]]:

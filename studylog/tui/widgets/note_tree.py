@@ -3,6 +3,7 @@ date. Groups fill in when first expanded, so 10,000 notes cost nothing up front.
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import Tree
@@ -55,6 +56,20 @@ class NoteTree(Tree[object]):
         for note in group.notes:
             node.add_leaf(_note_label(note, with_date=self.mode == "topic"), data=note)
 
+    def render_label(self, node: TreeNode[object], base_style: Style, style: Style) -> Text:
+        """A note's title is cut to the tree's width before its marks."""
+        if not isinstance(node.data, NoteSummary):
+            return super().render_label(node, base_style, style)
+        # The guides take guide_depth cells a level (the root is hidden); the scrollbar 1-2.
+        width = self.scrollable_content_region.width - 1
+        depth, parent = 0, node.parent
+        while parent is not None:
+            depth, parent = depth + 1, parent.parent
+        room = width - max(depth - 1, 0) * self.guide_depth - 1
+        label = _note_label(node.data, with_date=self.mode == "topic", width=max(room, 8))
+        label.stylize(style)
+        return label
+
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[object]) -> None:
         node = event.node
         if isinstance(node.data, Group) and not node.children:
@@ -88,13 +103,24 @@ def _contains(group: Group, path: str) -> bool:
     return path in group.paths()
 
 
-def _note_label(note: NoteSummary, *, with_date: bool) -> Text:
-    text = Text()
+# A note's snippets: not the ▶ of a folded group.
+SNIPPET_MARK = "◆"
+
+
+def _note_label(note: NoteSummary, *, with_date: bool, width: int | None = None) -> Text:
+    """The note's line: marks, date, title and the snippet mark; with `width`, the title is
+    cut to fit, never the marks."""
+    head = Text()
     if note.warnings or not note.readable:
-        text.append("⚠ ", style="bold yellow")
+        head.append("⚠ ", style="bold yellow")
     if with_date and note.date:
-        text.append(f"{visible(note.date[5:])} ", style="dim")
-    text.append(visible(note.title), style="" if note.readable else "red")
+        head.append(f"{visible(note.date[5:])} ", style="dim")
+    tail = Text()
     if note.snippet_count:
-        text.append(f" ▶{note.snippet_count}", style="green")
-    return text
+        tail.append(f" {SNIPPET_MARK}{note.snippet_count}", style="green")
+    title = Text(visible(note.title), style="" if note.readable else "red")
+    if width is not None:
+        room = max(width - head.cell_len - tail.cell_len, 1)
+        if title.cell_len > room:
+            title.truncate(room, overflow="ellipsis")
+    return Text.assemble(head, title, tail)

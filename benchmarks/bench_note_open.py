@@ -1,0 +1,147 @@
+"""Opening a note in the TUI: notes of about 5, 35 and 100 KB (Korean prose, code, tables,
+lists, nested <details>), each timed from the open request to the first screen painted and
+to the whole note mounted and painted (headless, 150×45), beside Rich's own Markdown
+rendering the same text to a console of the note view's width, in the same run.
+
+Goals: first screen ≤ 100 ms at every size; whole note ≤ 2× Rich's render.
+
+    python benchmarks/bench_note_open.py [--sizes 5,35,100] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from _common import report
+from rich.console import Console
+from rich.markdown import Markdown
+
+from studylog.paths import Workspace
+from studylog.settings import RunSettings, Settings
+from studylog.tui.app import StudylogApp
+from studylog.tui.widgets.note_view import NoteView
+
+SIZE = (150, 45)
+
+PROSE = (
+    "역전파는 연쇄 법칙을 이용해 손실의 기울기를 각 층으로 전달한다. "
+    "학습률이 너무 크면 손실이 발산하고, 너무 작으면 수렴이 느려진다. "
+    "Adam은 1차·2차 모멘트를 추정해 매개변수마다 학습률을 조정한다.\n"
+)
+CODE = """```python
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for step, (x, y) in enumerate(loader):
+    loss = nn.functional.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+```
+"""
+TABLE = """| 옵티마이저 | 학습률 | 정확도 |
+| --- | ---: | ---: |
+| SGD | 0.1 | 91.2% |
+| 모멘텀 SGD | 0.05 | 93.8% |
+| Adam | 0.001 | 94.5% |
+"""
+LIST = """- [ ] 소프트맥스 미분 유도
+- [x] 시그모이드 미분 유도
+- 배치 정규화: $\\mu_B = \\frac{1}{m}\\sum_i x_i$
+  - 평균과 분산을 미니배치에서 계산
+"""
+
+
+def section(number: int) -> str:
+    body = f"## {number}. 강의 노트\n\n{PROSE * 3}\n{CODE}\n{TABLE}\n{LIST}\n"
+    inner = f'<details>\n<summary>풀이 {number}</summary>\n<div markdown="1">\n\n{PROSE}\n{CODE}\n</div>\n</details>\n'
+    outer = (
+        f"<details{' open' if number % 2 else ''}>\n<summary>심화 {number}</summary>\n"
+        f'<div markdown="1">\n\n{PROSE * 2}\n{inner}\n</div>\n</details>\n'
+    )
+    return body + "\n" + outer + "\n"
+
+
+def note_text(kilobytes: int) -> str:
+    text = "---\ntitle: 벤치마크 노트\ndate: 2022-01-25\ntopic: Pytorch\n---\n# 벤치마크 노트\n\n"
+    number = 1
+    while len(text.encode()) < kilobytes * 1024:
+        text += section(number)
+        number += 1
+    return text
+
+
+def rich_render(text: str, width: int) -> float:
+    console = Console(file=io.StringIO(), width=width, color_system="truecolor")
+    start = time.perf_counter()
+    console.print(Markdown(text))
+    return time.perf_counter() - start
+
+
+async def open_times(root: Path, path: str) -> tuple[float, float, int]:
+    """(first screen, whole note, note view width) for one open, headless."""
+    workspace = Workspace(root)
+    workspace.ui_state_file.unlink(missing_ok=True)  # no note reopened from the last session
+    app = StudylogApp(workspace, Settings(run=RunSettings(timeout=60)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        while not screen.notes:
+            await pilot.pause(0.02)
+        view = screen.query_one(NoteView)
+        await pilot.pause()
+        start = time.perf_counter()
+        screen.open_note(path, quiet=True)
+        while view.detail is None or view.detail.summary.path != path:
+            await asyncio.sleep(0)
+        await view.first_painted.wait()
+        first = time.perf_counter() - start
+        await view.ready.wait()
+        await view._painted()
+        whole = time.perf_counter() - start
+        width = view.scrollable_content_region.width
+    return first, whole, width
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="5,35,100")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "notes").mkdir()
+        for kb in (int(s) for s in args.sizes.split(",")):
+            path = f"bench-{kb}kb.md"
+            text = note_text(kb)
+            (root / "notes" / path).write_text(text, encoding="utf-8")
+            runs = [asyncio.run(open_times(root, path)) for _ in range(args.repeat)]
+            first = statistics.median(r[0] for r in runs)
+            whole = statistics.median(r[1] for r in runs)
+            width = runs[0][2]
+            body = text.split("---\n", 2)[2]
+            baseline = statistics.median(rich_render(body, width) for _ in range(args.repeat))
+            size = f"{len(text.encode()) / 1024:.0f} KB"
+            report(
+                f"open {size}: first screen",
+                f"{first * 1000:.0f} ms",
+                "goal 100 ms",
+                "ok" if first <= 0.1 else "SLOW",
+            )
+            report(
+                f"open {size}: whole note",
+                f"{whole * 1000:.0f} ms",
+                f"Rich {baseline * 1000:.0f} ms",
+                f"{whole / baseline:.2f}× ({'ok' if whole <= 2 * baseline else 'SLOW'}, goal 2×)",
+            )
+
+
+if __name__ == "__main__":
+    main()

