@@ -187,6 +187,8 @@ async def test_compare_two_runs_overlaid(ws):
                 "a run",
             )
         runs = pilot.app.query_one(RunsTable)
+        # The table is refreshed from a worker once the run is recorded: wait for both rows.
+        await until(pilot, lambda: len(runs.runs) == 2, "both runs in the table")
         runs.focus()
         await pilot.press("space", "down", "space", "v")
         # The runs are read in a worker, then the comparison is pushed.
@@ -208,6 +210,7 @@ async def test_compare_runs_of_two_snippets(ws):
             pilot, lambda: screen.running is None and len(list_runs(pilot.app.db)) == 2, "runs"
         )
         snippets, runs = pilot.app.query_one(SnippetTable), pilot.app.query_one(RunsTable)
+        await until(pilot, lambda: runs.runs and runs.runs[0].snippet == "sgd", "sgd's runs")
         runs.focus()
         await pilot.press("space")  # sgd's run
         snippets.focus()
@@ -352,3 +355,20 @@ async def test_a_flood_is_drawn_in_summary(ws):
         text = [str(line.text) for line in log.lines]
         assert text[0] == "… 300 lines not drawn (kept in the run's output)"
         assert text[1] == "line 300" and text[-1] == f"line {MAX_DRAW + 299}"
+
+
+async def test_the_watch_pass_keeps_the_runs_table_and_its_marks(ws):
+    """The watch pass redraws the snippets' badges; it must not empty the chosen snippet's
+    runs (it did once the run area read its history per snippet: marks were lost every 2 s)."""
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        await pilot.press("r")
+        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "a run")
+        runs = pilot.app.query_one(RunsTable)
+        await until(pilot, lambda: len(runs.runs) == 1, "the run in the table")
+        runs.focus()
+        await pilot.press("space")
+        assert runs.marked
+        screen.run_area.refresh_snippets()  # what each watch pass does when idle
+        await pilot.pause()
+        assert len(runs.runs) == 1 and runs.marked

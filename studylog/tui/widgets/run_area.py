@@ -80,7 +80,9 @@ class RunArea(Horizontal):
         self.refresh_snippets()
 
     def refresh_snippets(self) -> None:
-        self._draw_history(self._history_now(None))
+        """The snippets' badges again, and the chosen snippet's runs (the watch pass calls
+        this: reading no snippet here would empty the runs table and its marks)."""
+        self._draw_history(self._history_now(self.snippet))
 
     def on_snippet_table_highlighted(self, event: SnippetTable.Highlighted) -> None:
         if event.name != self.snippet:  # another snippet: show its history and latest run
