@@ -61,7 +61,7 @@ class LiveSync:
         self.report = SyncReport(target.server, target.experiment)
         self._lock = threading.Lock()
         self._active: list[int] = []  # runs started and not yet complete on the server
-        self._ended: set[int] = set()
+        self._params: dict[int, dict[str, object]] = {}  # params sent of each live run
         self._complete: list[int] = []
         self._error: str | None = None
         self._wake = threading.Event()
@@ -77,9 +77,7 @@ class LiveSync:
             with self._lock:
                 self._active.append(event.run_id)
             self._wake.set()
-        elif isinstance(event, RunFinished):
-            with self._lock:
-                self._ended.add(event.run_id)
+        elif isinstance(event, RunFinished):  # complete it on the server now
             self._wake.set()
 
     def finish(self, timeout: float = FINISH_SECONDS) -> LiveReport:
@@ -92,7 +90,7 @@ class LiveSync:
         out = LiveReport(self.target.server)
         with self._lock:
             out.complete = list(self._complete)
-            why = self._error or "still sending when studylog stopped waiting"
+            why = self._error or "the server had not taken it when studylog stopped waiting"
             out.behind = {run_id: why for run_id in self._active}
         return out
 
@@ -116,7 +114,7 @@ class LiveSync:
 
     def _round(self, db: sqlite_utils.Database, pusher: _Pusher | None) -> _Pusher | None:
         with self._lock:
-            active, ended = list(self._active), set(self._ended)
+            active = list(self._active)
         if not active:
             return pusher
         try:
@@ -125,15 +123,19 @@ class LiveSync:
                     pusher = self._pusher(db)
                 for run_id in active:
                     run = get_run(db, run_id)
-                    if run_id in ended and run.summary.status != "running":
+                    # Ended: its record says so (a run cancelled by a second Ctrl-C ends
+                    # without a RunFinished event).
+                    if run.summary.status != "running":
                         pusher.send(run)
                         with self._lock:
                             self._active.remove(run_id)
                             self._complete.append(run_id)
-                    else:
-                        state = pusher.open(run)
+                        continue
+                    state = pusher.open(run)
+                    if self._params.get(run_id) != run.params:  # new params: send them
                         pusher.params_and_tags(state.mlflow_run_id, run)
-                        pusher.points(state, run)
+                        self._params[run_id] = dict(run.params)
+                    pusher.points(state, run)
         except SyncError as exc:  # the experiment was deleted, another sync holds the lock
             self._fell_behind(str(exc))
             return pusher
