@@ -286,14 +286,18 @@ def test_points_the_server_got_but_the_store_did_not_record_are_not_sent_again(
     (run,) = _experiment_runs(client, experiment)
     assert run.info.run_id == orphan
 
-    # Roll the store back to before the last batch was recorded (the server has it).
+    # Roll the store back to before the last batch was recorded (the server has it): the
+    # keys it carried are in flight, their marks not yet moved.
     with _db(cli) as db:
-        key, seq = db.execute(
-            "SELECT key, seq FROM metrics WHERE run_id = 1 ORDER BY key, seq LIMIT 1 OFFSET 1999"
+        (key,) = db.execute(
+            "SELECT key FROM metrics WHERE run_id = 1 ORDER BY key, seq LIMIT 1 OFFSET 2000"
         ).fetchone()
+        inflight = [k for (k,) in db.execute("SELECT key FROM sync_series WHERE key >= ?", [key])]
+        assert len(inflight) == 500
+        db.execute("DELETE FROM sync_series WHERE key >= ?", [key])
         db.execute(
-            "UPDATE sync_runs SET done = NULL, sent_key = ?, sent_seq = ?, points = 2000",
-            [key, seq],
+            "UPDATE sync_runs SET done = NULL, inflight = ?, points = 2000",
+            [json.dumps(inflight)],
         )
     again = _sync(cli)
     assert (again["sent"], again["points"]) == (1, 0)
@@ -475,3 +479,81 @@ def test_names_mlflow_refuses_are_made_acceptable() -> None:
     assert safe_name("/a//b/") == "a/b"
     assert safe_name("..") == "_.."
     assert len(safe_name("x" * 300)) == 250
+
+
+@pytest.fixture
+def teammates(tmp_path: Path, mlflow_server: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Alice and Bob ran the same snippet and synced: Bob's workspace."""
+    note = f"tui-{uuid.uuid4().hex[:8]}.md"  # the server is shared by the tests
+    alice = _workspace(tmp_path, "alice", mlflow_server, steps=30, note=note)
+    # The member's name on the server: MLflow's user name when one is set.
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    assert _sync(alice)["sent"] == 1
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "bob")
+    bob = _workspace(tmp_path, "bob", mlflow_server, steps=30, scale=2.0, note=note)
+    assert _sync(bob)["sent"] == 1  # bob's own run on the server is not a teammate's
+    return bob.root
+
+
+async def test_the_tui_comparison_overlays_a_teammates_run_read_only(teammates: Path) -> None:
+    from studylog.paths import Workspace
+    from studylog.settings import load_settings
+    from studylog.store.history import get_run, list_runs
+    from studylog.tui.app import StudylogApp
+    from studylog.tui.screens.compare import CompareScreen
+    from studylog.tui.widgets.metric_plot import MetricPlot
+    from tests.tui_helpers import notifications, until
+
+    ws = Workspace(teammates)
+    app = StudylogApp(ws, load_settings(ws.settings_file))
+    async with app.run_test(size=(140, 45)) as pilot:
+        run = get_run(app.db, 1)
+        curves = {"#1 adam · m0": [(0, 1.0)]}
+        app.push_screen(CompareScreen([run], curves))
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await pilot.press("t")  # fetched in a worker: the UI keeps going
+        await until(pilot, lambda: screen.remote, "the teammate's run", seconds=120)
+        (remote,) = screen.remote
+        assert remote.run.user == "alice" and not remote.run.mine
+        plot = screen.query_one(MetricPlot)
+        assert sorted(plot.curves) == ["#1 adam · m0", "⇣ adam@alice · m0", "⇣ adam@alice · m1"]
+        assert [s for s, _ in plot.curves["⇣ adam@alice · m0"]] == list(range(30))
+        assert plot.curves["⇣ adam@alice · m0"][-1][1] == pytest.approx(1.0 / 30)
+        assert not notifications(app, "warning")
+        assert len(list_runs(app.db)) == 1  # pulled runs are never stored here
+
+
+@pytest.fixture
+def lonely(tmp_path: Path) -> list[tuple[Path, str]]:
+    """A workspace with no server set, and one whose server is not there."""
+    return [
+        (_workspace(tmp_path, "solo", None, steps=3).root, "no MLflow server to fetch runs from"),
+        (
+            _workspace(tmp_path, "away", f"http://127.0.0.1:{_free_port()}", steps=3).root,
+            "cannot connect",
+        ),
+    ]
+
+
+async def test_the_tui_comparison_says_when_there_is_no_server_or_it_is_down(
+    lonely: list[tuple[Path, str]],
+) -> None:
+    from studylog.paths import Workspace
+    from studylog.settings import load_settings
+    from studylog.store.history import get_run
+    from studylog.tui.app import StudylogApp
+    from studylog.tui.screens.compare import CompareScreen
+    from tests.tui_helpers import notifications, until
+
+    for root, expected in lonely:
+        ws = Workspace(root)
+        app = StudylogApp(ws, load_settings(ws.settings_file))
+        async with app.run_test(size=(140, 45)) as pilot:
+            app.push_screen(CompareScreen([get_run(app.db, 1)], {}))
+            await pilot.pause()
+            await pilot.press("t")
+            await until(pilot, lambda a=app: notifications(a, "warning"), "a notice", seconds=120)
+            assert expected in str(notifications(app, "warning")[0].message)
+            assert isinstance(app.screen, CompareScreen)  # the comparison stays open

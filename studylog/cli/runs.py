@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from studylog.runner.events import RunFinished
     from studylog.runner.session import SessionEvent
     from studylog.store.queries import NoteDetail
+    from studylog.sync.live import LiveSync
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,6 +135,7 @@ async def _run_all(
     seed: int | None,
     timeout: float | None,
     printer: _Printer | None,
+    live: LiveSync | None = None,
 ) -> list[RunFinished]:
     from studylog.runner.events import RunFinished
     from studylog.runner.session import RunSession
@@ -154,6 +156,8 @@ async def _run_all(
             timers.append(loop.call_later(CANCEL_GRACE_SECONDS, force))
 
     def on_event(event: SessionEvent) -> None:
+        if live is not None:
+            live.on_event(event)
         if printer is None:
             return
         printer.on_event(event)
@@ -227,6 +231,13 @@ def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
     help="Seconds a snippet may run (default: its timeout=, else studylog.toml's).",
 )
 @click.option("--seed", type=int, metavar="N", help="Seed for random, NumPy and torch (default 0).")
+@click.option(
+    "--sync",
+    "live_sync",
+    is_flag=True,
+    help="Send the run to the MLflow server while it goes ([sync] mlflow_uri in "
+    "studylog.toml, else $MLFLOW_TRACKING_URI); a server that is away only delays it.",
+)
 @json_option
 @workspace_option
 @click.pass_context
@@ -237,6 +248,7 @@ def run(
     run_all: bool,
     timeout: float | None,
     seed: int | None,
+    live_sync: bool,
     as_json: bool,
     workspace: Path | None,
 ) -> None:
@@ -244,6 +256,10 @@ def run(
 
     Exits non-zero when a run does not succeed or some of its metrics or params could not be
     stored. Ctrl-C cancels the run (and records it).
+
+    With --sync the run goes to the MLflow server as it runs (params and points as they
+    land); a server that is away is a warning, and what it missed is sent when it is back
+    or by a later `studylog sync`.
 
     Example: studylog run optimization --snippet adam --seed 1
     """
@@ -253,10 +269,13 @@ def run(
         detail = _note(s, note)
         snippets = _chosen(detail, snippet_name, run_all)
         printer = None if as_json else _Printer(console(), live=sys.stdout.isatty())
+        live = _live_sync(s) if live_sync else None
         try:
-            finished = asyncio.run(_run_all(s, detail, snippets, seed, timeout, printer))
+            finished = asyncio.run(_run_all(s, detail, snippets, seed, timeout, printer, live))
         except RunError as exc:
             raise fail(str(exc)) from exc
+        finally:
+            behind = _finish_live(live)
         if as_json:
             from studylog.store.history import get_run
 
@@ -266,12 +285,54 @@ def run(
                         **get_run(s.db, f.run_id).summary.to_json(),
                         "warnings": f.warnings,
                         "lost": f.lost,
+                        **({} if live is None else {"synced": f.run_id not in behind}),
                     }
                     for f in finished
                 ]
             )
     if any(f.status != "succeeded" or f.lost for f in finished) or len(finished) < len(snippets):
         sys.exit(1)
+
+
+def _live_sync(s: Session) -> LiveSync:
+    """The companion that sends the runs to the MLflow server as they go."""
+    from rich.text import Text
+
+    from studylog.sync.client import SyncError, resolve_target
+    from studylog.sync.live import LiveSync
+
+    try:
+        target = resolve_target(None, s.settings.sync, s.workspace, for_what="send the run to")
+    except SyncError as exc:
+        raise fail(str(exc)) from exc
+    err = console(stderr=True)
+
+    def warn(text: str) -> None:  # from the companion's thread
+        err.print(Text(f"⚠ {text}", style="yellow"))
+
+    live = LiveSync(s.workspace, target, on_warning=warn)
+    live.start()
+    return live
+
+
+def _finish_live(live: LiveSync | None) -> set[int]:
+    """Wait for the server to take the rest; the runs it does not have complete."""
+    if live is None:
+        return set()
+    from rich.text import Text
+
+    from studylog.sync.live import pending_message
+
+    report = live.finish()
+    err = console(stderr=True)
+    for warning in live.report.warnings:
+        err.print(Text(f"⚠ {warning}", style="yellow"))
+    message = pending_message(report)
+    if message is not None:
+        err.print(Text(f"⚠ {message}", style="yellow"))
+    elif report.complete:
+        err.print(Text(f"✓ synced to {report.server}", style="green"))
+    return set(report.behind)
 
 
 def _history_options(func: F) -> F:

@@ -239,5 +239,35 @@ _M004 = """
         )
 """
 
+
+@migrations()
+def m005_sync_series(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M005)
+
+
+# A run synced live (`studylog run --sync`) grows in every series at once, so one (key, seq)
+# mark cannot say what was sent: each series keeps its own last acknowledged point, and the
+# keys of the request in flight are recorded before it is sent (a sync that stops then asks
+# the server how many of those landed). The old single marks carry over.
+_M005 = """
+        CREATE TABLE sync_series (
+            server TEXT NOT NULL,
+            experiment TEXT NOT NULL,
+            run_id INTEGER NOT NULL,
+            key INTEGER NOT NULL,           -- the run's metric key
+            sent_seq INTEGER NOT NULL,      -- the last point of the series acknowledged
+            PRIMARY KEY (server, experiment, run_id, key)
+        ) WITHOUT ROWID;
+        -- JSON: the keys of the request in flight, NULL when none is
+        ALTER TABLE sync_runs ADD COLUMN inflight TEXT;
+        INSERT INTO sync_series (server, experiment, run_id, key, sent_seq)
+            SELECT r.server, r.experiment, r.run_id, m.key, max(m.seq)
+            FROM sync_runs r JOIN metrics m ON m.run_id = r.run_id AND m.key < r.sent_key
+            GROUP BY r.server, r.experiment, r.run_id, m.key;
+        INSERT INTO sync_series (server, experiment, run_id, key, sent_seq)
+            SELECT server, experiment, run_id, sent_key, sent_seq FROM sync_runs
+            WHERE sent_key >= 0
+"""
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5

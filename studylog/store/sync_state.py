@@ -1,9 +1,11 @@
 """What `studylog sync` has sent to which MLflow server: the MLflow run of each studylog run
-and the last point the server acknowledged (no MLflow here: studylog/sync/ talks to it)."""
+and the last point of each series the server acknowledged (no MLflow here: studylog/sync/
+talks to it)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -29,8 +31,8 @@ class SyncState:
 
     run_id: int
     mlflow_run_id: str
-    sent_key: int  # the last point acknowledged, in (key, seq) order; -1, -1 before any
-    sent_seq: int
+    marks: dict[int, int]  # metric key → the last seq the server acknowledged
+    inflight: list[int] | None  # keys of a request that may have landed unrecorded
     points: int
     done: bool
 
@@ -68,14 +70,22 @@ def get_state(
     db: sqlite_utils.Database, server: str, experiment: str, run_id: int
 ) -> SyncState | None:
     row = db.execute(
-        """SELECT run_id, mlflow_run_id, sent_key, sent_seq, points, done IS NOT NULL
+        """SELECT run_id, mlflow_run_id, inflight, points, done IS NOT NULL
            FROM sync_runs WHERE server = ? AND experiment = ? AND run_id = ?""",
         [server, experiment, run_id],
     ).fetchone()
     if row is None:
         return None
-    run_id, mlflow_run_id, sent_key, sent_seq, points, done = row
-    return SyncState(run_id, mlflow_run_id, sent_key, sent_seq, points, bool(done))
+    run_id, mlflow_run_id, inflight, points, done = row
+    marks = dict(
+        db.execute(
+            "SELECT key, sent_seq FROM sync_series WHERE server = ? AND experiment = ? "
+            "AND run_id = ?",
+            [server, experiment, run_id],
+        ).fetchall()
+    )
+    keys = None if inflight is None else [int(k) for k in json.loads(inflight)]
+    return SyncState(run_id, mlflow_run_id, marks, keys, points, bool(done))
 
 
 def record_mlflow_run(
@@ -95,16 +105,43 @@ def record_mlflow_run(
     return state
 
 
-def record_sent(
-    db: sqlite_utils.Database, server: str, experiment: str, state: SyncState, last: Point, n: int
+def record_inflight(
+    db: sqlite_utils.Database, server: str, experiment: str, state: SyncState, keys: list[int]
 ) -> None:
-    """The server acknowledged `n` more points, up to `last`: move the high-water mark."""
-    state.sent_key, state.sent_seq, state.points = last.key, last.seq, state.points + n
+    """A request with points of these series is about to be sent."""
+    state.inflight = keys
     with db.conn:
         db.execute(
-            """UPDATE sync_runs SET sent_key = ?, sent_seq = ?, points = ?
+            "UPDATE sync_runs SET inflight = ? WHERE server = ? AND experiment = ? AND run_id = ?",
+            [json.dumps(keys), server, experiment, state.run_id],
+        )
+
+
+def record_sent(
+    db: sqlite_utils.Database,
+    server: str,
+    experiment: str,
+    state: SyncState,
+    marks: dict[int, int],
+    n: int,
+) -> None:
+    """The server acknowledged `n` more points, up to `marks` (key → seq) in their series:
+    move those series' marks; nothing is in flight any more."""
+    state.marks.update(marks)
+    state.points += n
+    state.inflight = None
+    with db.conn:
+        db.conn.executemany(
+            """INSERT INTO sync_series (server, experiment, run_id, key, sent_seq)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (server, experiment, run_id, key) DO UPDATE SET
+                   sent_seq = excluded.sent_seq""",
+            [(server, experiment, state.run_id, k, seq) for k, seq in marks.items()],
+        )
+        db.execute(
+            """UPDATE sync_runs SET points = ?, inflight = NULL
                WHERE server = ? AND experiment = ? AND run_id = ?""",
-            [state.sent_key, state.sent_seq, state.points, server, experiment, state.run_id],
+            [state.points, server, experiment, state.run_id],
         )
 
 
@@ -121,32 +158,35 @@ def record_done(db: sqlite_utils.Database, server: str, experiment: str, run_id:
         )
 
 
-def points_after(
-    db: sqlite_utils.Database, run_id: int, key: int, seq: int, limit: int
-) -> list[Point]:
-    """The next `limit` points of a run after (key, seq), in (key, seq) order: one range scan
-    of the metrics table's primary key."""
-    return [
-        Point(*row)
-        for row in db.execute(
-            """SELECT key, seq, step, value, ms FROM metrics
-               WHERE run_id = ? AND (key > ? OR (key = ? AND seq > ?))
-               ORDER BY key, seq LIMIT ?""",
-            [run_id, key, key, seq, limit],
+def unsent_batches(
+    db: sqlite_utils.Database, run_id: int, marks: dict[int, int], batch: int
+) -> Iterator[list[Point]]:
+    """The points after each series' mark, in (key, seq) order, in batches of at most
+    `batch`: one range scan of the metrics table's primary key per series."""
+    keys = [
+        k
+        for (k,) in db.execute(
+            "SELECT key FROM metric_keys WHERE run_id = ? ORDER BY key", [run_id]
         )
     ]
-
-
-def iter_points_after(
-    db: sqlite_utils.Database, run_id: int, key: int, seq: int, batch: int
-) -> Iterator[list[Point]]:
-    """The points after (key, seq) in batches of at most `batch`."""
-    while True:
-        points = points_after(db, run_id, key, seq, batch)
-        if not points:
-            return
+    after = dict(marks)
+    points: list[Point] = []
+    for key in keys:
+        while True:
+            rows = db.execute(
+                """SELECT key, seq, step, value, ms FROM metrics
+                   WHERE run_id = ? AND key = ? AND seq > ? ORDER BY seq LIMIT ?""",
+                [run_id, key, after.get(key, -1), batch - len(points)],
+            ).fetchall()
+            if not rows:
+                break
+            points.extend(Point(*row) for row in rows)
+            after[key] = points[-1].seq
+            if len(points) == batch:
+                yield points
+                points = []
+    if points:
         yield points
-        key, seq = points[-1].key, points[-1].seq
 
 
 def nth_seq(db: sqlite_utils.Database, run_id: int, key: int, n: int) -> int | None:
@@ -166,6 +206,13 @@ def count_through(db: sqlite_utils.Database, run_id: int, key: int, seq: int) ->
             [run_id, key, seq],
         ).fetchone()[0]
     )
+
+
+def last_seq(db: sqlite_utils.Database, run_id: int, key: int) -> int:
+    row = db.execute(
+        "SELECT max(seq) FROM metrics WHERE run_id = ? AND key = ?", [run_id, key]
+    ).fetchone()
+    return -1 if row[0] is None else int(row[0])
 
 
 def metric_names(db: sqlite_utils.Database, run_id: int) -> dict[int, str]:

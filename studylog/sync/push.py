@@ -5,10 +5,11 @@ How a sync that stops half way (killed, server away) leaves no duplicate:
    its id recorded in the store before anything else is sent; a sync killed between the two
    finds that run by its tags next time instead of making another;
 2. params, tags and artifacts are sent again on a resume: MLflow keeps one of each;
-3. points go in (key, seq) order, at most 1,000 a request, and the last one the server
-   acknowledged is committed after each request. A resume first asks the server how far the
-   one request that may have landed without being recorded got (the keys it spans are a
-   prefix on the server: binary search over them), and goes on from there;
+3. points go in (key, seq) order, at most 1,000 a request; the keys a request carries are
+   recorded before it is sent and each series' last acknowledged point after it. A resume
+   first asks the server how many points of those series it holds (the request may have
+   landed without being recorded) and moves their marks there. Marks per series let a run
+   that is still growing be sent live (studylog/sync/live.py) by the same code;
 4. the run is marked done in the store only after MLflow has its end status.
 One sync at a time per workspace (a lock file), so two never race over the same run.
 """
@@ -183,12 +184,24 @@ class _Pusher:
     def send(self, run: RunDetail) -> int:
         """Everything of `run`; returns the points sent now."""
         s = run.summary
+        state = self.open(run)
+        self.params_and_tags(state.mlflow_run_id, run)
+        sent = self.points(state, run)
+        self._artifacts(state.mlflow_run_id, run)
+        self.client.set_terminated(
+            state.mlflow_run_id, status=STATUS_MAP.get(s.status, "FAILED"), end_time=_ms(run.ended)
+        )
+        state_db.record_done(self.db, self.target.server, self.target.experiment, s.id)
+        return sent
+
+    def open(self, run: RunDetail) -> SyncState:
+        """The MLflow run of `run`: recorded, else found by its tags (a sync killed before it
+        could record it), else made (and recorded before anything is sent to it)."""
+        s = run.summary
         server, experiment = self.target.server, self.target.experiment
         state = state_db.get_state(self.db, server, experiment, s.id)
-        resuming = state is not None
         if state is None:
             found = self._find(s.id)
-            resuming = found is not None
             if found is None:
                 found = self.client.create_run(
                     self.exp_id,
@@ -197,16 +210,7 @@ class _Pusher:
                     run_name=s.snippet,
                 ).info.run_id
             state = state_db.record_mlflow_run(self.db, server, experiment, s.id, found)
-        self._params_and_tags(state.mlflow_run_id, run)
-        if resuming:
-            self._catch_up(state)
-        sent = self._points(state, run)
-        self._artifacts(state.mlflow_run_id, run)
-        self.client.set_terminated(
-            state.mlflow_run_id, status=STATUS_MAP.get(s.status, "FAILED"), end_time=_ms(run.ended)
-        )
-        state_db.record_done(self.db, server, experiment, s.id)
-        return sent
+        return state
 
     def _find(self, run_id: int) -> str | None:
         """The MLflow run a killed sync made for `run_id` without recording it."""
@@ -219,9 +223,10 @@ class _Pusher:
         return runs[0].info.run_id if runs else None
 
     def _warn(self, text: str) -> None:
-        self.report.warnings.append(text)
+        if text not in self.report.warnings:  # a live sync sends a run's params many times
+            self.report.warnings.append(text)
 
-    def _params_and_tags(self, mlflow_run_id: str, run: RunDetail) -> None:
+    def params_and_tags(self, mlflow_run_id: str, run: RunDetail) -> None:
         from mlflow.entities import Param, RunTag
 
         s = run.summary
@@ -263,70 +268,64 @@ class _Pusher:
             self.client.log_batch(mlflow_run_id, tags=run_tags[i : i + PARAMS_TAGS_PER_BATCH])
 
     def _catch_up(self, state: SyncState) -> None:
-        """Move the high-water mark past points the server got but the store did not record
-        (the request in flight when the last sync stopped)."""
-        nxt = state_db.points_after(
-            self.db, state.run_id, state.sent_key, state.sent_seq, METRICS_PER_BATCH
-        )
-        if not nxt:
-            return
+        """Move the marks past points the server got but the store did not record (the
+        request in flight when the last sync stopped or lost its connection): the server's
+        count of each series it carried says how far it got."""
+        assert state.inflight is not None
         names = state_db.metric_names(self.db, state.run_id)
-        keys = list(dict.fromkeys(p.key for p in nxt))
-
-        def acknowledged(key: int) -> int:  # points of `key` the store knows were sent
-            if key == state.sent_key:
-                return state_db.count_through(self.db, state.run_id, key, state.sent_seq)
-            return 0
-
-        def on_server(key: int) -> int:
+        landed: dict[int, int] = {}
+        count = 0
+        for key in state.inflight:
+            if key not in names:
+                continue
             history = self.client.get_metric_history(state.mlflow_run_id, safe_name(names[key]))
-            return len(history)
+            mark = state.marks.get(key, -1)
+            acknowledged = state_db.count_through(self.db, state.run_id, key, mark)
+            if len(history) <= acknowledged:
+                continue
+            seq = state_db.nth_seq(self.db, state.run_id, key, len(history))
+            if seq is None:  # the server holds more than this series has: all of it is there
+                seq = state_db.last_seq(self.db, state.run_id, key)
+            landed[key] = seq
+            count += state_db.count_through(self.db, state.run_id, key, seq) - acknowledged
+        state_db.record_sent(
+            self.db, self.target.server, self.target.experiment, state, landed, count
+        )
 
-        # Keys the lost request reached form a prefix of `keys`: find its last one.
-        lo, hi, last = 0, len(keys) - 1, None
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            count = on_server(keys[mid])
-            if count > acknowledged(keys[mid]):
-                last, lo = (keys[mid], count), mid + 1
-            else:
-                hi = mid - 1
-        if last is None:
-            return
-        key, count = last
-        seq = state_db.nth_seq(self.db, state.run_id, key, count)
-        if seq is None:  # the server holds more than this series has: all of it is there
-            seq = max(p.seq for p in nxt if p.key == key)
-        landed = [p for p in nxt if (p.key, p.seq) <= (key, seq)]
-        if landed:
-            state_db.record_sent(
-                self.db, self.target.server, self.target.experiment, state, landed[-1], len(landed)
-            )
-
-    def _points(self, state: SyncState, run: RunDetail) -> int:
+    def points(self, state: SyncState, run: RunDetail) -> int:
+        """The points of `run` the server has not acknowledged (all of them once the run is
+        over; those stored so far while it runs); returns how many were sent."""
         from mlflow.entities import Metric
 
-        names = {k: safe_name(n) for k, n in state_db.metric_names(self.db, state.run_id).items()}
-        for key, name in state_db.metric_names(self.db, state.run_id).items():
-            if names[key] != name and state.sent_key < key:
-                self._warn(f"run #{state.run_id}: metric {name!r} is sent as {names[key]!r}")
+        if state.inflight is not None:
+            self._catch_up(state)
+        server, experiment = self.target.server, self.target.experiment
+        names: dict[int, str] = {}
         start = _ms(run.summary.started) or 0
         nan = math.nan
         sent = 0
-        for batch in state_db.iter_points_after(
-            self.db, state.run_id, state.sent_key, state.sent_seq, METRICS_PER_BATCH
-        ):
+        for batch in state_db.unsent_batches(self.db, state.run_id, state.marks, METRICS_PER_BATCH):
+            if batch[-1].key not in names:  # a running run may have made new ones
+                names = self._names(state)
             metrics = [
                 Metric(names[p.key], nan if p.value is None else p.value, start + p.ms, p.step)
                 for p in batch
             ]
+            marks = {p.key: p.seq for p in batch}
+            state_db.record_inflight(self.db, server, experiment, state, list(marks))
             self.client.log_batch(state.mlflow_run_id, metrics=metrics, synchronous=True)
-            state_db.record_sent(
-                self.db, self.target.server, self.target.experiment, state, batch[-1], len(batch)
-            )
+            state_db.record_sent(self.db, server, experiment, state, marks, len(batch))
             sent += len(batch)
             self.report.points += len(batch)
         return sent
+
+    def _names(self, state: SyncState) -> dict[int, str]:
+        names = {}
+        for key, name in state_db.metric_names(self.db, state.run_id).items():
+            names[key] = safe_name(name)
+            if names[key] != name and key not in state.marks:
+                self._warn(f"run #{state.run_id}: metric {name!r} is sent as {names[key]!r}")
+        return names
 
     def _artifacts(self, mlflow_run_id: str, run: RunDetail) -> None:
         s = run.summary

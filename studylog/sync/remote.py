@@ -155,3 +155,41 @@ def _remote(
             k: (None if math.isnan(v) else v) for k, v in sorted(run.data.metrics.items())
         },
     )
+
+
+@dataclass
+class RemoteCurves:
+    """A teammate's run with its curves, to overlay beside yours (never stored here)."""
+
+    run: RemoteRun
+    curves: dict[str, list[tuple[int, float]]]
+
+    @property
+    def label(self) -> str:
+        """How the run is named in a comparison: snippet@member, marked as remote."""
+        return f"⇣ {self.run.snippet}@{self.run.user or '?'}"
+
+
+def teammates_curves(
+    target: Target,
+    my_uuid: str,
+    snippets: list[tuple[str, str]],
+    per_snippet: int = 3,
+) -> list[RemoteCurves]:
+    """The newest `per_snippet` runs of each (note, snippet) that other workspaces sent to
+    `target`'s server, with every metric's curve (in step order)."""
+    client = make_client(target)
+    try:
+        out: list[RemoteCurves] = []
+        for note, snippet in snippets:
+            found = _search(client, my_uuid, {}, note, snippet, 50)
+            for run in [r for r in found if not r.mine][:per_snippet]:
+                curves = {}
+                for name in run.final_metrics:
+                    history = client.get_metric_history(run.mlflow_run_id, name)
+                    ordered = sorted(history, key=lambda m: (m.step, m.timestamp))
+                    curves[name] = [(m.step, m.value) for m in ordered]
+                out.append(RemoteCurves(run, curves))
+        return out
+    except mlflow_errors() as exc:
+        raise SyncError(explain(exc, target.server)) from exc
