@@ -105,6 +105,8 @@ def test_comparison_view(snap_compare, ws):
         from studylog.tui.screens.compare import CompareScreen
 
         await until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen), "the comparison")
+        # Draw now what the plot's timer would draw next, so the picture does not race it.
+        pilot.app.screen.query_one(MetricPlot).draw()
         await pilot.pause()
 
     assert snap_compare(_app(ws), terminal_size=SIZE, run_before=compare)
