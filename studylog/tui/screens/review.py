@@ -185,6 +185,8 @@ class ReviewScreen(Screen[None]):
         self.show_card()
 
     def action_close(self) -> None:
+        if self.answer_run is not None and self.answer_run.status == "running":
+            self.app.run_session.cancel()  # recorded as cancelled, its process stopped
         self.dismiss(None)
         for screen in self.app.screen_stack:  # the tree's due marks, after the session
             for tree in screen.query(NoteTree):
