@@ -85,6 +85,9 @@ def sync_cards(db: sqlite_utils.Database, workspace: Workspace) -> SyncReport:
         "WHERE n.readable AND (s.note_id IS NULL OR s.hash IS NOT n.hash)"
     ).fetchall()
     now = stamp(now_utc())
+    if not changed and not _pending(db):  # nothing to write: no write lock taken
+        _standing_warnings(db, report)
+        return report
     with write_transaction(db):
         # A moved note (same id, new path): its cards follow.
         db.execute(
@@ -158,13 +161,30 @@ def sync_cards(db: sqlite_utils.Database, workspace: Workspace) -> SyncReport:
             "UPDATE cards SET active = 0 WHERE active AND note_id NOT IN (SELECT id FROM notes)"
         )
         db.execute("DELETE FROM card_sync WHERE note_id NOT IN (SELECT id FROM notes)")
-    # Every standing warning, not only those of the notes read now.
+    _standing_warnings(db, report)
+    return report
+
+
+def _pending(db: sqlite_utils.Database) -> bool:
+    """Whether a moved or deleted note leaves cards to update."""
+    return bool(
+        db.execute(
+            "SELECT EXISTS (SELECT 1 FROM cards c JOIN notes n ON n.id = c.note_id "
+            "WHERE c.note_path != n.path) "
+            "OR EXISTS (SELECT 1 FROM cards WHERE active "
+            "AND note_id NOT IN (SELECT id FROM notes)) "
+            "OR EXISTS (SELECT 1 FROM card_sync WHERE note_id NOT IN (SELECT id FROM notes))"
+        ).fetchone()[0]
+    )
+
+
+def _standing_warnings(db: sqlite_utils.Database, report: SyncReport) -> None:
+    """Every standing warning, not only those of the notes read now."""
     for path, warnings in db.execute(
         "SELECT n.path, s.warnings FROM card_sync s JOIN notes n ON n.id = s.note_id "
         "WHERE s.warnings != '[]' ORDER BY n.path"
     ):
         report.warnings.extend(f"notes/{path}: {w}" for w in json.loads(warnings))
-    return report
 
 
 _CARD_SQL = (
@@ -249,6 +269,19 @@ def due_by_note(db: sqlite_utils.Database, at: dt.datetime | None = None) -> dic
             [stamp(at or now_utc())],
         ).fetchall()
     )
+
+
+def count_due(workspace: Workspace) -> dict[int, int]:
+    """The cards brought in step with the indexed notes, then each note's due count, on a
+    connection of its own (for a worker thread: the tree's counts)."""
+    from studylog.store.db import connect
+
+    db = connect(workspace.db_path)
+    try:
+        sync_cards(db, workspace)
+        return due_by_note(db)
+    finally:
+        db.close()
 
 
 def fsrs_json(db: sqlite_utils.Database, card_id: int) -> str:

@@ -31,6 +31,10 @@ their runs, the output and the loss curves.
 | `o` | edit in `$VISUAL` / `$EDITOR`; the view follows the file |
 | `e` | export the note (Markdown, HTML, notebook) |
 | `e` (compare) | save the compared curves as one PNG |
+| `n` | today's note, from a template, in `$EDITOR` |
+| `T` | the to-dos of every note; `space` ticks one in its file |
+| `L` | review the due cards: `space` answer, `1`-`4` again/hard/good/easy, `r` runs its snippet |
+| `C` | the calendar: notes and runs per day, streak, topics |
 | `Ctrl+P` | the command palette: every action by name |
 | `?` | this help |
 | `q` | quit |
@@ -40,7 +44,7 @@ Statuses: `✔ succeeded`, `✘ failed`, `⏱ timed out`, `■ cancelled`, `✘ 
 `· never run`.
 
 In the notes: `▶` / `▼` a folded / open group, `◆2` a note with two snippets,
-`⚠` a note with warnings.
+`?3` three review cards due (a group: its notes' together), `⚠` a note with warnings.
 
 Notes changed on disk show up by themselves, the open one in place. Every run is
 kept: `studylog runs` lists them from the command line too.

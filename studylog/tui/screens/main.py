@@ -109,8 +109,10 @@ class MainScreen(Screen[None]):
         """A pass of the watcher: redraw only what changed, so a past run the user is
         looking at stays on screen."""
         first = not self.notes
+        tree = self.query_one(NoteTree)
         if first or _signature(notes) != _signature(self.notes):
-            self.query_one(NoteTree).load(notes)
+            tree.load(notes)
+        tree.refresh_due()  # cards come due with the clock: counted each pass
         old = {n.path: n for n in self.notes}
         self.notes = notes
         last = self.app.ui_state.last_note

@@ -1,17 +1,26 @@
 """The sidebar tree of notes, grouped as the CLI groups them (grouping.py): by topic or by
-date. Groups fill in when first expanded, so 10,000 notes cost nothing up front."""
+date. Groups fill in when first expanded, so 10,000 notes cost nothing up front. Each note
+and group shows how many review cards are due (?N), counted in a worker thread."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from rich.style import Style
 from rich.text import Text
+from textual import work
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import Worker, WorkerState
 
 from studylog.grouping import Group, by_date, by_topic
 from studylog.safe_text import visible
 from studylog.store.queries import NoteSummary
+
+if TYPE_CHECKING:
+    from studylog.tui.app import StudylogApp
 
 OPEN_FIRST_LEVEL_UP_TO = 500
 
@@ -24,12 +33,23 @@ class NoteTree(Tree[object]):
             super().__init__()
             self.path = path
 
+    class DueCounted(Message):
+        """Each note's due review cards (note id → count), counted in a worker."""
+
+        def __init__(self, counts: dict[int, int]) -> None:
+            super().__init__()
+            self.counts = counts
+
+    app: StudylogApp
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Notes", id=id)
         self.show_root = False
         self.guide_depth = 3
         self.mode = "topic"
         self._notes: list[NoteSummary] = []
+        self._due: dict[int, int] = {}  # note id → cards due (notes with none are absent)
+        self._due_error: str | None = None  # the last failure told, told once
 
     def load(self, notes: list[NoteSummary], mode: str | None = None) -> None:
         """Show `notes` (and switch mode); the selected note stays selected if it is there."""
@@ -51,10 +71,70 @@ class NoteTree(Tree[object]):
 
     def _add_groups(self, node: TreeNode[object], group: Group) -> None:
         for sub in group.groups:
-            label = Text.assemble(visible(sub.label), (f"  {sub.count()}", "dim"))
-            node.add(label, data=sub, allow_expand=True)
+            node.add(self._group_label(sub), data=sub, allow_expand=True)
         for note in group.notes:
-            node.add_leaf(_note_label(note, with_date=self.mode == "topic"), data=note)
+            label = _note_label(note, with_date=self.mode == "topic", due=self._due.get(note.id))
+            node.add_leaf(label, data=note)
+
+    def _group_label(self, group: Group) -> Text:
+        label = Text.assemble(visible(group.label), (f"  {group.count()}", "dim"))
+        due = self._group_due(group)
+        if due:
+            label.append(f" {DUE_MARK}{due}", style=DUE_STYLE)
+        return label
+
+    def _group_due(self, group: Group) -> int:
+        """The group's due cards: its notes', each note once."""
+        if not self._due:
+            return 0
+        return sum(self._due.get(note.id, 0) for note in _unique_notes(group))
+
+    # -- due counts ----------------------------------------------------------------------
+
+    def refresh_due(self) -> None:
+        """Count the due cards again (cards in step with the index first), off the loop;
+        the tree redraws its marks when DueCounted arrives."""
+        self._count_due()
+
+    @work(thread=True, group="due", exclusive=True, exit_on_error=False)
+    def _count_due(self) -> None:
+        from studylog.store.review import count_due
+
+        self.post_message(self.DueCounted(count_due(self.app.workspace)))
+
+    def on_note_tree_due_counted(self, message: DueCounted) -> None:
+        message.stop()
+        self._due_error = None
+        if message.counts == self._due:
+            return
+        self._due = message.counts
+        self._relabel(self.root)
+
+    def _relabel(self, node: TreeNode[object]) -> None:
+        """New marks on the nodes there are (groups not yet opened get theirs on opening)."""
+        for child in node.children:
+            if isinstance(child.data, Group):
+                child.set_label(self._group_label(child.data))
+                self._relabel(child)
+            elif isinstance(child.data, NoteSummary):
+                note = child.data
+                child.set_label(
+                    _note_label(note, with_date=self.mode == "topic", due=self._due.get(note.id))
+                )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "due" or event.state != WorkerState.ERROR:
+            return
+        event.stop()
+        error = event.worker.error
+        if str(error) != self._due_error:  # a lasting failure is told once, not each pass
+            self._due_error = str(error)
+            self.app.report_error(error)
+
+    @property
+    def due_counts(self) -> dict[int, int]:
+        """Each note's due cards as last counted (note id → count)."""
+        return dict(self._due)
 
     def render_label(self, node: TreeNode[object], base_style: Style, style: Style) -> Text:
         """A note's title is cut to the tree's width before its marks."""
@@ -66,7 +146,12 @@ class NoteTree(Tree[object]):
         while parent is not None:
             depth, parent = depth + 1, parent.parent
         room = width - max(depth - 1, 0) * self.guide_depth - 1
-        label = _note_label(node.data, with_date=self.mode == "topic", width=max(room, 8))
+        label = _note_label(
+            node.data,
+            with_date=self.mode == "topic",
+            width=max(room, 8),
+            due=self._due.get(node.data.id),
+        )
         label.stylize(style)
         return label
 
@@ -103,13 +188,26 @@ def _contains(group: Group, path: str) -> bool:
     return path in group.paths()
 
 
+def _unique_notes(group: Group) -> Iterable[NoteSummary]:
+    """The notes under a group, each once (a note of two lectures counts once)."""
+    found = {note.path: note for note in group.notes}
+    for sub in group.groups:
+        found.update({note.path: note for note in _unique_notes(sub)})
+    return found.values()
+
+
 # A note's snippets: not the ▶ of a folded group.
 SNIPPET_MARK = "◆"
+# Review cards due now (the review screen, L, shows them).
+DUE_MARK = "?"
+DUE_STYLE = "bold magenta"
 
 
-def _note_label(note: NoteSummary, *, with_date: bool, width: int | None = None) -> Text:
-    """The note's line: marks, date, title and the snippet mark; with `width`, the title is
-    cut to fit, never the marks."""
+def _note_label(
+    note: NoteSummary, *, with_date: bool, width: int | None = None, due: int | None = None
+) -> Text:
+    """The note's line: marks, date, title, the snippet mark and the due cards' mark; with
+    `width`, the title is cut to fit, never the marks."""
     head = Text()
     if note.warnings or not note.readable:
         head.append("⚠ ", style="bold yellow")
@@ -118,6 +216,8 @@ def _note_label(note: NoteSummary, *, with_date: bool, width: int | None = None)
     tail = Text()
     if note.snippet_count:
         tail.append(f" {SNIPPET_MARK}{note.snippet_count}", style="green")
+    if due:
+        tail.append(f" {DUE_MARK}{due}", style=DUE_STYLE)
     title = Text(visible(note.title), style="" if note.readable else "red")
     if width is not None:
         room = max(width - head.cell_len - tail.cell_len, 1)
