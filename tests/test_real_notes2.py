@@ -268,3 +268,33 @@ def test_a_bad_config_yml_is_a_warning_naming_it(tmp_path, config, cause):
     stderr = " ".join(result.stderr.split())
     assert "_config.yml" in stderr and cause in stderr, stderr
     assert "segmentation" in result.stdout  # the notes are still listed
+
+
+def test_a_store_indexed_before_identifier_parts_is_spelled_again(tmp_path):
+    from studylog.store.db import open_store
+    from studylog.store.search import _spelled
+
+    root = tmp_path / "ws"
+    (root / "notes").mkdir(parents=True)
+    note = root / "notes" / "loader.md"
+    note.write_text("# Loading data\n\nA DataLoader batches a Dataset.\n", encoding="utf-8")
+    _cli("-w", str(root), "search", "batches")
+    # The index as the previous studylog spelled it: Hangul bigrams only.
+    db = open_store(root / ".studylog" / "studylog.db")
+    db.execute("INSERT INTO notes_fts (notes_fts) VALUES ('delete-all')")
+    for note_id, *texts in db.execute("SELECT id, title, body, meta FROM notes").fetchall():
+        db.execute(
+            "INSERT INTO notes_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)",
+            [note_id, *map(_spelled, texts)],
+        )
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_search_spelling'")
+    db.execute("PRAGMA user_version = 4")
+    db.conn.commit()
+    db.close()
+    found = json.loads(_cli("-w", str(root), "search", "loader", "--json").stdout)
+    assert [h["path"] for h in found] == ["loader.md"]
+    # The note changed: its old index rows go cleanly, the new text is found.
+    note.write_text("# Loading data\n\nA SwinTransformer reads images.\n", encoding="utf-8")
+    assert json.loads(_cli("-w", str(root), "search", "loader", "--json").stdout) == []
+    found = json.loads(_cli("-w", str(root), "search", "transformer", "--json").stdout)
+    assert [h["path"] for h in found] == ["loader.md"]
