@@ -274,14 +274,19 @@ def _nested(depth: int) -> str:
 
 def test_two_thousand_nested_details_become_a_few_widgets():
     from studylog.notes.blocks import split_blocks
-    from studylog.tui.widgets.note_view import MAX_DEPTH, _flat
+    from studylog.notes.model import MAX_DETAILS_DEPTH
+    from studylog.tui.widgets.note_view import _flat
 
     (item,) = list(_items(split_blocks(_nested(2000))))
     assert isinstance(item.widget, NoteSection)
-    # Past MAX_DEPTH the sections are text: the bottom is there, no widget per level.
+    # Past the notes layer's cap the sections are text: the bottom is there, no widget per
+    # level.
     blocks = split_blocks(_nested(2000))
-    for _ in range(MAX_DEPTH):
+    depth = 0
+    while blocks and getattr(blocks[0], "children", None):
         blocks = blocks[0].children
+        depth += 1
+    assert depth <= MAX_DETAILS_DEPTH
     assert "bottom" in "\n".join(_flat(blocks))
 
 
