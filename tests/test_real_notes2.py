@@ -298,3 +298,20 @@ def test_a_store_indexed_before_identifier_parts_is_spelled_again(tmp_path):
     assert json.loads(_cli("-w", str(root), "search", "loader", "--json").stdout) == []
     found = json.loads(_cli("-w", str(root), "search", "transformer", "--json").stdout)
     assert [h["path"] for h in found] == ["loader.md"]
+
+
+def test_two_notes_exported_to_one_name_are_named_by_their_place(tmp_path):
+    blog = make_blog(tmp_path / "myblog")
+    (blog / "notes").mkdir()
+    for folder in ("_posts", "notes"):
+        (blog / folder / "2022-05-01-same.md").write_text(
+            f"---\ntitle: Same in {folder}\n---\n\nbody\n", encoding="utf-8"
+        )
+    out = tmp_path / "out"
+    result = _cli(
+        "-w", str(blog), "export", "--all", "--format", "md", "--by", "date", "--out", str(out),
+    )  # fmt: skip
+    stderr = " ".join(result.stderr.split())
+    assert "notes/2022-05-01-same.md: 2022/05/2022-05-01-same.md is taken" in stderr, stderr
+    assert "(_posts/2022-05-01-same.md is exported there too)" in stderr, stderr
+    assert "notes/_posts" not in stderr

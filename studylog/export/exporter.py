@@ -66,8 +66,10 @@ def export_notes(
         for number, path in enumerate(paths, start=1):
             try:
                 note = collect(db, workspace, path)
-                owner = f"{fmt} notes/{path}"  # the manifest's key: kept as it was
                 label = workspace.label(path)
+                # The manifest's key, and how a clash names the note (`notes/x.md` as before
+                # in the classic layout).
+                owner = f"{fmt} {label}"
                 relative = out.claim(relative_target(note, layout, suffix), owner, label)
                 report.warnings += note.warnings
                 report.files += _write(note, fmt, out, relative, owner, workspace, report.warnings)
