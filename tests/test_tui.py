@@ -189,7 +189,8 @@ async def test_compare_two_runs_overlaid(ws):
         runs = pilot.app.query_one(RunsTable)
         runs.focus()
         await pilot.press("space", "down", "space", "v")
-        assert isinstance(pilot.app.screen, CompareScreen)
+        # The runs are read in a worker, then the comparison is pushed.
+        await until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen), "the comparison")
         plot = pilot.app.screen.query_one(MetricPlot)
         ids = sorted(r.id for r in list_runs(pilot.app.db))
         assert sorted(plot.curves) == [f"#{i} train · loss" for i in ids]
@@ -214,7 +215,8 @@ async def test_compare_runs_of_two_snippets(ws):
         await until(pilot, lambda: runs.runs and runs.runs[0].snippet == "adam", "adam's runs")
         runs.focus()
         await pilot.press("space", "v")
-        assert isinstance(pilot.app.screen, CompareScreen)
+        # The runs are read in a worker, then the comparison is pushed.
+        await until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen), "the comparison")
         labels = sorted(pilot.app.screen.query_one(MetricPlot).curves)
         assert [label.split(" ", 1)[1] for label in labels] == ["sgd · loss", "adam · loss"]
 
