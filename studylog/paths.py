@@ -128,6 +128,32 @@ def is_jekyll_site(folder: Path) -> bool:
     return (folder / JEKYLL_CONFIG).is_file() and (folder / POSTS_DIR).is_dir()
 
 
+def jekyll_config_problem(folder: Path) -> str | None:
+    """What is wrong with a Jekyll site's `_config.yml` (unreadable, not YAML, not a
+    mapping), as a warning naming the file and the cause; None when it reads well or the
+    folder is no Jekyll site. Jekyll itself would refuse to build the site."""
+    import yaml
+
+    path = folder / JEKYLL_CONFIG
+    if not is_jekyll_site(folder):
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        cause = getattr(exc, "strerror", None) or exc
+        return f"cannot be read ({cause}); Jekyll cannot build the site either"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        return f"is not valid YAML{where} ({problem}); Jekyll cannot build the site either"
+    if data is not None and not isinstance(data, dict):
+        return f"holds a {type(data).__name__}, not settings (a YAML mapping); Jekyll needs one"
+    return None
+
+
 def is_workspace(folder: Path) -> bool:
     return (
         (folder / NOTES_DIR).is_dir()

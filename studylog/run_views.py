@@ -23,7 +23,7 @@ from studylog.labels import (
 from studylog.runner.snippets import SnippetState
 from studylog.safe_text import visible, visible_output
 from studylog.store.history import MetricInfo, RunDetail, RunSummary
-from studylog.views import safe
+from studylog.views import Label, classic_label, safe
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 # A run may log thousands of metric keys: plot (or sparkline) this many, list this many more
@@ -110,7 +110,12 @@ def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None)
     return table
 
 
-def run_summary(finished_status: str, run: RunDetail, curves: dict[str, list[float]]) -> Panel:
+def run_summary(
+    finished_status: str,
+    run: RunDetail,
+    curves: dict[str, list[float]],
+    label: Label = classic_label,
+) -> Panel:
     """The end of `studylog run`: status, duration, the error, a sparkline per metric."""
     lines: list[RenderableType] = []
     head = Text.assemble(
@@ -147,7 +152,7 @@ def run_summary(finished_status: str, run: RunDetail, curves: dict[str, list[flo
             )
     for warning in run.warnings:
         lines.append(safe(f"⚠ {warning}", "yellow"))
-    title = safe(f"{run.summary.snippet} · notes/{run.summary.note_path}")
+    title = safe(f"{run.summary.snippet} · {label(run.summary.note_path)}")
     return Panel(Group(*lines), title=title, title_align="left", expand=False)
 
 
@@ -182,6 +187,7 @@ def run_detail(
     width: int,
     *,
     picked: bool = False,
+    label: Label = classic_label,
 ) -> Group:
     """`studylog runs show`: what ran, how it ended, params, environment, output, and a plot
     of each metric in `plots`; unless the metrics were `picked`, the metrics not plotted
@@ -191,7 +197,7 @@ def run_detail(
     facts.add_column(style="dim")
     facts.add_column()
     facts.add_row("run", f"#{s.id}")
-    facts.add_row("note", safe(f"notes/{s.note_path}"))
+    facts.add_row("note", safe(label(s.note_path)))
     facts.add_row("snippet", safe(f"{s.snippet} ({run.snippet_path or run.source})"))
     facts.add_row("status", status_text(s.status))
     if s.last_error and s.status != "succeeded":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
@@ -22,18 +22,28 @@ if TYPE_CHECKING:
     from studylog.runner.snippets import SnippetState
 
 
+# How a message names the note at a note path: Workspace.label (`_posts/x.md` in a Jekyll
+# site, `notes/x.md` in the classic layout).
+Label = Callable[[str], str]
+
+
+def classic_label(path: str) -> str:
+    """The classic layout's name for a note: `notes/` and its path."""
+    return f"notes/{path}"
+
+
 def safe(text: str, style: str = "") -> Text:
     """Note or run text as Rich text: never read as markup, its control characters visible
     (safe_text.visible), so a title cannot crash the output nor command the terminal."""
     return Text(visible(text), style=style)
 
 
-def _note_label(note: NoteSummary, *, with_date: bool = True) -> Text:
+def _note_label(note: NoteSummary, *, with_date: bool = True, label: Label) -> Text:
     text = Text()
     if with_date:
         text.append(f"{visible(note.date or '—'):<10} ", style="cyan")
     text.append(visible(note.title), style="bold" if note.readable else "red")
-    text.append(f"  notes/{visible(note.path)}", style="dim")
+    text.append(f"  {visible(label(note.path))}", style="dim")
     if note.snippet_count:
         text.append(f"  ▶ {note.snippet_count}", style="green")
     if note.todo_count:
@@ -41,11 +51,11 @@ def _note_label(note: NoteSummary, *, with_date: bool = True) -> Text:
     return text
 
 
-def _add_note(tree: Tree, note: NoteSummary, *, with_date: bool = True) -> None:
-    label = _note_label(note, with_date=with_date)
+def _add_note(tree: Tree, note: NoteSummary, *, with_date: bool, label: Label) -> None:
+    text = _note_label(note, with_date=with_date, label=label)
     if note.warnings:
-        label = Text.assemble(Text("⚠ ", style="bold yellow"), label)
-    branch = tree.add(label)
+        text = Text.assemble(Text("⚠ ", style="bold yellow"), text)
+    branch = tree.add(text)
     for warning in note.warnings:
         branch.add(safe(warning, "yellow"))
 
@@ -60,7 +70,7 @@ _GROUP_STYLES = {
 }
 
 
-def _add_groups(tree: Tree, group: grouping.Group, *, with_date: bool) -> None:
+def _add_groups(tree: Tree, group: grouping.Group, *, with_date: bool, label: Label) -> None:
     for sub in group.groups:
         if sub.kind == "day":  # a day is its date: no count
             branch = tree.add(safe(sub.label, "cyan"))
@@ -70,22 +80,22 @@ def _add_groups(tree: Tree, group: grouping.Group, *, with_date: bool) -> None:
                     (visible(sub.label), _GROUP_STYLES[sub.kind]), (f"  ({sub.count()})", "dim")
                 )
             )
-        _add_groups(branch, sub, with_date=with_date)
+        _add_groups(branch, sub, with_date=with_date, label=label)
     for note in group.notes:
-        _add_note(tree, note, with_date=with_date)
+        _add_note(tree, note, with_date=with_date, label=label)
 
 
-def topic_tree(notes: Iterable[NoteSummary]) -> Tree:
+def topic_tree(notes: Iterable[NoteSummary], label: Label = classic_label) -> Tree:
     """topic → lecture → note (grouping.by_topic), as a Rich tree."""
     root = Tree(Text("Notes by topic", style="bold"), guide_style="dim")
-    _add_groups(root, by_topic(notes), with_date=True)
+    _add_groups(root, by_topic(notes), with_date=True, label=label)
     return root
 
 
-def date_tree(notes: Iterable[NoteSummary]) -> Tree:
+def date_tree(notes: Iterable[NoteSummary], label: Label = classic_label) -> Tree:
     """year → month → day → note, "Undated" last (grouping.by_date), as a Rich tree."""
     root = Tree(Text("Notes by date", style="bold"), guide_style="dim")
-    _add_groups(root, by_date(notes), with_date=False)
+    _add_groups(root, by_date(notes), with_date=False, label=label)
     return root
 
 
@@ -104,13 +114,17 @@ def _outline(tree: Tree, sections: list[Section]) -> None:
         _outline(tree.add(label), section.children)
 
 
-def note_view(detail: NoteDetail, states: list[SnippetState] | None = None) -> RenderableType:
+def note_view(
+    detail: NoteDetail,
+    states: list[SnippetState] | None = None,
+    label: Label = classic_label,
+) -> RenderableType:
     """A note's metadata, outline, to-dos and snippets (with their latest runs, when given)."""
     s = detail.summary
     meta = Table.grid(padding=(0, 2))
     meta.add_column(style="bold cyan")
     meta.add_column()
-    meta.add_row("path", safe(f"notes/{s.path}"))
+    meta.add_row("path", safe(label(s.path)))
     meta.add_row("date", safe(s.date or UNDATED))
     meta.add_row("topic", safe(s.topic or "—"))
     if s.lectures:
@@ -156,7 +170,7 @@ def note_view(detail: NoteDetail, states: list[SnippetState] | None = None) -> R
     return Group(*parts)
 
 
-def hits_view(hits: list[Hit], query: str) -> RenderableType:
+def hits_view(hits: list[Hit], query: str, label: Label = classic_label) -> RenderableType:
     if not hits:
         return safe(f"No notes match {query!r}.", "yellow")
     table = Table(show_header=True, show_edge=False, expand=False)
@@ -168,8 +182,6 @@ def hits_view(hits: list[Hit], query: str) -> RenderableType:
         excerpt = Text(shown)
         for start, end in highlights:
             excerpt.stylize("bold black on yellow", start, end)
-        note = Text.assemble(
-            (visible(hit.title), "bold"), "\n", (f"notes/{visible(hit.path)}", "dim")
-        )
+        note = Text.assemble((visible(hit.title), "bold"), "\n", (visible(label(hit.path)), "dim"))
         table.add_row(str(rank), note, excerpt)
     return table

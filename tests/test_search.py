@@ -65,7 +65,8 @@ def test_bigrams_spell_hangul_runs():
         ("학습 optimizer", {"n002.md"}),  # every term must occur
         ("를", {"n000.md"}),  # one syllable: the scan fallback
         ("zero_grad", {"n003.md"}),
-        ("grad", set()),  # not a word start inside zero_grad
+        ("grad", {"n003.md"}),  # an identifier part: zero_grad (issue 11)
+        ("rad", set()),  # not the start of a word or of a part
         ("없는단어", set()),
     ],
 )

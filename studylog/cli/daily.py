@@ -22,6 +22,8 @@ from studylog.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import sqlite_utils
 
     from studylog.store.review import DueCard
@@ -62,7 +64,7 @@ def todos(ctx: click.Context, which: str | None, as_json: bool, workspace: Path 
             head.append(f"  {item.date or 'undated'}", style="dim")
             if item.topic:
                 head.append(f" · {clean(item.topic)}", style="dim")
-            head.append(f"  notes/{clean(item.path)}", style="dim")
+            head.append(f"  {clean(s.workspace.label(item.path))}", style="dim")
             out.print(head)
         line = Text("  ")
         line.append("[x] " if item.done else "[ ] ", style="green" if item.done else "yellow")
@@ -192,7 +194,7 @@ def review(
         import sys
 
         if sys.stdin.isatty() and sys.stdout.isatty():
-            _review_loop(s.db, cards)
+            _review_loop(s.db, cards, s.workspace.label)
             return
         out = console()
         if not cards:
@@ -200,11 +202,13 @@ def review(
         for card in cards:
             line = Text("? ", style="cyan")
             line.append(clean(card.question), style="bold")
-            line.append(f"  notes/{clean(card.path)}:{card.line}", style="dim")
+            line.append(f"  {clean(s.workspace.label(card.path))}:{card.line}", style="dim")
             out.print(line)
 
 
-def _review_loop(db: sqlite_utils.Database, cards: list[DueCard]) -> None:
+def _review_loop(
+    db: sqlite_utils.Database, cards: list[DueCard], label: Callable[[str], str]
+) -> None:
     """One card at a time at a terminal: question, Enter, answer, a rating key."""
     from rich.markdown import Markdown
     from rich.rule import Rule
@@ -219,7 +223,7 @@ def _review_loop(db: sqlite_utils.Database, cards: list[DueCard]) -> None:
         return
     done = 0
     for number, card in enumerate(cards, 1):
-        out.print(Rule(f"{number}/{len(cards)} · notes/{clean(card.path)}", style="dim"))
+        out.print(Rule(f"{number}/{len(cards)} · {clean(label(card.path))}", style="dim"))
         out.print(Text(clean(card.question), style="bold"))
         click.prompt("", default="", show_default=False, prompt_suffix="(Enter: answer) ")
         out.print(Markdown(clean(card.answer)))

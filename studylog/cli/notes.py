@@ -141,7 +141,8 @@ def list_cmd(ctx: click.Context, by: str, as_json: bool, workspace: Path | None)
             )
         )
         return
-    console().print(views.topic_tree(notes) if by == "topic" else views.date_tree(notes))
+    tree = views.topic_tree if by == "topic" else views.date_tree
+    console().print(tree(notes, s.workspace.label))
 
 
 @cli.command()
@@ -174,7 +175,7 @@ def show(ctx: click.Context, note: str, as_json: bool, workspace: Path | None) -
         return
     from studylog import views
 
-    console().print(views.note_view(detail, states))
+    console().print(views.note_view(detail, states, s.workspace.label))
 
 
 @cli.command()
@@ -203,4 +204,4 @@ def search(
         return
     from studylog import views
 
-    console().print(views.hits_view(hits, text))
+    console().print(views.hits_view(hits, text, s.workspace.label))

@@ -55,10 +55,9 @@ def _note(s: Session, note: str) -> NoteDetail:
         raise fail(str(exc)) from exc
 
 
-def _chosen(detail: NoteDetail, name: str | None, run_all: bool) -> list[Snippet]:
+def _chosen(detail: NoteDetail, name: str | None, run_all: bool, where: str) -> list[Snippet]:
     snippets = detail.snippets
     names = ", ".join(s.name for s in snippets)
-    where = f"notes/{detail.summary.path}"
     if not snippets:
         raise fail(
             f"{where} has no snippets. Attach one with a ```python run fence, a link to a "
@@ -80,8 +79,9 @@ def _chosen(detail: NoteDetail, name: str | None, run_all: bool) -> list[Snippet
 class _Printer:
     """Streams a run's output and keeps a status line under it (on a terminal)."""
 
-    def __init__(self, out: Console, live: bool) -> None:
+    def __init__(self, out: Console, live: bool, label: Callable[[str], str]) -> None:
         self.out = out
+        self.label = label
         self.live = live
         self.pending: list[str] = []
         self.latest: dict[str, tuple[int, float]] = {}
@@ -103,7 +103,7 @@ class _Printer:
             from studylog.views import safe
 
             line = safe(f"▶ {event.snippet}", "bold")
-            line.append_text(safe(f" notes/{event.note_path} · run #{event.run_id}", "dim"))
+            line.append_text(safe(f" {self.label(event.note_path)} · run #{event.run_id}", "dim"))
             self.out.print(line)
 
     def draw(self) -> None:
@@ -217,7 +217,7 @@ def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
         m.name: [v for _, v in series(s.db, run.summary.id, m.name, max_points=32)]
         for m in run.metrics[:PLOTTED_METRICS]
     }
-    out.print(run_summary(finished.status, run, curves))
+    out.print(run_summary(finished.status, run, curves, s.workspace.label))
 
 
 @cli.command()
@@ -267,8 +267,8 @@ def run(
 
     with session(ws_of(ctx, workspace), writes=True) as s:
         detail = _note(s, note)
-        snippets = _chosen(detail, snippet_name, run_all)
-        printer = None if as_json else _Printer(console(), live=sys.stdout.isatty())
+        snippets = _chosen(detail, snippet_name, run_all, s.workspace.label(detail.summary.path))
+        printer = None if as_json else _Printer(console(), sys.stdout.isatty(), s.workspace.label)
         live = _live_sync(s) if live_sync else None
         try:
             finished = asyncio.run(_run_all(s, detail, snippets, seed, timeout, printer, live))
@@ -504,7 +504,7 @@ def runs_show(
         return
     from studylog.run_views import run_detail
 
-    out.print(run_detail(detail, plots, width, picked=bool(metrics)))
+    out.print(run_detail(detail, plots, width, picked=bool(metrics), label=s.workspace.label))
 
 
 def _write_raw(text: str, stream: Any) -> None:

@@ -58,10 +58,11 @@ def sync(ctx: click.Context, to: str | None, as_json: bool, workspace: Path | No
             s = run.summary
             out.print(
                 Text(f"✓ #{s.id} {s.snippet} ", style="green")
-                + Text(f"notes/{s.note_path} · {points:,} points", style="dim")
+                + Text(f"{label(s.note_path)} · {points:,} points", style="dim")
             )
 
     with session(ws_of(ctx, workspace)) as s:
+        label = s.workspace.label
         try:
             target = resolve_target(to, s.settings.sync, s.workspace)
             report = sync_runs(s.db, s.workspace, target, on_run)
@@ -132,7 +133,7 @@ def remote_history(
         print_json([r.to_json() for r in found])
         return
     if not found:
-        what = f"notes/{note_path}" if note_path else "any note"
+        what = s.workspace.label(note_path) if note_path else "any note"
         console().print(f"No runs of {what} on {target.server} yet. Send yours: `studylog sync`.")
         return
     from rich.table import Table

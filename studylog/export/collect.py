@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -150,6 +151,63 @@ def local_target(workspace: Workspace, source: Path, target: str) -> Path | None
     if target.startswith("/"):
         return Path(os.path.normpath(workspace.site / target.lstrip("/")))
     return Path(os.path.normpath(source.parent / target))
+
+
+# Image links as written, Liquid included: `![alt](TARGET` and `<img src="TARGET"`.
+_MD_IMAGE_AT = re.compile(r"(!\[[^\]]*\]\(\s*<?)((?:\{\{[^}]*\}\}|[^)\s>{])+)")
+_HTML_IMAGE_AT = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)(\"[^\"]*\"|'[^']*')", re.IGNORECASE)
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+
+
+def site_image(target: str) -> bool:
+    """Whether an image path is written for the site: Liquid-wrapped or root-absolute
+    (`/assets/img/x.png`), so it means nothing once the note is exported elsewhere."""
+    plain = unliquid(target).strip()
+    return "{{" in target or (plain.startswith("/") and not plain.startswith("//"))
+
+
+def rewrite_site_images(
+    note: ExportNote, workspace: Workspace, put: Callable[[Path, str], str | None]
+) -> str:
+    """`note.text` with each site image (see `site_image`) that names a file inside the
+    workspace or site root linked anew: `put(file, target)` stores the file and returns its
+    new link (None keeps the link as written). Code blocks are left alone; an image outside
+    the site root or missing keeps its link (collect() warned about it)."""
+    done: dict[Path, str | None] = {}
+
+    def relink(target: str) -> str | None:
+        if not site_image(target):
+            return None
+        found = local_target(workspace, note.source, target)
+        if found is None or not within(workspace, found) or not found.is_file():
+            return None
+        if found not in done:
+            done[found] = put(found, target)
+        return done[found]
+
+    def markdown(match: re.Match[str]) -> str:
+        new = relink(match.group(2))
+        return match.group(0) if new is None else match.group(1) + new
+
+    def html(match: re.Match[str]) -> str:
+        quoted = match.group(2)
+        new = relink(quoted[1:-1])
+        return match.group(0) if new is None else f"{match.group(1)}{quoted[0]}{new}{quoted[0]}"
+
+    lines = note.text.split("\n")
+    fence: str | None = None
+    for index, line in enumerate(lines):
+        opened = _FENCE.match(line)
+        if fence is not None:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = None
+            continue
+        if opened:
+            fence = opened.group(1)
+            continue
+        if "](" in line or "<img" in line.lower():
+            lines[index] = _HTML_IMAGE_AT.sub(html, _MD_IMAGE_AT.sub(markdown, line))
+    return "\n".join(lines)
 
 
 def unsafe_field(snippet: Snippet) -> str | None:

@@ -66,15 +66,18 @@ def export_notes(
         for number, path in enumerate(paths, start=1):
             try:
                 note = collect(db, workspace, path)
-                owner = f"{fmt} notes/{path}"
-                relative = out.claim(relative_target(note, layout, suffix), owner, f"notes/{path}")
+                label = workspace.label(path)
+                # The manifest's key, and how a clash names the note (`notes/x.md` as before
+                # in the classic layout).
+                owner = f"{fmt} {label}"
+                relative = out.claim(relative_target(note, layout, suffix), owner, label)
                 report.warnings += note.warnings
                 report.files += _write(note, fmt, out, relative, owner, workspace, report.warnings)
                 exported.append((note, relative))
                 done.add(owner)
             except (ExportError, OSError) as exc:
                 report.failed.append(
-                    str(exc) if isinstance(exc, ExportError) else f"notes/{path}: {exc}"
+                    str(exc) if isinstance(exc, ExportError) else f"{workspace.label(path)}: {exc}"
                 )
             if progress is not None:
                 progress(number, len(paths))
@@ -107,7 +110,7 @@ def _write(
     if fmt == "md":
         from studylog.export.markdown import export_markdown
 
-        return export_markdown(note, out, relative, owner)
+        return export_markdown(note, out, relative, owner, workspace, warnings)
     if fmt == "html":
         from studylog.export.html import render_note
 
@@ -121,15 +124,15 @@ def _write(
             continue
         if not within(workspace, workspace.root / result.snippet.path):
             warnings.append(
-                f"notes/{note.path}: {result.snippet.path} leads outside the workspace; "
+                f"{workspace.label(note.path)}: {result.snippet.path} leads outside the workspace; "
                 "its cell is empty"
             )
             continue
         try:
             code_of[result.snippet.name] = snippet_code(workspace, result.snippet)
         except RunError as exc:
-            warnings.append(f"notes/{note.path}: {exc}; its cell is empty")
-    notebook = build_notebook(note, code_of)
+            warnings.append(f"{workspace.label(note.path)}: {exc}; its cell is empty")
+    notebook = build_notebook(note, code_of, workspace, warnings)
     import nbformat
 
     return [out.write(relative, nbformat.writes(notebook).encode("utf-8"))]

@@ -1,16 +1,28 @@
 """Notebook export: a valid nbformat 4 notebook that runs top to bottom. Prose becomes
 markdown cells (each <details> flattened into a heading), snippets code cells with their
 latest output as stream outputs and their curves as image/png; the seed and environment go
-into the notebook's metadata, and a first cell seeds as studylog does."""
+into the notebook's metadata, and a first cell seeds as studylog does. Images a blog writes
+for its site (`/assets/img/x.png`, Liquid-wrapped) become attachments of their cell."""
 
 from __future__ import annotations
 
 import base64
+import mimetypes
 import re
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from studylog.export.collect import ExportNote, SnippetResult, strip_ansi
+from studylog.export.collect import ExportNote, SnippetResult, rewrite_site_images, strip_ansi
+from studylog.export.files import safe_name
 from studylog.export.results import figures, summary
+
+if TYPE_CHECKING:
+    from studylog.paths import Workspace
+
+# What a notebook viewer shows as an attachment without running anything (no SVG: it may
+# hold script).
+_ATTACHABLE = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_ATTACHMENT = re.compile(r"attachment:([^)\s\"']+)")
 
 _DETAILS = re.compile(
     r"<details\b[^>]*>|</details\s*>|<summary\b[^>]*>(?P<summary>.*?)</summary\s*>"
@@ -59,13 +71,37 @@ def flatten_details(markdown: str, base_level: int = 2) -> str:
     return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip("\n")
 
 
-def build_notebook(note: ExportNote, code_of: dict[str, str]) -> Any:
+def build_notebook(
+    note: ExportNote, code_of: dict[str, str], workspace: Workspace, warnings: list[str]
+) -> Any:
     """The notebook of `note`; `code_of` maps a file snippet's name to the code to put in its
-    cell (a linked experiment's file as it is now)."""
+    cell (a linked experiment's file as it is now). Site images are attached to their cells;
+    what cannot be attached is a warning in `warnings`."""
     import nbformat
     from nbformat import v4
 
-    body = note.text.split("\n")
+    label = workspace.label(note.path)
+    attachments: dict[str, dict[str, str]] = {}
+
+    def attach(found: Path, link: str) -> str | None:
+        kind = mimetypes.guess_type(found.name)[0]
+        if kind not in _ATTACHABLE:
+            warnings.append(f"{label}: {link} is not a raster image; its link is kept")
+            return None
+        try:
+            data = base64.b64encode(found.read_bytes()).decode("ascii")
+        except OSError as exc:
+            warnings.append(f"{label}: image {link}: cannot read it ({exc.strerror or exc})")
+            return None
+        stem, dot, suffix = safe_name(found.name).replace(" ", "_").rpartition(".")
+        name, number = f"{stem}{dot}{suffix}", 1
+        while name in attachments:
+            number += 1
+            name = f"{stem}-{number}{dot}{suffix}"
+        attachments[name] = {kind: data}
+        return f"attachment:{name}"
+
+    body = rewrite_site_images(note, workspace, attach).split("\n")
     fence_lines: dict[int, tuple[int, SnippetResult]] = {}  # fence start → (end, result)
     after: dict[int | None, list[SnippetResult]] = {}
     start_line = _body_start(note.text)
@@ -75,7 +111,7 @@ def build_notebook(note: ExportNote, code_of: dict[str, str]) -> Any:
         else:
             after.setdefault(result.after_line, []).append(result)
 
-    cells: list[Any] = [v4.new_markdown_cell(_header(note))]
+    cells: list[Any] = [v4.new_markdown_cell(_header(note, label))]
     seed = next((r.run.summary.seed for r in note.ran if r.run is not None), 0)
     cells.append(v4.new_code_cell(SEED_CELL.format(seed=seed)))
     prose: list[str] = []
@@ -83,7 +119,11 @@ def build_notebook(note: ExportNote, code_of: dict[str, str]) -> Any:
     def flush() -> None:
         text = flatten_details("\n".join(prose))
         if text.strip():
-            cells.append(v4.new_markdown_cell(text))
+            cell = v4.new_markdown_cell(text)
+            used = {n: attachments[n] for n in _ATTACHMENT.findall(text) if n in attachments}
+            if used:
+                cell.attachments = used
+            cells.append(cell)
         prose.clear()
 
     index = start_line
@@ -111,7 +151,7 @@ def build_notebook(note: ExportNote, code_of: dict[str, str]) -> Any:
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
             "studylog": {
-                "note": f"notes/{note.path}",
+                "note": label,
                 "title": note.detail.summary.title,
                 "seed": seed,
                 "runs": [_run_metadata(r) for r in note.ran],
@@ -132,14 +172,14 @@ def _body_start(text: str) -> int:
     return 0
 
 
-def _header(note: ExportNote) -> str:
+def _header(note: ExportNote, label: str) -> str:
     s = note.detail.summary
     facts = [s.date or "Undated", s.topic or "No topic"]
     facts += [lecture.label() for lecture in s.lectures]
     lines = [f"# {s.title}", "", " · ".join(facts)]
     if s.tags:
         lines += ["", " ".join(f"#{t}" for t in s.tags)]
-    lines += ["", f"*Exported by studylog from `notes/{note.path}`.*"]
+    lines += ["", f"*Exported by studylog from `{label}`.*"]
     return "\n".join(lines)
 
 

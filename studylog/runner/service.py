@@ -304,7 +304,7 @@ class Runner:
         spec = {
             "code_file": str(code_file),
             # A fence reports errors at its lines in the note, a file at its own lines.
-            "filename": snippet.path or f"notes/{target.note_path}",
+            "filename": snippet.path or self.workspace.label(target.note_path),
             "line_offset": snippet.line if snippet.code is not None else 0,
             "file": str(self.workspace.root / snippet.path) if snippet.path else None,
             "args": list(new.args),

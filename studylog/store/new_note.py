@@ -17,8 +17,9 @@ from studylog.notes.template import (
     fill,
     free_name,
     note_name,
+    slug,
 )
-from studylog.paths import NOTES_DIR
+from studylog.paths import POSTS_DIR
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -90,7 +91,7 @@ def template_text(
             raise NewNoteError(f"{path}: cannot read the template ({exc})") from exc
     if like is not None:
         try:
-            head = (workspace.root / NOTES_DIR / like).read_bytes()[:4096]
+            head = workspace.note_file(like).read_bytes()[:4096]
         except OSError:
             head = b""
         if not head.lstrip(b"\xef\xbb\xbf").startswith(b"---") and b">" in head:
@@ -122,9 +123,14 @@ def create_note(
         content = fill(text, fields, source)
     except TemplateError as exc:
         raise NewNoteError(str(exc)) from exc
-    notes = workspace.root / NOTES_DIR
-    taken = {str(p.relative_to(notes).as_posix()) for p in notes.rglob("*.md")}
-    relative = free_name(note_name(hint.like, day, title or "note", sorted(taken)), taken)
+    notes = workspace.notes_dir
+    taken = {
+        p.relative_to(notes).as_posix()
+        for folder in workspace.note_folders
+        if folder.is_dir()
+        for p in folder.rglob("*.md")
+    }
+    relative = free_name(_new_name(workspace, hint.like, day, title, sorted(taken)), taken)
     for _ in range(100):
         target = notes / relative
         try:
@@ -141,3 +147,18 @@ def create_note(
                 "writable; nothing was written."
             ) from exc
     raise NewNoteError(f"cannot find a free name for {relative}")
+
+
+def _new_name(
+    workspace: Workspace, like: str | None, day: dt.date, title: str | None, taken: list[str]
+) -> str:
+    """The new note's path (as the store keeps note paths): in a Jekyll site a dated post
+    under `_posts/` (Jekyll publishes only `YYYY-MM-DD-title.md` there); elsewhere in the
+    pattern of the note `like`, inside the first notes folder when there is none."""
+    if POSTS_DIR in workspace.note_dirs:
+        folder = like.rpartition("/")[0] if like and like.startswith(POSTS_DIR + "/") else ""
+        return f"{folder or POSTS_DIR}/{day.isoformat()}-{slug(title or 'note')}.md"
+    name = note_name(like, day, title or "note", taken)
+    if like is None and workspace.notes_base == "" and workspace.note_dirs[0] != ".":
+        return f"{workspace.note_dirs[0].rstrip('/')}/{name}"
+    return name

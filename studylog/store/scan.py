@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from studylog.paths import SETTINGS_FILE
+from studylog.paths import JEKYLL_CONFIG, SETTINGS_FILE, jekyll_config_problem
 
 if TYPE_CHECKING:
     from studylog.paths import Workspace
@@ -135,5 +135,8 @@ def scan_notes(workspace: Workspace) -> Scan:
             problems.append(Problem(entry if not base else ".", outside, False))
             continue
         walk(str(folder), "" if base or entry == "." else entry)
+    config = jekyll_config_problem(workspace.root)
+    if config is not None:
+        problems.append(Problem(JEKYLL_CONFIG, config, False))
     files.sort(key=lambda f: f.path)
     return Scan(files, problems)

@@ -269,5 +269,21 @@ _M005 = """
             WHERE sent_key >= 0
 """
 
+
+@migrations()
+def m006_search_spelling(db: sqlite_utils.Database) -> None:
+    """Index every note again as store/search.py now spells it (identifier parts, headings
+    again). A contentless FTS table forgets a row only when told the text it indexed, which
+    the indexer recomputes with today's spelling: the old rows must all go first."""
+    from studylog.store.search import fts_text
+
+    db.execute("INSERT INTO notes_fts (notes_fts) VALUES ('delete-all')")
+    rows = db.execute("SELECT id, title, body, meta FROM notes").fetchall()
+    db.conn.executemany(
+        "INSERT INTO notes_fts (rowid, title, body, meta) VALUES (?, ?, ?, ?)",
+        ((note_id, *map(fts_text, texts)) for note_id, *texts in rows),
+    )
+
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6

@@ -7,9 +7,18 @@ is then a phrase of bigrams, and a two-syllable word a single token. Other scrip
 unicode61 words and match as word prefixes. A query with a one-syllable Korean term, which
 bigrams cannot serve, falls back to a plain scan with the same meaning.
 
+Identifiers are found by their parts: after the text, each identifier with camelCase,
+snake_case or acronym boundaries (`DataLoader`, `zero_grad`, `HTTPServer`) is spelled
+again as its parts (`Data Loader`, `zero grad`, `HTTP Server`), each identifier's parts
+set apart by a private-use token no query can contain, so a phrase never spans two
+identifiers. Dots already split words. Heading lines are spelled again (HEADING_REPEATS),
+so BM25 weighs a heading above a passing mention in the body; the title and meta columns
+weigh more again (see _RANK).
+
 Meaning of a query: every whitespace-separated term must occur in the note (title, body,
 topic, tags or lecture titles); a term with Hangul as a substring, any other term as the
-start of a word, case-insensitively.
+start of a word or of an identifier part (`loader` finds `DataLoader`, `adam` does not
+find `Hadamard`), case-insensitively.
 """
 
 from __future__ import annotations
@@ -27,8 +36,15 @@ _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
 EXCERPT_BEFORE = 40
 EXCERPT_AFTER = 120
-# bm25 weights for the FTS columns: title, body, meta.
+# Weights of the FTS columns: title, body, meta. FTS5's own bm25() weights a column's term
+# frequency before saturating it, so a long note's many passing mentions outweigh a title;
+# the rank instead adds up each column's BM25 score (saturated, length-normalised) times its
+# weight: a note titled by the word beats one that only mentions it.
 _WEIGHTS = (8.0, 1.0, 4.0)
+_RANK = (
+    f"{_WEIGHTS[0]} * bm25(notes_fts, 1, 0, 0) + {_WEIGHTS[1]} * bm25(notes_fts, 0, 1, 0)"
+    f" + {_WEIGHTS[2]} * bm25(notes_fts, 0, 0, 1)"
+)
 
 
 _HANGUL_SPLIT = re.compile(r"([\uac00-\ud7a3]+)")
@@ -46,8 +62,46 @@ def _bigrams(run: str) -> str:
     return spelled
 
 
+# An identifier part starts after `_` or at a case change: aB, 2B, or the B of ABc.
+_CAMEL = r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"
+_CAMEL_SPLIT = re.compile(_CAMEL)
+_IDENTIFIER = re.compile(r"\w*(?:_|[a-z0-9][A-Z]|[A-Z][A-Z][a-z])\w*")
+_PART_START = r"(?:(?<!\w)|(?<=_)(?=[^\W_])|(?-i:" + _CAMEL + "))"
+_PART_GAP = r"(?:[\W_]+|(?-i:" + _CAMEL + "))"
+# Sets one identifier's parts apart from the next one's: a token character (private use)
+# that no query term can hold, so a phrase cannot run from one identifier into the next.
+_APART = "\ue000"
+# How many more times a heading line is indexed: a heading names what its section is about.
+HEADING_REPEATS = 3
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+)$", re.MULTILINE)
+
+
+def identifier_parts(word: str) -> list[str]:
+    """The parts of an identifier (`DataLoader` → Data, Loader); [] for a plain word."""
+    parts = [p for piece in word.split("_") for p in _CAMEL_SPLIT.split(piece) if p]
+    return parts if parts != [word] else []
+
+
+def _extra(text: str) -> str:
+    """What the index adds after `text`: heading lines again, then identifier parts."""
+    headings = [m.group(1) for m in _HEADING.finditer(text)] if "#" in text else []
+    extra = headings * HEADING_REPEATS
+    for match in _IDENTIFIER.finditer(text):
+        parts = identifier_parts(match.group())
+        if parts:
+            extra.append(" ".join(parts))
+    return f" {_APART}\n".join(extra)
+
+
 def fts_text(text: str) -> str:
-    """`text` as the FTS index sees it: Hangul runs spelled as syllable bigrams."""
+    """`text` as the FTS index sees it: Hangul runs spelled as syllable bigrams, heading
+    lines and identifier parts spelled again after it."""
+    extra = _extra(text)
+    return _spelled(f"{text}\n{_APART}\n{extra}" if extra else text)
+
+
+def _spelled(text: str) -> str:
+    """`text` with its Hangul runs spelled as syllable bigrams."""
     parts = _HANGUL_SPLIT.split(text)  # odd places hold the Hangul runs
     if len(parts) == 1:
         return text
@@ -71,16 +125,34 @@ class Term:
         )
 
     def fts_phrase(self) -> str:
-        tokens = _WORD.findall(fts_text(self.text))
-        phrase = '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
-        return phrase if self.korean else phrase + " *"
+        if self.korean:
+            return _phrase(_WORD.findall(_spelled(self.text)))
+        return "(" + " OR ".join(_phrase(words) + " *" for words in self.spellings()) + ")"
+
+    def spellings(self) -> list[list[str]]:
+        """The words of a non-Korean term as typed, and also as identifier parts when it
+        has some (`state_dict` → state, dict: found inside `load_state_dict`)."""
+        words = _WORD.findall(self.text)
+        parts = [p for w in words for p in (identifier_parts(w) or [w])]
+        return [words] if parts == words else [words, parts]
+
+    def needle(self) -> re.Pattern[str]:
+        """Text every match of `pattern` holds, as a plain case-insensitive search: a fast
+        first test (a pattern that opens with a lookbehind is tried at every position)."""
+        if self.korean:
+            return self.pattern()
+        return re.compile(re.escape(self.spellings()[-1][0]), re.IGNORECASE)
 
     def pattern(self) -> re.Pattern[str]:
         """The same meaning as a regular expression, for scans and excerpt highlights."""
         if self.korean:
             return re.compile(re.escape(self.text), re.IGNORECASE)
-        words = _WORD.findall(self.text)
-        return re.compile(r"(?<!\w)" + r"\W+".join(map(re.escape, words)), re.IGNORECASE)
+        spelled = "|".join(_PART_GAP.join(map(re.escape, w)) for w in self.spellings())
+        return re.compile(f"{_PART_START}(?:{spelled})", re.IGNORECASE)
+
+
+def _phrase(tokens: list[str]) -> str:
+    return '"' + " ".join(t.replace('"', '""') for t in tokens) + '"'
 
 
 def parse_query(query: str) -> list[Term]:
@@ -129,9 +201,9 @@ def _fts(
     match = " AND ".join(t.fts_phrase() for t in terms)
     check = _needs_check(terms)
     ranked = db.execute(
-        "SELECT rowid, bm25(notes_fts, ?, ?, ?) AS rank FROM notes_fts "
+        f"SELECT rowid, {_RANK} AS rank FROM notes_fts "
         "WHERE notes_fts MATCH ? ORDER BY rank" + ("" if check else " LIMIT ?"),
-        [*_WEIGHTS, match] + ([] if check else [limit]),
+        [match] + ([] if check else [limit]),
     )
     korean = [t.text for t in terms if t.korean]
     rows: list[tuple[str, str, str, float]] = []
@@ -153,7 +225,7 @@ def _fts(
 
 def _needs_check(terms: list[Term]) -> bool:
     """True when some term is a phrase of several tokens with Hangul in it."""
-    return any(t.korean and len(_WORD.findall(fts_text(t.text))) > 1 for t in terms)
+    return any(t.korean and len(_WORD.findall(_spelled(t.text))) > 1 for t in terms)
 
 
 def scan_search(
@@ -162,11 +234,13 @@ def scan_search(
     """A plain scan of every note's text with the same meaning as the FTS path: the
     fallback for one-syllable Korean terms, and the baseline that tests and benchmarks
     check the index against. Scored by occurrences, title counted more."""
-    patterns = [t.pattern() for t in terms]
+    patterns = [(t.pattern(), t.needle()) for t in terms]
     scored = []
     for path, title, body, meta in db.execute("SELECT path, title, body, meta FROM notes"):
         score = 0.0
-        for pattern in patterns:
+        for pattern, needle in patterns:
+            if not (needle.search(body) or needle.search(title) or needle.search(meta)):
+                break
             in_title = len(pattern.findall(title))
             in_body = len(pattern.findall(body)) + len(pattern.findall(meta))
             if not (in_title or in_body):
