@@ -273,15 +273,19 @@ def _nested(depth: int) -> str:
 
 
 def test_two_thousand_nested_details_become_a_few_widgets():
-    from studylog.notes.blocks import split_blocks
+    from studylog.notes.blocks import DetailsBlock, split_blocks
     from studylog.tui.widgets.note_view import MAX_DEPTH, _flat
 
     (item,) = list(_items(split_blocks(_nested(2000))))
     assert isinstance(item.widget, NoteSection)
-    # Past MAX_DEPTH the sections are text: the bottom is there, no widget per level.
+    # The blocks keep a few levels (the rest is flattened into the deepest); the view makes
+    # a widget for at most MAX_DEPTH of them: the bottom is there, no widget per level.
     blocks = split_blocks(_nested(2000))
-    for _ in range(MAX_DEPTH):
+    levels = 0
+    while isinstance(blocks[0], DetailsBlock):
         blocks = blocks[0].children
+        levels += 1
+    assert levels <= MAX_DEPTH
     assert "bottom" in "\n".join(_flat(blocks))
 
 
@@ -328,3 +332,28 @@ async def test_math_renders_verbatim_in_the_view(ws):
         shown = "\n".join(strip.text for strip in chunk.lines_at(80))
         assert "a \\\\ b" in shown and "x \\\\ y" in shown and "☐ todo" in shown
         assert Text  # rich in use
+
+
+# -- text selection in the note ---------------------------------------------------------
+
+
+async def test_note_text_can_be_selected_with_the_mouse(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        view = screen.query_one(NoteView)
+        chunk = next(c for c in view.query(MarkdownChunk) if c.region.height >= 3)
+        lines = [line.text.rstrip() for line in chunk.lines_at(chunk.size.width)]
+        row = next(y for y, line in enumerate(lines) if len(line.strip()) >= 8)
+        column = len(lines[row]) - len(lines[row].lstrip())
+        # A drag over the first word or so of a line of prose, as a person would.
+        await pilot.mouse_down(chunk, offset=(column, row))
+        await pilot.hover(chunk, offset=(column + 6, row))
+        await pilot.mouse_up(chunk, offset=(column + 6, row))
+        selected = await until(pilot, screen.get_selected_text, "a selection")
+        assert selected.strip() and selected.strip() in lines[row]
+        # Select-all of the chunk gives back its whole text as shown.
+        screen.clear_selection()
+        chunk.text_select_all()
+        everything = await until(pilot, screen.get_selected_text, "the chunk selected")
+        assert lines[row] in everything
+        assert chunk.text_selection is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Size
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Collapsible, Static
@@ -38,7 +40,7 @@ from studylog.store.queries import NoteDetail
 
 # A chunk closes at the first block boundary past this many characters of markdown.
 CHUNK_CHARS = 2500
-# Mounted before the first paint: about a screen of text (more arrives after the paint).
+# Mounted before the first paint: a screen's worth of lines, at most this many characters.
 FIRST_CHARS = 6000
 # Mounted between two paints while the rest of a long note arrives.
 BATCH_CHARS = 12000
@@ -203,11 +205,31 @@ class Highlighted:
             yield Segment.line()
 
 
+# Rendered chunks, by (markdown, width): reopening a note, or a re-read that changed one
+# chunk, renders only what is new. Least recently used first; a few MB at most.
+_RENDERED: OrderedDict[tuple[str, int], list[Strip]] = OrderedDict()
+_RENDERED_MAX = 600
+
+
+def _offsets(strip: Strip, y: int) -> Strip:
+    """`strip` with each segment's character offset in its line, which Textual's text
+    selection reads to know which characters the mouse is over."""
+    segments: list[Segment] = []
+    column = 0
+    for text, style, control in strip:
+        meta = Style.from_meta({"offset": (column, y)})
+        segments.append(Segment(text, style + meta if style else meta, control))
+        column += len(text)
+    return Strip(segments, strip.cell_length)
+
+
 class MarkdownChunk(Widget):
     """A run of plain markdown blocks: rendered once per width with Rich's Markdown (code
-    highlighted, tables aligned by cell width: Korean included), its lines kept."""
+    highlighted, tables aligned by cell width: Korean included), its lines kept. Its text
+    can be selected with the mouse like a Static's (Textual's text selection)."""
 
     DEFAULT_CSS = "MarkdownChunk { height: auto; }"
+    ALLOW_SELECT = True
 
     def __init__(self, source: str) -> None:
         super().__init__()
@@ -215,6 +237,9 @@ class MarkdownChunk(Widget):
         self.highlight: re.Pattern[str] | None = None
         self._lines: list[Strip] = []
         self._width = -1
+        # Lines as drawn (widget style, selection offsets), for the current width and style.
+        self._drawn: dict[int, Strip] = {}
+        self._drawn_style: Style | None = None
 
     def _markdown(self) -> Markdown:
         from rich.markdown import Markdown
@@ -222,17 +247,33 @@ class MarkdownChunk(Widget):
         return Markdown(display_markdown(self.source), hyperlinks=False)
 
     def lines_at(self, width: int) -> list[Strip]:
+        width = max(width, 1)
         if width != self._width:
-            console = self.app.console
-            options = console.options.update(width=max(width, 1), highlight=False)
-            renderable: Markdown | Highlighted = self._markdown()
-            if self.highlight is not None:
-                renderable = Highlighted(self._markdown(), self.highlight)
-            self._lines = [
-                Strip(line) for line in console.render_lines(renderable, options, pad=False)
-            ]
+            self._drawn.clear()
+            key = (self.source, width)
+            cached = _RENDERED.get(key) if self.highlight is None else None
+            if cached is not None:
+                _RENDERED.move_to_end(key)
+                self._lines = cached
+            else:
+                self._lines = self._render_at(width)
+                if self.highlight is None:
+                    _RENDERED[key] = self._lines
+                    while len(_RENDERED) > _RENDERED_MAX:
+                        _RENDERED.popitem(last=False)
             self._width = width
         return self._lines
+
+    def _render_at(self, width: int) -> list[Strip]:
+        console = self.app.console
+        options = console.options.update(width=width, highlight=False)
+        markdown = self._markdown()
+        renderable: Markdown | Highlighted = markdown
+        if self.highlight is not None:
+            renderable = Highlighted(markdown, self.highlight)
+        return [
+            Strip(line).simplify() for line in console.render_lines(renderable, options, pad=False)
+        ]
 
     def set_highlight(self, pattern: re.Pattern[str] | None) -> None:
         self.highlight = pattern
@@ -253,7 +294,37 @@ class MarkdownChunk(Widget):
         lines = self.lines_at(self.size.width)
         if y >= len(lines):
             return Strip.blank(self.size.width, self.rich_style)
-        return lines[y].apply_style(self.rich_style)
+        style = self.rich_style
+        if style != self._drawn_style:
+            self._drawn.clear()
+            self._drawn_style = style
+        drawn = self._drawn.get(y)
+        if drawn is None:
+            line = lines[y]
+            selection = self.text_selection
+            span = selection.get_span(y) if selection is not None else None
+            if span is not None:
+                start, end = span
+                text = Text(no_wrap=True, end="")
+                for segment in line:
+                    if not segment.control:
+                        text.append(segment.text, segment.style)
+                text.stylize(
+                    self.screen.get_component_rich_style("screen--selection"),
+                    start,
+                    len(text) if end == -1 else end,
+                )
+                line = Strip(text.render(self.app.console), line.cell_length)
+            drawn = self._drawn[y] = _offsets(line.apply_style(style), y)
+        return drawn
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join(strip.text.rstrip() for strip in self.lines_at(self.size.width))
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._drawn.clear()
+        self.refresh()
 
 
 class NoteSection(Collapsible):
@@ -355,6 +426,12 @@ def _flat(blocks: list[Block]) -> Iterator[str]:
             yield block.text
 
 
+def _warm_highlighter() -> None:
+    from pygments.lexers import get_lexer_by_name
+
+    get_lexer_by_name("python")
+
+
 class NoteView(VerticalScroll):
     """The selected note; `show()` replaces what is shown."""
 
@@ -378,6 +455,11 @@ class NoteView(VerticalScroll):
             "Choose a note on the left (↑↓ and Enter), or press / to search.", id="note-header"
         )
 
+    def on_mount(self) -> None:
+        # Pygments builds its Python lexer's tables on first use (0.2 s): not on the first
+        # open, while the user waits.
+        self.run_worker(_warm_highlighter, thread=True, exit_on_error=False, group="warm")
+
     async def show(self, detail: NoteDetail, *, keep_place: bool = False) -> None:
         """Show `detail`; with `keep_place` (the same note, re-read) the scroll position and
         the open sections stay as they were."""
@@ -389,8 +471,9 @@ class NoteView(VerticalScroll):
         self.first_painted.clear()
         self.detail, self.gone = detail, False
         self._highlighted = []
-        await self.remove_children()
-        await self.mount(Static(header_text(detail), id="note-header"))
+        # The header stays (updated in place); the old note's parts go.
+        self.query_one("#note-header", Static).update(header_text(detail))
+        await self.remove_children(list(self.children)[1:])
         if not detail.summary.readable:
             self.ready.set()
             self.first_painted.set()
@@ -400,12 +483,14 @@ class NoteView(VerticalScroll):
         items = list(_items(split_blocks(detail.body), memory=memory if keep_place else None))
         if place is None:
             self.scroll_home(animate=False)
-        limit = FIRST_CHARS
+        items.reverse()  # popped from the end
+        first = True
+        limit = BATCH_CHARS
         while items and generation == self._generation:
-            batch: list[Widget] = []
+            batch = self._first_screen(items) if first else []
             size = 0
             while items and (not batch or size < limit):
-                item = items.pop(0)
+                item = items.pop()
                 batch.append(item.widget)
                 size += item.size
             await self.mount_all(batch)
@@ -413,10 +498,30 @@ class NoteView(VerticalScroll):
             if generation != self._generation:
                 return
             self.first_painted.set()
-            limit = BATCH_CHARS
+            if not first:
+                limit *= 2  # fewer, larger batches: each costs a layout of all that is mounted
+            first = False
             if place is not None:
                 self.scroll_to(y=place[0], animate=False)
         self.ready.set()
+
+    def _first_screen(self, items: list[_Item]) -> list[Widget]:
+        """The first widgets of `items` (reversed), enough to fill the view: chunks are
+        rendered here at the view's width to know their height (the render is kept)."""
+        width = self.scrollable_content_region.width or self.size.width or 80
+        wanted = max(self.size.height, 10) + 2
+        height = 6  # the header, about
+        batch: list[Widget] = []
+        size = 0
+        while items and height < wanted and size < FIRST_CHARS:
+            item = items.pop()
+            batch.append(item.widget)
+            size += item.size
+            if isinstance(item.widget, MarkdownChunk):
+                height += len(item.widget.lines_at(width))
+            else:
+                height += 1 + (item.size * 2) // max(width, 1)
+        return batch
 
     async def _painted(self) -> None:
         """Back when what was mounted has been laid out and painted."""
