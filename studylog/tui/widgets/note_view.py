@@ -50,7 +50,7 @@ MAX_DEPTH = 12
 HIGHLIGHT = Style(color="black", bgcolor="yellow", bold=True)
 
 
-def header_text(detail: NoteDetail, *, gone: bool = False) -> Text:
+def header_text(detail: NoteDetail, *, gone: bool = False, kept: bool = False) -> Text:
     s = detail.summary
     # Note text is never markup and its control characters are shown (safe_text).
     text = Text(visible(s.title), style="bold")
@@ -68,6 +68,11 @@ def header_text(detail: NoteDetail, *, gone: bool = False) -> Text:
     if gone:
         text.append(
             f"\n⚠ notes/{visible(s.path)} was removed or moved: this is the last version read.",
+            style="bold red",
+        )
+    if kept:
+        text.append(
+            f"\n⚠ notes/{visible(s.path)} cannot be read now: this is the last version read.",
             style="bold red",
         )
     return text
@@ -444,6 +449,8 @@ class NoteView(VerticalScroll):
         super().__init__(id=id)
         self.detail: NoteDetail | None = None
         self.gone = False
+        # True while the last readable version stays shown under an unreadable file's warning.
+        self.kept = False
         # Set when every part of the shown note is mounted (the outline and search wait).
         self.ready = asyncio.Event()
         self.first_painted = asyncio.Event()
@@ -463,13 +470,27 @@ class NoteView(VerticalScroll):
     async def show(self, detail: NoteDetail, *, keep_place: bool = False) -> None:
         """Show `detail`; with `keep_place` (the same note, re-read) the scroll position and
         the open sections stay as they were."""
+        previous = self.detail
+        if (
+            keep_place
+            and not detail.summary.readable
+            and previous is not None
+            and (previous.summary.readable or self.kept)
+            and previous.summary.path == detail.summary.path
+        ):
+            # The open note became unreadable (binary, not UTF-8): its last version stays,
+            # under a header that says why it is not the file's content.
+            self.detail, self.kept = detail, True
+            self.query_one("#note-header", Static).update(header_text(detail, kept=True))
+            self.first_painted.set()
+            return
         place = self._place() if keep_place else None
         memory = {section.key: not section.collapsed for section in self.query(NoteSection)}
         self._generation += 1
         generation = self._generation
         self.ready.clear()
         self.first_painted.clear()
-        self.detail, self.gone = detail, False
+        self.detail, self.gone, self.kept = detail, False, False
         self._highlighted = []
         # The header stays (updated in place); the old note's parts go.
         self.query_one("#note-header", Static).update(header_text(detail))
