@@ -469,3 +469,37 @@ async def test_two_thousand_nested_details_open_with_a_warning_and_the_app_answe
             pilot, lambda: any("bottom" in c.source for c in view.query(MarkdownChunk)), "bottom"
         )
         await _tree_answers(pilot, screen)
+
+
+# -- the open note's snippet code changes on disk: the badges say stale ----------------
+
+
+async def test_changing_the_open_notes_snippet_code_on_disk_marks_its_runs_stale(ws):
+    from studylog.tui.widgets.runs_table import RunsTable
+    from studylog.tui.widgets.snippet_table import SnippetTable
+
+    path = ws.notes_dir / TRAINING
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, TRAINING)
+        await until(pilot, lambda: screen.snippet == "train", "the snippets")
+        await pilot.press("r")
+        snippets = screen.query_one(SnippetTable)
+        runs = screen.query_one(RunsTable)
+
+        def train_status() -> str:
+            return str(snippets.get_row("train")[1])
+
+        await until(
+            pilot,
+            lambda: screen.running is None and "succeeded" in train_status(),
+            "the run to succeed",
+        )
+        await until(pilot, lambda: runs.row_count > 0, "the run in the runs table")
+        assert "≠" not in str(runs.get_row_at(0)[2])
+        # The code changes on disk (an editor, a git pull) while the note is open.
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("range(20)", "range(21)"), encoding="utf-8"
+        )
+        screen.load_notes()  # what the watcher does within its interval
+        await until(pilot, lambda: "stale" in train_status(), "the snippet's stale badge")
+        await until(pilot, lambda: "≠" in str(runs.get_row_at(0)[2]), "the run's ≠ mark")
