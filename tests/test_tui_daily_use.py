@@ -274,19 +274,20 @@ def _nested(depth: int) -> str:
 
 
 def test_two_thousand_nested_details_become_a_few_widgets():
-    from studylog.notes.blocks import DetailsBlock, split_blocks
-    from studylog.tui.widgets.note_view import MAX_DEPTH, _flat
+    from studylog.notes.blocks import split_blocks
+    from studylog.notes.model import MAX_DETAILS_DEPTH
+    from studylog.tui.widgets.note_view import _flat
 
     (item,) = list(_items(split_blocks(_nested(2000))))
     assert isinstance(item.widget, NoteSection)
-    # The blocks keep a few levels (the rest is flattened into the deepest); the view makes
-    # a widget for at most MAX_DEPTH of them: the bottom is there, no widget per level.
+    # Past the notes layer's cap the sections are text: the bottom is there, no widget per
+    # level.
     blocks = split_blocks(_nested(2000))
-    levels = 0
-    while isinstance(blocks[0], DetailsBlock):
+    depth = 0
+    while blocks and getattr(blocks[0], "children", None):
         blocks = blocks[0].children
-        levels += 1
-    assert levels <= MAX_DEPTH
+        depth += 1
+    assert depth <= MAX_DETAILS_DEPTH
     assert "bottom" in "\n".join(_flat(blocks))
 
 

@@ -101,6 +101,10 @@ def test_comparison_view(snap_compare, ws):
         await _open_training(pilot)
         pilot.app.screen.query_one(RunsTable).focus()
         await pilot.press("space", "down", "space", "v")
+        # The runs are read in a worker, then the comparison is pushed: wait for it.
+        from studylog.tui.screens.compare import CompareScreen
+
+        await until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen), "the comparison")
         await pilot.pause()
 
     assert snap_compare(_app(ws), terminal_size=SIZE, run_before=compare)

@@ -20,10 +20,9 @@ import signal
 import sys
 import time
 
+from studylog.procctl import become_subreaper, die_with_parent
 from studylog.runner.tree import kill_tree, tree_memory
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
 # How often the tree's memory is summed (each time a read of /proc): often near the limit
 # (memory can grow by gigabytes a second), seldom far below it. Without a limit: only to see
 # that studylog is gone, should its death signal not come.
@@ -35,17 +34,6 @@ _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 _WATCHED = {signal.SIGCHLD, *_STOP_SIGNALS}
 
 
-def _prctl(option: int, value: int) -> bool:
-    """prctl(2) on Linux; False where there is none (then the process group is the tree)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(option, value, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
-        return False
-
-
 def _start(argv: list[str], report_fd: int, data_limit: int) -> int:
     """Fork and exec the snippet: no blocked signals, dead with us, the per-process limit."""
     pid = os.fork()
@@ -53,7 +41,7 @@ def _start(argv: list[str], report_fd: int, data_limit: int) -> int:
         return pid
     try:
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # if we are SIGKILLed, the snippet goes too
+        die_with_parent(signal.SIGKILL)  # if we are SIGKILLed, the snippet goes too
         os.close(report_fd)
         if data_limit:
             resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
@@ -84,8 +72,8 @@ def main(config_words: str, argv: list[str]) -> int:
     config = {key: int(value) for key, value in parse_words(config_words).items()}
     parent, report_fd, limit = config["parent"], config["report_fd"], config.get("memory", 0)
     signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)  # taken with sigtimedwait below
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    become_subreaper()
+    die_with_parent(signal.SIGTERM)
     report: dict[str, int | str] = {}
     if os.getppid() != parent:  # studylog died before we could ask to die with it
         _write(report_fd, report)

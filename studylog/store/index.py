@@ -14,7 +14,6 @@ import json
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, NamedTuple
 
 from studylog.notes.model import Note, ParseOptions, Section
+from studylog.procctl import die_with_parent
 from studylog.store.scan import PERMISSION_DENIED, NoteFile, Problem, Scan, scan_notes
 from studylog.store.search import fts_text
 
@@ -149,8 +149,6 @@ def read_note_file(workspace: Workspace, f: NoteFile, options: ParseOptions) -> 
     return FileRead(f, digest, note, fts)
 
 
-# prctl(2) option: the signal this process gets when the thread that started it ends.
-_PR_SET_PDEATHSIG = 1
 _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -160,12 +158,7 @@ def _worker_start(parent: int) -> None:
     the parent, which stops the pool itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # held by the parent as it spawned
-    linked = False
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        linked = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    linked = die_with_parent(signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the link was made
         os._exit(1)
     if not linked:  # no prctl: watch for the parent's end instead
