@@ -503,4 +503,8 @@ async def test_changing_the_open_notes_snippet_code_on_disk_marks_its_runs_stale
         )
         screen.load_notes()  # what the watcher does within its interval
         await until(pilot, lambda: "stale" in train_status(), "the snippet's stale badge")
-        await until(pilot, lambda: "≠" in str(runs.get_row_at(0)[2]), "the run's ≠ mark")
+        await until(
+            pilot,
+            lambda: runs.row_count > 0 and "≠" in str(runs.get_row_at(0)[2]),
+            "the run's ≠ mark",
+        )

@@ -508,12 +508,14 @@ class NoteView(VerticalScroll):
         first = True
         limit = BATCH_CHARS
         while items and generation == self._generation:
-            batch = self._first_screen(items) if first else []
-            size = 0
-            while items and (not batch or size < limit):
-                item = items.pop()
-                batch.append(item.widget)
-                size += item.size
+            if first:
+                batch = self._first_screen(items)
+            else:
+                batch, size = [], 0
+                while items and (not batch or size < limit):
+                    item = items.pop()
+                    batch.append(item.widget)
+                    size += item.size
             await self.mount_all(batch)
             await self._painted()
             if generation != self._generation:
