@@ -25,7 +25,7 @@ from rich.markdown import Markdown
 from studylog.paths import Workspace
 from studylog.settings import RunSettings, Settings
 from studylog.tui.app import StudylogApp
-from studylog.tui.widgets.note_view import NoteView
+from studylog.tui.widgets.note_view import _RENDERED, NoteView
 
 SIZE = (150, 45)
 
@@ -97,6 +97,7 @@ async def open_times(root: Path, path: str) -> tuple[float, float, int]:
             await pilot.pause(0.02)
         view = screen.query_one(NoteView)
         await pilot.pause()
+        _RENDERED.clear()  # a cold open: no render kept from the run before
         start = time.perf_counter()
         screen.open_note(path, quiet=True)
         while view.detail is None or view.detail.summary.path != path:

@@ -1,7 +1,8 @@
 """Key-to-screen latency in the TUI: arrow keys in the notes tree, each timed from the key
 event until the tree's cursor has moved and the screen has refreshed after it (headless),
 while a snippet prints 10,000 lines a second and logs 1,000 metric points a second, beside
-the same keys with nothing running.
+the same keys with nothing running; and the keys with a 100 KB note open (the mixed note
+of bench_note_open.py) beside the same keys with a bundled note open.
 
     python benchmarks/bench_tui_latency.py [--keys N]
 """
@@ -17,14 +18,17 @@ import time
 from pathlib import Path
 
 from _common import report
+from bench_note_open import note_text
 from textual import events
 
 from studylog.paths import Workspace, sample_course
 from studylog.settings import RunSettings, Settings
 from studylog.tui.app import StudylogApp
 from studylog.tui.widgets.note_tree import NoteTree
+from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.run_log import RunLog
 
+BUNDLED_NOTE = "dl-basics/2022-01-20-backpropagation.md"
 BUSY_NOTE = """# Busy snippet
 
 ```python run name=busy timeout=120
@@ -63,16 +67,24 @@ async def _press_times(pilot, keys: int) -> list[float]:
     return times
 
 
-async def measure(root: Path, keys: int) -> tuple[list[float], list[float], int]:
+async def measure(root: Path, keys: int) -> tuple[list[float], list[float], int, list[float]]:
     app = StudylogApp(Workspace(root), Settings(run=RunSettings(timeout=600)))
     async with app.run_test(size=(160, 50)) as pilot:
         screen = app.screen
         while not screen.notes:
             await pilot.pause(0.05)
         tree = app.screen.query_one(NoteTree)
-        tree.focus()
-        await pilot.pause(0.2)
-        idle = await _press_times(pilot, keys)
+        idle_with: dict[str, list[float]] = {}
+        for note in (BUNDLED_NOTE, "big.md"):  # the keys with each note open
+            view = screen.query_one(NoteView)
+            screen.open_note(note, quiet=True)
+            while view.detail is None or view.detail.summary.path != note:
+                await pilot.pause(0.05)
+            await view.ready.wait()
+            tree.focus()
+            await pilot.pause(0.2)
+            idle_with[note] = await _press_times(pilot, keys)
+        idle = idle_with[BUNDLED_NOTE]
         screen.open_note("busy.md")
         while screen.snippet != "busy":
             await pilot.pause(0.05)
@@ -86,19 +98,21 @@ async def measure(root: Path, keys: int) -> tuple[list[float], list[float], int]
         await pilot.press("c")
         while screen.running is not None:
             await pilot.pause(0.05)
-    return idle, busy, lines
+    return idle, busy, lines, idle_with["big.md"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--keys", type=int, default=200)
+    parser.add_argument("--note-kb", type=int, default=100, help="the large note's size")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="studylog-latency-"))
     try:
         shutil.copytree(sample_course() / "notes", root / "notes")
         shutil.copytree(sample_course() / "experiments", root / "experiments")
         (root / "notes" / "busy.md").write_text(BUSY_NOTE, encoding="utf-8")
-        idle, busy, lines = asyncio.run(measure(root, args.keys))
+        (root / "notes" / "big.md").write_text(note_text(args.note_kb), encoding="utf-8")
+        idle, busy, lines, big = asyncio.run(measure(root, args.keys))
     finally:
         shutil.rmtree(root)
     ms = lambda s: f"{s * 1000:.1f} ms"  # noqa: E731
@@ -111,6 +125,18 @@ def main() -> None:
         ms(statistics.median(busy)),
         ms(statistics.median(idle)),
         "while a snippet floods vs nothing running",
+    )
+    report(
+        f"key to screen, median, {args.note_kb} KB note open",
+        ms(statistics.median(big)),
+        ms(statistics.median(idle)),
+        "vs the bundled note open (nothing running)",
+    )
+    report(
+        f"key to screen, worst, {args.note_kb} KB note open",
+        ms(max(big)),
+        ms(max(idle)),
+        "vs the bundled note open (nothing running)",
     )
     report(
         "key to screen, worst",

@@ -25,6 +25,7 @@ from studylog.tui.widgets.note_view import (
 )
 from tests.tui_helpers import make_workspace, settings, until
 
+MAX_DEPTH_SECTIONS = 12  # one NoteSection per level kept, at most
 BACKPROP = "dl/2022-01-20-backprop.md"
 TRAINING = "pytorch/2022-01-21-training.md"
 
@@ -333,3 +334,177 @@ async def test_math_renders_verbatim_in_the_view(ws):
         shown = "\n".join(strip.text for strip in chunk.lines_at(80))
         assert "a \\\\ b" in shown and "x \\\\ y" in shown and "☐ todo" in shown
         assert Text  # rich in use
+
+
+# -- text selection in the note ---------------------------------------------------------
+
+
+async def test_note_text_can_be_selected_with_the_mouse(ws):
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        view = screen.query_one(NoteView)
+        chunk = next(c for c in view.query(MarkdownChunk) if c.region.height >= 3)
+        lines = [line.text.rstrip() for line in chunk.lines_at(chunk.size.width)]
+        row = next(y for y, line in enumerate(lines) if len(line.strip()) >= 8)
+        column = len(lines[row]) - len(lines[row].lstrip())
+        # A drag over the first word or so of a line of prose, as a person would.
+        await pilot.mouse_down(chunk, offset=(column, row))
+        await pilot.hover(chunk, offset=(column + 6, row))
+        await pilot.mouse_up(chunk, offset=(column + 6, row))
+        selected = await until(pilot, screen.get_selected_text, "a selection")
+        assert selected.strip() and selected.strip() in lines[row]
+        # Select-all of the chunk gives back its whole text as shown.
+        screen.clear_selection()
+        chunk.text_select_all()
+        everything = await until(pilot, screen.get_selected_text, "the chunk selected")
+        assert lines[row] in everything
+        assert chunk.text_selection is not None
+
+
+# -- bad input: the view shows what it can, says why, and the app answers ----------------
+
+
+def _big_note(kilobytes: int, word: str = "학습") -> str:
+    block = (
+        "## Part {n}\n\n"
+        + f"{word} 역전파는 연쇄 법칙으로 기울기를 전달한다. " * 3
+        + "\n\n```python\nx = 1\nprint(x)\n```\n\n| a | b |\n| - | - |\n| 1 | 2 |\n\n"
+    )
+    parts = ["---\ntitle: Big\n---\n# Big\n\n"]
+    size = 0
+    n = 0
+    while size < kilobytes * 1024:
+        part = block.replace("{n}", str(n))
+        parts.append(part)
+        size += len(part.encode())
+        n += 1
+    return "".join(parts)
+
+
+async def _tree_answers(pilot, screen: MainScreen) -> None:
+    """A key reaches the notes tree and moves its cursor: the app answers."""
+    tree = screen.query_one(NoteTree)
+    tree.focus()
+    before = tree.cursor_line
+    await pilot.press("down" if before == 0 else "up")
+    await until(pilot, lambda: tree.cursor_line != before, "the tree's cursor to move")
+
+
+async def test_a_five_megabyte_note_paints_its_start_and_the_app_answers(ws):
+    big = make_workspace(ws.root.parent / "big", {"big.md": _big_note(5 * 1024)})
+    async with _app(big).run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.notes, "the notes to load", seconds=120)
+        view = screen.query_one(NoteView)
+        screen.open_note("big.md")
+        await until(pilot, lambda: view.first_painted.is_set(), "the first screen", 120)
+        assert "Big" in _header(screen)
+        assert any("Part 0" in c.source for c in view.query(MarkdownChunk))
+        await _tree_answers(pilot, screen)  # keys are answered while the rest arrives
+        await until(
+            pilot,
+            lambda: any("Part 60\n" in c.source for c in view.query(MarkdownChunk)),
+            "more of the note",
+            seconds=120,
+        )
+
+
+async def test_a_note_changed_while_it_renders_shows_the_new_text_once(ws):
+    big = make_workspace(ws.root.parent / "big", {"big.md": _big_note(300, word="OLDWORD")})
+    async with _app(big).run_test(size=(120, 40)) as pilot:
+        screen = pilot.app.screen
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        view = screen.query_one(NoteView)
+        screen.open_note("big.md")
+        await until(pilot, lambda: view.first_painted.is_set(), "the first screen")
+        assert not view.ready.is_set()  # 300 KB: still arriving
+        (big.notes_dir / "big.md").write_text(_big_note(40, word="NEWWORD"), encoding="utf-8")
+        screen.load_notes()  # what the watcher does within its interval
+
+        def settled() -> bool:
+            return view.ready.is_set() and any(
+                "NEWWORD" in c.source for c in view.query(MarkdownChunk)
+            )
+
+        await until(pilot, settled, "the new text", seconds=120)
+        sources = [c.source for c in view.query(MarkdownChunk)]
+        assert not any("OLDWORD" in s for s in sources)  # no part of the old render left
+        assert sum(s.count("## Part 0\n") for s in sources) == 1  # and the new one once
+        await _tree_answers(pilot, screen)
+
+
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        (b"\x00\x01\x02 not text any more", "binary"),
+        ("---\ntitle: [unclosed\n---\n# Broken\n\nstill here\n", "invalid YAML"),
+    ],
+)
+async def test_a_note_that_becomes_unreadable_while_open_says_why(ws, bad, why):
+    path = ws.notes_dir / BACKPROP
+    async with _app(ws).run_test(size=(120, 40)) as pilot:
+        screen = await _open(pilot, BACKPROP)
+        view = screen.query_one(NoteView)
+        if isinstance(bad, bytes):
+            path.write_bytes(bad)
+        else:
+            path.write_text(bad, encoding="utf-8")
+        screen.load_notes()
+        await until(pilot, lambda: "⚠" in _header(screen), "the warning")
+        await until(pilot, lambda: view.ready.is_set(), "the view settled")
+        header = _header(screen)
+        assert why in header or why in " ".join(view.detail.summary.warnings)
+        # What can be shown is shown: the last version read of a binary file, or the body.
+        assert any(c.source.strip() for c in view.query(MarkdownChunk))
+        await _tree_answers(pilot, screen)
+
+
+async def test_two_thousand_nested_details_open_with_a_warning_and_the_app_answers(ws):
+    deep = make_workspace(ws.root.parent / "deep", {"deep.md": "# Deep\n\n" + _nested(2000)})
+    async with _app(deep).run_test(size=(100, 30)) as pilot:
+        screen = await _open(pilot, "deep.md")
+        view = screen.query_one(NoteView)
+        assert "⚠" in _header(screen) and "nest" in _header(screen)
+        assert len(view.query(NoteSection)) <= MAX_DEPTH_SECTIONS
+        await until(
+            pilot, lambda: any("bottom" in c.source for c in view.query(MarkdownChunk)), "bottom"
+        )
+        await _tree_answers(pilot, screen)
+
+
+# -- the open note's snippet code changes on disk: the badges say stale ----------------
+
+
+async def test_changing_the_open_notes_snippet_code_on_disk_marks_its_runs_stale(ws):
+    from studylog.tui.widgets.runs_table import RunsTable
+    from studylog.tui.widgets.snippet_table import SnippetTable
+
+    path = ws.notes_dir / TRAINING
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, TRAINING)
+        await until(pilot, lambda: screen.snippet == "train", "the snippets")
+        await pilot.press("r")
+        snippets = screen.query_one(SnippetTable)
+        runs = screen.query_one(RunsTable)
+
+        def train_status() -> str:
+            return str(snippets.get_row("train")[1])
+
+        await until(
+            pilot,
+            lambda: screen.running is None and "succeeded" in train_status(),
+            "the run to succeed",
+        )
+        await until(pilot, lambda: runs.row_count > 0, "the run in the runs table")
+        assert "≠" not in str(runs.get_row_at(0)[2])
+        # The code changes on disk (an editor, a git pull) while the note is open.
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("range(20)", "range(21)"), encoding="utf-8"
+        )
+        screen.load_notes()  # what the watcher does within its interval
+        await until(pilot, lambda: "stale" in train_status(), "the snippet's stale badge")
+        await until(
+            pilot,
+            lambda: runs.row_count > 0 and "≠" in str(runs.get_row_at(0)[2]),
+            "the run's ≠ mark",
+        )

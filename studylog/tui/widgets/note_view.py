@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Size
+from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Collapsible, Static
@@ -38,7 +40,7 @@ from studylog.store.queries import NoteDetail
 
 # A chunk closes at the first block boundary past this many characters of markdown.
 CHUNK_CHARS = 2500
-# Mounted before the first paint: about a screen of text (more arrives after the paint).
+# Mounted before the first paint: a screen's worth of lines, at most this many characters.
 FIRST_CHARS = 6000
 # Mounted between two paints while the rest of a long note arrives.
 BATCH_CHARS = 12000
@@ -48,7 +50,7 @@ MAX_DEPTH = 12
 HIGHLIGHT = Style(color="black", bgcolor="yellow", bold=True)
 
 
-def header_text(detail: NoteDetail, *, gone: bool = False) -> Text:
+def header_text(detail: NoteDetail, *, gone: bool = False, kept: bool = False) -> Text:
     s = detail.summary
     # Note text is never markup and its control characters are shown (safe_text).
     text = Text(visible(s.title), style="bold")
@@ -66,6 +68,11 @@ def header_text(detail: NoteDetail, *, gone: bool = False) -> Text:
     if gone:
         text.append(
             f"\n⚠ notes/{visible(s.path)} was removed or moved: this is the last version read.",
+            style="bold red",
+        )
+    if kept:
+        text.append(
+            f"\n⚠ notes/{visible(s.path)} cannot be read now: this is the last version read.",
             style="bold red",
         )
     return text
@@ -203,11 +210,31 @@ class Highlighted:
             yield Segment.line()
 
 
+# Rendered chunks, by (markdown, width): reopening a note, or a re-read that changed one
+# chunk, renders only what is new. Least recently used first; a few MB at most.
+_RENDERED: OrderedDict[tuple[str, int], list[Strip]] = OrderedDict()
+_RENDERED_MAX = 600
+
+
+def _offsets(strip: Strip, y: int) -> Strip:
+    """`strip` with each segment's character offset in its line, which Textual's text
+    selection reads to know which characters the mouse is over."""
+    segments: list[Segment] = []
+    column = 0
+    for text, style, control in strip:
+        meta = Style.from_meta({"offset": (column, y)})
+        segments.append(Segment(text, style + meta if style else meta, control))
+        column += len(text)
+    return Strip(segments, strip.cell_length)
+
+
 class MarkdownChunk(Widget):
     """A run of plain markdown blocks: rendered once per width with Rich's Markdown (code
-    highlighted, tables aligned by cell width: Korean included), its lines kept."""
+    highlighted, tables aligned by cell width: Korean included), its lines kept. Its text
+    can be selected with the mouse like a Static's (Textual's text selection)."""
 
     DEFAULT_CSS = "MarkdownChunk { height: auto; }"
+    ALLOW_SELECT = True
 
     def __init__(self, source: str) -> None:
         super().__init__()
@@ -215,6 +242,9 @@ class MarkdownChunk(Widget):
         self.highlight: re.Pattern[str] | None = None
         self._lines: list[Strip] = []
         self._width = -1
+        # Lines as drawn (widget style, selection offsets), for the current width and style.
+        self._drawn: dict[int, Strip] = {}
+        self._drawn_style: Style | None = None
 
     def _markdown(self) -> Markdown:
         from rich.markdown import Markdown
@@ -222,17 +252,33 @@ class MarkdownChunk(Widget):
         return Markdown(display_markdown(self.source), hyperlinks=False)
 
     def lines_at(self, width: int) -> list[Strip]:
+        width = max(width, 1)
         if width != self._width:
-            console = self.app.console
-            options = console.options.update(width=max(width, 1), highlight=False)
-            renderable: Markdown | Highlighted = self._markdown()
-            if self.highlight is not None:
-                renderable = Highlighted(self._markdown(), self.highlight)
-            self._lines = [
-                Strip(line) for line in console.render_lines(renderable, options, pad=False)
-            ]
+            self._drawn.clear()
+            key = (self.source, width)
+            cached = _RENDERED.get(key) if self.highlight is None else None
+            if cached is not None:
+                _RENDERED.move_to_end(key)
+                self._lines = cached
+            else:
+                self._lines = self._render_at(width)
+                if self.highlight is None:
+                    _RENDERED[key] = self._lines
+                    while len(_RENDERED) > _RENDERED_MAX:
+                        _RENDERED.popitem(last=False)
             self._width = width
         return self._lines
+
+    def _render_at(self, width: int) -> list[Strip]:
+        console = self.app.console
+        options = console.options.update(width=width, highlight=False)
+        markdown = self._markdown()
+        renderable: Markdown | Highlighted = markdown
+        if self.highlight is not None:
+            renderable = Highlighted(markdown, self.highlight)
+        return [
+            Strip(line).simplify() for line in console.render_lines(renderable, options, pad=False)
+        ]
 
     def set_highlight(self, pattern: re.Pattern[str] | None) -> None:
         self.highlight = pattern
@@ -253,7 +299,37 @@ class MarkdownChunk(Widget):
         lines = self.lines_at(self.size.width)
         if y >= len(lines):
             return Strip.blank(self.size.width, self.rich_style)
-        return lines[y].apply_style(self.rich_style)
+        style = self.rich_style
+        if style != self._drawn_style:
+            self._drawn.clear()
+            self._drawn_style = style
+        drawn = self._drawn.get(y)
+        if drawn is None:
+            line = lines[y]
+            selection = self.text_selection
+            span = selection.get_span(y) if selection is not None else None
+            if span is not None:
+                start, end = span
+                text = Text(no_wrap=True, end="")
+                for segment in line:
+                    if not segment.control:
+                        text.append(segment.text, segment.style)
+                text.stylize(
+                    self.screen.get_component_rich_style("screen--selection"),
+                    start,
+                    len(text) if end == -1 else end,
+                )
+                line = Strip(text.render(self.app.console), line.cell_length)
+            drawn = self._drawn[y] = _offsets(line.apply_style(style), y)
+        return drawn
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join(strip.text.rstrip() for strip in self.lines_at(self.size.width))
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self._drawn.clear()
+        self.refresh()
 
 
 class NoteSection(Collapsible):
@@ -355,6 +431,12 @@ def _flat(blocks: list[Block]) -> Iterator[str]:
             yield block.text
 
 
+def _warm_highlighter() -> None:
+    from pygments.lexers import get_lexer_by_name
+
+    get_lexer_by_name("python")
+
+
 class NoteView(VerticalScroll):
     """The selected note; `show()` replaces what is shown."""
 
@@ -367,6 +449,8 @@ class NoteView(VerticalScroll):
         super().__init__(id=id)
         self.detail: NoteDetail | None = None
         self.gone = False
+        # True while the last readable version stays shown under an unreadable file's warning.
+        self.kept = False
         # Set when every part of the shown note is mounted (the outline and search wait).
         self.ready = asyncio.Event()
         self.first_painted = asyncio.Event()
@@ -378,19 +462,39 @@ class NoteView(VerticalScroll):
             "Choose a note on the left (↑↓ and Enter), or press / to search.", id="note-header"
         )
 
+    def on_mount(self) -> None:
+        # Pygments builds its Python lexer's tables on first use (0.2 s): not on the first
+        # open, while the user waits.
+        self.run_worker(_warm_highlighter, thread=True, exit_on_error=False, group="warm")
+
     async def show(self, detail: NoteDetail, *, keep_place: bool = False) -> None:
         """Show `detail`; with `keep_place` (the same note, re-read) the scroll position and
         the open sections stay as they were."""
+        previous = self.detail
+        if (
+            keep_place
+            and not detail.summary.readable
+            and previous is not None
+            and (previous.summary.readable or self.kept)
+            and previous.summary.path == detail.summary.path
+        ):
+            # The open note became unreadable (binary, not UTF-8): its last version stays,
+            # under a header that says why it is not the file's content.
+            self.detail, self.kept = detail, True
+            self.query_one("#note-header", Static).update(header_text(detail, kept=True))
+            self.first_painted.set()
+            return
         place = self._place() if keep_place else None
         memory = {section.key: not section.collapsed for section in self.query(NoteSection)}
         self._generation += 1
         generation = self._generation
         self.ready.clear()
         self.first_painted.clear()
-        self.detail, self.gone = detail, False
+        self.detail, self.gone, self.kept = detail, False, False
         self._highlighted = []
-        await self.remove_children()
-        await self.mount(Static(header_text(detail), id="note-header"))
+        # The header stays (updated in place); the old note's parts go.
+        self.query_one("#note-header", Static).update(header_text(detail))
+        await self.remove_children(list(self.children)[1:])
         if not detail.summary.readable:
             self.ready.set()
             self.first_painted.set()
@@ -400,23 +504,47 @@ class NoteView(VerticalScroll):
         items = list(_items(split_blocks(detail.body), memory=memory if keep_place else None))
         if place is None:
             self.scroll_home(animate=False)
-        limit = FIRST_CHARS
+        items.reverse()  # popped from the end
+        first = True
+        limit = BATCH_CHARS
         while items and generation == self._generation:
-            batch: list[Widget] = []
-            size = 0
-            while items and (not batch or size < limit):
-                item = items.pop(0)
-                batch.append(item.widget)
-                size += item.size
+            if first:
+                batch = self._first_screen(items)
+            else:
+                batch, size = [], 0
+                while items and (not batch or size < limit):
+                    item = items.pop()
+                    batch.append(item.widget)
+                    size += item.size
             await self.mount_all(batch)
             await self._painted()
             if generation != self._generation:
                 return
             self.first_painted.set()
-            limit = BATCH_CHARS
+            if not first:
+                limit *= 2  # fewer, larger batches: each costs a layout of all that is mounted
+            first = False
             if place is not None:
                 self.scroll_to(y=place[0], animate=False)
         self.ready.set()
+
+    def _first_screen(self, items: list[_Item]) -> list[Widget]:
+        """The first widgets of `items` (reversed), enough to fill the view: chunks are
+        rendered here at the view's width to know their height (the render is kept)."""
+        width = self.scrollable_content_region.width or self.size.width or 80
+        wanted = max(self.size.height, 10) + 2
+        height = 6  # the header, about
+        batch: list[Widget] = []
+        size = 0
+        while items and height < wanted and size < FIRST_CHARS:
+            item = items.pop()
+            batch.append(item.widget)
+            size += item.size
+            if isinstance(item.widget, MarkdownChunk):
+                height += len(item.widget.lines_at(width))
+            else:
+                height += 1 + (item.size * 2) // max(width, 1)
+        return batch
 
     async def _painted(self) -> None:
         """Back when what was mounted has been laid out and painted."""
