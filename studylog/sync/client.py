@@ -17,9 +17,13 @@ if TYPE_CHECKING:
 
 # MLflow's client retries a failed request 7 times with growing waits (minutes in all) and
 # waits 120 s for an answer; a sync from a terminal should say sooner that the server is away.
+# No retries inside the client at all: a retried batch that had already landed (a 500 or a
+# timeout after the server stored it) would add its points twice, unseen by our marks. A
+# failed request is instead retried by us after asking the server what landed (push.py
+# `_catch_up`): the live sync a second later, `studylog sync` at its next call.
 # MLflow's own variables, when set, win.
 _HTTP_DEFAULTS = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
