@@ -176,6 +176,15 @@ def configured(root: Path) -> Workspace:
         dirs = (NOTES_DIR,)
     site = settings.export.site_root.strip()
     site_root = (root / site).resolve() if site and site != "." else None
+    # studylog.toml may come with a cloned repository: a site root outside the workspace
+    # would let its notes and exports read anything there (site_root = "/").
+    if site_root is not None and not _inside(str(site_root), root):
+        from studylog.settings import SettingsError
+
+        raise SettingsError(
+            f"{root / SETTINGS_FILE}: [export] site_root must be a folder inside the "
+            f"workspace, got {site!r}"
+        )
     # One folder named twice (`_posts`, `_posts/../_posts`) is read once.
     return Workspace(root, tuple(dict.fromkeys(_clean_dir(d) for d in dirs)), site_root)
 

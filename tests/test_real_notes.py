@@ -346,3 +346,17 @@ def test_images_outside_the_site_root_and_bad_math_are_warnings(blog, tmp_path):
     stderr = " ".join(result.stderr.split())
     assert "_posts/2022-03-01-bad.md" in stderr and "outside" in stderr
     assert "does not parse" in stderr and "frac" in page
+
+
+@pytest.mark.parametrize("site_root", ["/", "..", "../../etc"])
+def test_a_site_root_outside_the_workspace_is_refused(tmp_path, site_root):
+    """studylog.toml may come with a cloned repository: a site root outside the workspace
+    would make a link to /etc/passwd (or an image under ~) count as inside."""
+    ws = tmp_path / "ws"
+    (ws / "notes").mkdir(parents=True)
+    (ws / "notes" / "a.md").write_text("# Fine\n")
+    (ws / "notes" / "passwd.md").symlink_to("/etc/passwd")
+    (ws / "studylog.toml").write_text(f'[export]\nsite_root = "{site_root}"\n')
+    result = _cli("--workspace", str(ws), "list", "--json", ok=False)
+    assert result.exit_code != 0
+    assert "site_root must be a folder inside the workspace" in result.output
