@@ -1,6 +1,25 @@
-"""Whether a process still runs, for tests of what the runner kills."""
+"""Helpers for tests of other processes: waiting for what they do, and whether one still
+runs (for tests of what the runner kills)."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], what: str, seconds: float = 60.0) -> T:
+    """Poll until `predicate()` is truthy (an event of another process) and return its value;
+    fail after `seconds`, a deadline generous enough for a loaded machine."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def gone_or_zombie(pid: int) -> bool:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,9 @@ from studylog.paths import Workspace
 from studylog.store.index import index_notes
 from studylog.store.queries import get_note, list_notes
 from studylog.store.search import search
-from tests.processes import gone_or_zombie
+from tests.processes import gone_or_zombie, wait_for
 
 DEADLINE = 60.0
-
-
-def _wait_for(condition, what: str, deadline: float = DEADLINE):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # -- point 6: a killed `studylog index` takes its worker pool with it ---------------------
@@ -82,14 +71,14 @@ def test_killed_index_leaves_no_worker_or_resource_tracker(
             spawned = [k for k in found if "spawn_main" in _cmdline(k)]
             return found if len(spawned) >= 2 else []
 
-        kids = _wait_for(pool_started, "the index's worker pool")
+        kids = wait_for(pool_started, "the index's worker pool")
         assert proc.poll() is None, "the index ended before it could be killed"
         # The resource tracker is the pool's too: it must end with the workers.
         assert any("resource_tracker" in _cmdline(k) for k in kids), kids
         proc.send_signal(sig)
         code = proc.wait(timeout=DEADLINE)
         survivors = {k: _cmdline(k) for k in kids}
-        _wait_for(
+        wait_for(
             lambda: all(gone_or_zombie(k) for k in kids),
             f"the workers and resource tracker to end: {survivors}",
         )

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,20 +18,13 @@ from studylog.runner.metric_writer import BackgroundMetricWriter
 from studylog.store.db import open_store
 from studylog.store.history import get_run, list_runs, series
 from studylog.store.runs import Columns, NewRun, start_run
+from tests.processes import wait_for
 
 SURROGATE = os.fsdecode(b"data_\xff.csv")  # a file name that is not UTF-8: 'data_\udcff.csv'
 
 
 def _json_runs(result) -> list[dict]:
     return json.loads(result.stdout)
-
-
-def _wait_for(predicate, what: str, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def _store_of(workspace):
@@ -169,7 +161,7 @@ def test_the_writer_survives_any_error_and_counts_what_it_lost(workspace):
     writer.close()  # one flush with all of it
     writer = BackgroundMetricWriter(workspace.db_path, run_id, every=0.05, max_points=1000)
     writer.add_points(Columns(_Exploding([0]), [2], [2], [0.25], [0]))
-    _wait_for(lambda: writer.backlog == 0, "the failed flush")
+    wait_for(lambda: writer.backlog == 0, "the failed flush")
     writer.add_points(Columns([0, 0], [3, 4], [3, 4], [0.2, 0.1], [0, 0]))  # the thread lives
     writer.close()
     assert writer.losses.points == 1, writer.losses

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from studylog.runner.process import Limits, run_process
 from studylog.store.db import open_store
 from studylog.store.history import list_runs
 from studylog.store.runs import RUN_TAG_ENV, NewRun, _process_mark, owner_tag, start_run
-from tests.processes import gone_or_zombie
+from tests.processes import gone_or_zombie, wait_for
 
 # A word in the command line of every process these tests start, so the cleanup kills only
 # ours even if a pid was reused meanwhile.
@@ -52,16 +51,6 @@ def _cleanup(pids_file: Path) -> None:
 def _pids(pids_file: Path, count: int) -> list[int]:
     words = pids_file.read_text().split() if pids_file.exists() else []
     return [int(w) for w in words] if len(words) >= count else []
-
-
-def _wait_for(predicate, what: str, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _all_gone(pids: list[int]) -> bool:
@@ -193,12 +182,12 @@ def test_studylog_run_ends_on_a_signal_though_a_setsid_child_holds_stdout(
     write_note("escape.md", f"# Escape\n\n```python run name=escape\n{code}```\n")
     studylog = _studylog(workspace.root, "run", "escape")
     try:
-        (child,) = _wait_for(lambda: _pids(pids, 1), "the setsid child")
+        (child,) = wait_for(lambda: _pids(pids, 1), "the setsid child")
         studylog.send_signal(sig)
         out, err = studylog.communicate(timeout=30)  # hung for the hour before
         assert studylog.returncode != 0, out + err
         assert _statuses(workspace.db_path) == ["cancelled"]
-        _wait_for(lambda: gone_or_zombie(child), "the setsid child to die")
+        wait_for(lambda: gone_or_zombie(child), "the setsid child to die")
     finally:
         if studylog.poll() is None:
             studylog.kill()
@@ -222,14 +211,14 @@ def test_studylog_run_ends_on_a_signal_though_its_supervisor_is_stuck(workspace,
     studylog = _studylog(workspace.root, "run", "stuck")
     supervisor = None
     try:
-        (child,) = _wait_for(lambda: _pids(pids, 1), "the setsid child")
-        supervisor = _wait_for(lambda: _supervisor_of(studylog.pid), "the supervisor")
+        (child,) = wait_for(lambda: _pids(pids, 1), "the setsid child")
+        supervisor = wait_for(lambda: _supervisor_of(studylog.pid), "the supervisor")
         os.kill(supervisor, signal.SIGSTOP)  # it can no longer end the tree: studylog must
         studylog.send_signal(signal.SIGINT)
         out, err = studylog.communicate(timeout=30)
         assert studylog.returncode != 0, out + err
         assert _statuses(workspace.db_path) == ["cancelled"]
-        _wait_for(lambda: gone_or_zombie(child), "the setsid child to die")
+        wait_for(lambda: gone_or_zombie(child), "the setsid child to die")
     finally:
         if studylog.poll() is None:
             studylog.kill()
@@ -256,10 +245,10 @@ def test_kill_9_of_studylog_ends_every_process_of_its_run(workspace, write_note)
     write_note("family.md", f"# Family\n\n```python run name=family\n{_code(_FAMILY, pids)}```\n")
     studylog = _studylog(workspace.root, "run", "family")
     try:
-        family = _wait_for(lambda: _pids(pids, 3), "the snippet and its children")
+        family = wait_for(lambda: _pids(pids, 3), "the snippet and its children")
         studylog.send_signal(signal.SIGKILL)
         studylog.wait(30)
-        _wait_for(lambda: _all_gone(family), "every process of the run to die with studylog")
+        wait_for(lambda: _all_gone(family), "every process of the run to die with studylog")
     finally:
         if studylog.poll() is None:
             studylog.kill()

@@ -8,12 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from studylog.store.db import open_store
 from studylog.store.history import get_run, list_runs
-from tests.processes import gone_or_zombie
+from tests.processes import gone_or_zombie, wait_for
 from tests.tui_helpers import settings
 
 
@@ -25,17 +24,6 @@ def _studylog(root: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def _wait_for(predicate, what: str, seconds: float = 60.0):
-    """Poll until `predicate()` is truthy (an event of another process), failing after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _read_int(path: Path) -> int | None:
@@ -80,10 +68,10 @@ for step in range(100_000):
     )
     studylog = _studylog(workspace.root, "run", "steady")
     try:
-        _wait_for(lambda: (_max_step(workspace.db_path) or 0) > 100, "metrics in the store")
-        snippet_pid = _wait_for(lambda: _read_int(pid_file), "the snippet's pid")
+        wait_for(lambda: (_max_step(workspace.db_path) or 0) > 100, "metrics in the store")
+        snippet_pid = wait_for(lambda: _read_int(pid_file), "the snippet's pid")
         committed = _max_step(workspace.db_path)  # in the store before the kill
-        before = _wait_for(lambda: _read_int(progress), "the snippet's progress")
+        before = wait_for(lambda: _read_int(progress), "the snippet's progress")
         studylog.send_signal(signal.SIGKILL)
         # Empty when the snippet died between truncating the file and writing it.
         reached = _read_int(progress) or before
@@ -93,7 +81,7 @@ for step in range(100_000):
             studylog.kill()
     assert reached is not None and committed is not None
     # The kernel kills the snippet with its parent (PR_SET_PDEATHSIG).
-    _wait_for(lambda: gone_or_zombie(snippet_pid), "the snippet to die with studylog", 10)
+    wait_for(lambda: gone_or_zombie(snippet_pid), "the snippet to die with studylog", 10)
 
     conn = sqlite3.connect(workspace.db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
