@@ -59,19 +59,11 @@ def record(
     finish_run(
         db,
         run_id,
-        RunEnd(
-            status,
-            0,
-            1.5,
-            0 if status == "succeeded" else 1,
-            None,
-            None,
-            stdout,
-            stderr,
-            False,
-            {"python": "3.11"},
-            [],
-        ),
+        RunEnd(status=status, duration=1.5, exit_code=0 if status == "succeeded" else 1),
+        ended=0,
+        stdout=stdout,
+        stderr=stderr,
+        env={"python": "3.11"},
     )
     return run_id
 

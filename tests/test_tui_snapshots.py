@@ -50,7 +50,10 @@ def ws(tmp_path, fixed_time):
         finish_run(
             db,
             run_id,
-            RunEnd("succeeded", 0, 1.25, 0, None, None, "trained 40 steps\n", "", False, {}, []),
+            RunEnd(status="succeeded", duration=1.25, exit_code=0),
+            ended=0,
+            stdout="trained 40 steps\n",
+            stderr="",
         )
     db.close()
     return ws

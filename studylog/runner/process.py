@@ -20,7 +20,14 @@ from typing import Any, Literal
 
 from studylog.runner import supervisor
 from studylog.runner.output import CappedOutput
-from studylog.store.runs import RUN_TAG_ENV, _process_mark, kill_tagged, owner_tag
+from studylog.store.runs import (
+    RUN_TAG_ENV,
+    RunCost,
+    RunEnd,
+    _process_mark,
+    kill_tagged,
+    owner_tag,
+)
 
 Stream = Literal["stdout", "stderr"]
 LineCallback = Callable[[Stream, str], None]
@@ -56,17 +63,17 @@ class Limits:
     output_cap: int = 1_000_000  # characters kept per stream
 
 
-@dataclass
-class ProcessResult:
+@dataclass(kw_only=True)
+class ProcessResult(RunEnd):
+    """How the child ended (a RunEnd, its cost from the supervisor's report), and what it
+    left."""
+
     status: Status
-    exit_code: int | None
-    signal_name: str | None
+    duration: float
     stdout: str
     stderr: str
-    last_error_line: str | None
     started: float  # time.time()
     ended: float
-    duration: float
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -265,15 +272,27 @@ async def _follow(
     return ProcessResult(
         status=status or _status(returncode, last),
         exit_code=returncode if returncode >= 0 else None,
-        signal_name=signal.Signals(-returncode).name if returncode < 0 else None,
+        signal=signal.Signals(-returncode).name if returncode < 0 else None,
         stdout=out.text(),
         stderr=err.text(),
-        last_error_line=last if returncode != 0 or status else None,
+        last_error=last if returncode != 0 or status else None,
         started=started,
         ended=started + duration,
         duration=duration,
         truncated=bool(out.dropped_lines or err.dropped_lines),
         notes=notes,
+        cost=_cost(report),
+    )
+
+
+def _cost(report: dict[str, str] | None) -> RunCost:
+    """The tree's peak memory and CPU time from the supervisor's report (unknown without)."""
+    if report is None or "cpu_user" not in report:
+        return RunCost()
+    return RunCost(
+        peak_memory=int(report["peak_memory"]),
+        cpu_user=float(report["cpu_user"]),
+        cpu_system=float(report["cpu_system"]),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import importlib.metadata
 import json
@@ -106,6 +107,7 @@ class _Live:
     output: tuple[CappedOutput, CappedOutput]
     decoder: ChannelDecoder = field(default_factory=ChannelDecoder)
     names: dict[int, str] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)  # the child's own cost message
     warnings: list[str] = field(default_factory=list)
     channel_problems: int = 0
     output_error: str | None = None
@@ -123,6 +125,7 @@ class _Live:
         if decoded.params:
             self.writer.add_params(decoded.params)
         self.env.update(decoded.env)
+        self.cost.update(decoded.cost)
         for problem in decoded.problems:
             self.channel_problems += 1
             if self.channel_problems <= 3:
@@ -152,6 +155,27 @@ class _Live:
 
         self.saving = True
         self.store.submit(save)
+
+    def end(self, result: ProcessResult) -> store_runs.RunEnd:
+        """How the run ended: the process's end, with what the child told of its CUDA use."""
+        cuda = self.cuda_cost()
+        if not cuda:
+            return result
+        return store_runs.RunEnd(
+            **{**result.end_facts(), "cost": dataclasses.replace(result.cost, **cuda)}
+        )
+
+    def cuda_cost(self) -> dict[str, Any]:
+        """The CUDA fields of the child's cost message, those of the right type."""
+        wanted = {"cuda_device": str, "cuda_peak_allocated": int, "cuda_peak_reserved": int}
+        kept: dict[str, Any] = {}
+        for name, value in self.cost.items():
+            kind = wanted.get(name)
+            if kind is not None and type(value) is kind:
+                kept[name] = value
+            else:
+                self.warnings.append(f"metric channel: ignored cost {name}={value!r}")
+        return kept
 
     def problems(self) -> list[str]:
         """Warnings for the run's record (call after the writer is closed)."""
@@ -367,38 +391,28 @@ class Runner:
     def _record(self, db: sqlite_utils.Database, live: _Live, result: ProcessResult) -> RunFinished:
         """Record how the run ended (in the store's thread)."""
         live.writer.close()  # at once if closed already
+        end = live.end(result)
         warnings = live.problems() + result.notes
-        end = store_runs.RunEnd(
-            status=result.status,
-            ended=result.ended,
-            duration=result.duration,
-            exit_code=result.exit_code,
-            signal=result.signal_name,
-            last_error=result.last_error_line,
-            stdout=result.stdout,
-            stderr=result.stderr,
-            truncated=result.truncated,
-            env=live.env,
-            warnings=warnings,
-        )
         try:
-            store_runs.finish_run(db, live.run_id, end)
+            store_runs.finish_run(
+                db,
+                live.run_id,
+                end,
+                ended=result.ended,
+                stdout=result.stdout,
+                stderr=result.stderr,
+                truncated=result.truncated,
+                env=live.env,
+                warnings=warnings,
+            )
         except sqlite3.Error as exc:
             raise RunError(
                 f"{self.workspace.db_path}: run {live.run_id} ended ({result.status}) but could "
                 f"not be recorded ({exc}); it will show as interrupted"
             ) from exc
-        finished = RunFinished(
-            run_id=live.run_id,
-            status=result.status,
-            duration=result.duration,
-            exit_code=result.exit_code,
-            signal=result.signal_name,
-            last_error=result.last_error_line,
-            warnings=warnings,
-            lost=live.lost(),
+        return RunFinished(
+            **end.end_facts(), run_id=live.run_id, warnings=warnings, lost=live.lost()
         )
-        return finished
 
 
 async def _save_periodically(live: _Live) -> None:
@@ -415,10 +429,9 @@ def _not_started(
     return ProcessResult(
         status=status,
         exit_code=None,
-        signal_name=None,
         stdout=stdout,
         stderr=stderr,
-        last_error_line=error,
+        last_error=error,
         started=now,
         ended=now,
         duration=0.0,
