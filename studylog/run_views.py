@@ -207,6 +207,8 @@ def run_detail(
     facts.add_row("started", safe(s.started))
     facts.add_row("duration", duration_text(s.duration))
     facts.add_row("exit code", "—" if s.exit_code is None else str(s.exit_code))
+    if cost := s.cost.text():
+        facts.add_row("cost", safe(cost))
     facts.add_row("seed", str(s.seed))
     if run.args:
         facts.add_row("args", safe(" ".join(run.args)))
