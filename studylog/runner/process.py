@@ -151,10 +151,12 @@ async def run_process(
     cancel: asyncio.Event | None = None,
     pass_fds: Sequence[int] = (),
     capture: tuple[CappedOutput, CappedOutput] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> ProcessResult:
     """Run `argv` to its end (or its limit) and say how it went; never raises for the child's
     faults. Every way out kills every process the child started, whatever its session or
-    process group. `capture` (stdout, stderr) lets the caller read the output so far."""
+    process group. `capture` (stdout, stderr) lets the caller read the output so far;
+    `on_start` is told the pid of the run's supervisor, the root of its process tree."""
     started, t0 = time.time(), time.monotonic()
     loop = asyncio.get_running_loop()
     me = os.getpid()
@@ -180,6 +182,8 @@ async def run_process(
         raise
     finally:
         os.close(report_w)
+    if on_start is not None:
+        on_start(transport.get_pid())
     try:
         return await _follow(
             transport, protocol, report_r, tag, limits, on_line, cancel, capture, started, t0

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studylog import __version__
-from studylog.protocol import CHANNEL_ENV
+from studylog.protocol import CHANNEL_ENV, Columns
 from studylog.runner.channel import ChannelDecoder, Decoded
 from studylog.runner.events import (
     EventCallback,
@@ -31,7 +31,12 @@ from studylog.runner.events import (
 from studylog.runner.metric_writer import BackgroundMetricWriter
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, ProcessResult, Status, run_process
-from studylog.runner.snippets import RunError, fence_timeout, snippet_code
+from studylog.runner.snippets import (
+    RunError,
+    fence_system_metrics,
+    fence_timeout,
+    snippet_code,
+)
 from studylog.runner.store_thread import StoreThread
 from studylog.store import runs as store_runs
 
@@ -134,6 +139,10 @@ class _Live:
             self.writer.add_points(batch)
         if decoded.points and self.on_event is not None:
             self.on_event(MetricPoints(self.run_id, dict(self.names), decoded.points))
+
+    def take_system(self, keys: list[tuple[int, str]], points: Columns) -> None:
+        """A sample of the system sampler (runner/sampler.py), as if the child had sent it."""
+        self.take(Decoded(keys=keys, points=[points]))
 
     def save_output(self) -> None:
         """The output so far into the store, in the store's thread (metrics go by the
@@ -241,6 +250,11 @@ class Runner:
                 with contextlib.suppress(OSError):
                     path.unlink()
 
+    def system_metrics(self, snippet: Snippet) -> bool:
+        """Whether the run samples system metrics: the snippet's say, else the settings'."""
+        wanted = fence_system_metrics(snippet)[0]
+        return self.settings.system_metrics if wanted is None else wanted
+
     def limits(self, snippet: Snippet, timeout: float | None = None) -> Limits:
         """--timeout, else the snippet's `timeout=`, else the settings'."""
         if timeout is None:
@@ -287,6 +301,8 @@ class Runner:
         output = (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
         writer = BackgroundMetricWriter(self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS)
         live = _Live(self.store, run_id, on_event, writer, dict(new.env), output)
+        if bad_flag := fence_system_metrics(snippet)[1]:
+            live.warnings.append(bad_flag)
         if timeout is None and (bad_timeout := fence_timeout(snippet)[1]):
             live.warnings.append(bad_timeout)
         if on_event is not None:
@@ -345,6 +361,16 @@ class Runner:
         }
         channel = asyncio.ensure_future(self._read_channel(read_fd, live))
         saver = asyncio.ensure_future(_save_periodically(live))
+        sampler = None
+        if self.system_metrics(snippet):
+            from studylog.runner.sampler import SystemSampler
+
+            loop = asyncio.get_running_loop()
+
+            def to_loop(keys: list[tuple[int, str]], points: Columns) -> None:
+                loop.call_soon_threadsafe(live.take_system, keys, points)
+
+            sampler = SystemSampler(to_loop)
         try:
             return await run_process(
                 [sys.executable, "-m", "studylog.runner.bootstrap", json.dumps(spec)],
@@ -355,10 +381,14 @@ class Runner:
                 cancel=cancel,
                 pass_fds=(write_fd,),
                 capture=live.output,
+                on_start=None if sampler is None else sampler.start,
             )
         finally:
             os.close(write_fd)
             saver.cancel()
+            if sampler is not None:
+                await asyncio.to_thread(sampler.stop)  # its last points are on their way
+                live.warnings.extend(sampler.warnings)
             # Every writer is dead now, so the channel ends at once; one that escaped the
             # process group (setsid) cannot hold the run open.
             try:
