@@ -125,6 +125,8 @@ def run_summary(
         (f"  run #{run.summary.id}", "dim"),
     )
     lines.append(head)
+    if cost := run.summary.cost.text():
+        lines.append(Text(cost, style="dim"))
     if run.summary.signal:
         lines.append(safe(f"killed by {run.summary.signal}", "red"))
     if run.summary.last_error and finished_status != "succeeded":

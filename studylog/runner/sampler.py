@@ -166,7 +166,7 @@ class SystemSampler:
             try:
                 cpu += proc.cpu_percent(None)
                 memory += self._memory(proc)
-            except _PROCESS_GONE:
+            except (*_PROCESS_GONE, psutil.AccessDenied):  # gone, or not ours to read
                 continue
         values = [(CPU, cpu), (MEMORY, memory / _MB)] if procs else []
         values += gpus.sample()
