@@ -249,3 +249,12 @@ def test_cost_json_of_a_run_not_measured() -> None:
     assert json.dumps(RunCost(peak_memory=MB, cpu_user=0.5, cpu_system=0.25).to_json()) == (
         '{"peak_memory_mb": 1.0, "cpu_seconds": 0.75, "cuda": null}'
     )
+
+
+async def test_a_run_from_before_costs_were_kept_reads_as_unknown(lab: Lab) -> None:
+    run = await lab.run("print(1)")
+    with lab.db.conn:  # as a run recorded before m007_run_cost: no cost row
+        lab.db.execute("DELETE FROM run_cost WHERE run_id = ?", [run.summary.id])
+    again = get_run(lab.db, run.summary.id)
+    assert again.summary.cost == RunCost() and again.stdout == "1\n"
+    assert again.to_json()["cost"] == {"peak_memory_mb": None, "cpu_seconds": None, "cuda": None}
