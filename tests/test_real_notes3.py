@@ -8,13 +8,20 @@ import json
 import sqlite3
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from test_real_notes import _cli, _png, make_blog
 
+from studylog.notes.parse import parse_note
 from studylog.paths import configured
 from studylog.store.db import open_store
+from studylog.store.index import _Writer
+from studylog.store.search import plain_text, search
 from studylog.store.todos import TodoError, list_todos, tick_todo
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 POST = "_posts/2022-01-10-adam.md"
 
@@ -30,6 +37,13 @@ def _two_folders(tmp_path: Path) -> Path:
     (root / "notes").mkdir()
     (root / "notes" / "adam.md").write_text("# Adam in notes\n\nnoted\n", encoding="utf-8")
     return root
+
+
+def _store(db: sqlite_utils.Database, notes: dict[str, str]) -> None:
+    writer = _Writer(db)
+    for path, text in notes.items():
+        writer.put(parse_note(text, path), None, None, None, None)
+    writer.flush()
 
 
 # -- NOTE arguments and their messages --------------------------------------------------
@@ -176,3 +190,33 @@ def test_markdown_export_reads_no_relative_image_outside_the_workspace(tmp_path:
     stderr = " ".join(result.stderr.split())
     assert f"{POST}: image ../../secret.png is outside the workspace" in stderr, stderr
     assert f"{POST}: image img/link.png is outside the workspace" in stderr, stderr
+
+
+# -- search: the faster paths mean the same ----------------------------------------------
+
+
+def test_korean_phrases_that_join_two_words_are_dropped_however_many_rank_first(
+    memory_db: sqlite_utils.Database,
+) -> None:
+    # Forty notes whose titles hold 역전 and 전파 apart (bigrams of 역전파 in a row) rank
+    # above the one note that holds 역전파, in its body only: it is still the one found.
+    notes = {f"join{i:02}.md": f"# 역전 전파 {i}\n\n역전 전파\n" for i in range(40)}
+    notes["real.md"] = "# Backprop\n\n오늘은 역전파를 배웠다\n"
+    _store(memory_db, notes)
+    assert [h.path for h in search(memory_db, "역전파", limit=1)] == ["real.md"]
+    assert [h.path for h in search(memory_db, "역전파")] == ["real.md"]
+
+
+def test_an_excerpt_far_into_a_long_note_is_the_same_as_from_the_whole(
+    memory_db: sqlite_utils.Database,
+) -> None:
+    filler = "".join(f"- item {i} <b>bold</b> text\n" for i in range(400))
+    body = f"# Long\n\n{filler}\n## Later\n\n> quoted DataLoader here, then more words after it\n"
+    _store(memory_db, {"long.md": body, "short.md": "# Short\n\nDataLoader\n"})
+    hits = {h.path: h for h in search(memory_db, "loader")}
+    long = hits["long.md"]
+    assert long.excerpt.startswith("…") and "quoted DataLoader here" in long.excerpt
+    assert long.excerpt[long.highlights[0][0] : long.highlights[0][1]] == "Loader"
+    whole = " ".join(plain_text(body).split())
+    assert whole.endswith(long.excerpt.removeprefix("…")), long.excerpt
+    assert hits["short.md"].excerpt == "Short DataLoader"
