@@ -220,3 +220,26 @@ def test_an_excerpt_far_into_a_long_note_is_the_same_as_from_the_whole(
     whole = " ".join(plain_text(body).split())
     assert whole.endswith(long.excerpt.removeprefix("…")), long.excerpt
     assert hits["short.md"].excerpt == "Short DataLoader"
+
+
+async def test_the_apps_search_results_name_posts_by_their_place(tmp_path: Path) -> None:
+    from textual.widgets import Input, OptionList
+
+    from studylog.settings import load_settings
+    from studylog.tui.app import StudylogApp
+    from tests.tui_helpers import until
+
+    root = make_blog(tmp_path / "myblog")
+    workspace = configured(root)
+    app = StudylogApp(workspace, load_settings(workspace.settings_file))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        await until(pilot, lambda: getattr(screen, "notes", None), "the notes to load")
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"segmentation")
+        results = app.query_one("#search-results", OptionList)
+        await until(pilot, lambda: results.option_count, "search results")
+        shown = str(results.get_option_at_index(0).prompt)
+        assert "_posts/2022-01-06-segmentation.md" in shown, shown
+        assert "notes/_posts" not in shown, shown
