@@ -149,6 +149,8 @@ class CompareScreen(ModalScreen[None]):
     def _choose(self, found: list[RemoteRun], target: Target) -> None:
         """Offer `found` to choose from: what is overlaid now is chosen, else (the first
         time) the newest DEFAULT_CHOSEN runs of each snippet."""
+        if not self.is_attached:  # the comparison was closed while the server answered
+            return
         if not found:
             names = ", ".join(sorted({s for _, s in self._snippets()}))
             self.notify(
@@ -198,6 +200,8 @@ class CompareScreen(ModalScreen[None]):
 
     def _overlay(self, chosen: list[RemoteCurves], server: str) -> None:
         """Show exactly `chosen` beside your runs (none: your runs alone again)."""
+        if not self.is_attached:
+            return
         self.remote = chosen
         curves = dict(self.local_curves)
         for remote, label in zip(self.remote, self._labels(), strict=True):
