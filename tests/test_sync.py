@@ -514,6 +514,9 @@ async def test_the_tui_comparison_overlays_a_teammates_run_read_only(teammates: 
         screen = app.screen
         assert isinstance(screen, CompareScreen)
         await pilot.press("t")  # fetched in a worker: the UI keeps going
+        # The group's runs to choose from (tests/test_sync_compare.py): the newest chosen.
+        await until(pilot, lambda: app.screen is not screen, "the list of runs", seconds=120)
+        await pilot.press("enter")
         await until(pilot, lambda: screen.remote, "the teammate's run", seconds=120)
         (remote,) = screen.remote
         assert remote.run.user == "alice" and not remote.run.mine

@@ -179,7 +179,9 @@ def review(
 
             cards = all_cards(s.db)
             try:
-                count = write_deck(cards, export[1], deck_name=s.workspace.root.name)
+                count = write_deck(
+                    cards, export[1], deck_name=s.workspace.root.name, workspace=s.workspace
+                )
             except AnkiError as exc:
                 raise fail(str(exc)) from exc
             if as_json:

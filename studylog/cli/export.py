@@ -89,7 +89,7 @@ def export(
             paths = (
                 [n.path for n in list_notes(s.db) if n.readable]
                 if export_all
-                else list(dict.fromkeys(resolve_note(s.db, n) for n in notes))
+                else list(dict.fromkeys(resolve_note(s.db, n, s.workspace) for n in notes))
             )
         except NoteNotFound as exc:
             raise fail(str(exc)) from exc

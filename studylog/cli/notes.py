@@ -163,7 +163,7 @@ def show(ctx: click.Context, note: str, as_json: bool, workspace: Path | None) -
     with session(ws_of(ctx, workspace)) as s:
         index_notes_now(s)
         try:
-            detail = get_note(s.db, resolve_note(s.db, note))
+            detail = get_note(s.db, resolve_note(s.db, note, s.workspace), s.workspace)
         except NoteNotFound as exc:
             raise fail(str(exc)) from exc
         states = snippet_states(s.db, s.workspace, detail)

@@ -50,7 +50,7 @@ def _note(s: Session, note: str) -> NoteDetail:
 
     index_notes_now(s)
     try:
-        return get_note(s.db, resolve_note(s.db, note))
+        return get_note(s.db, resolve_note(s.db, note, s.workspace), s.workspace)
     except NoteNotFound as exc:
         raise fail(str(exc)) from exc
 

@@ -96,7 +96,9 @@ def _my_code(s: Session, note_path: str | None) -> dict[tuple[str, str], str]:
         from studylog.store.queries import get_note, resolve_note
         from studylog.store.runs import code_hash
 
-        for snippet in get_note(s.db, resolve_note(s.db, note_path)).snippets:
+        for snippet in get_note(
+            s.db, resolve_note(s.db, note_path, s.workspace), s.workspace
+        ).snippets:
             try:
                 mine[(note_path, snippet.name)] = code_hash(snippet_code(s.workspace, snippet))
             except RunError:
@@ -119,7 +121,9 @@ def remote_history(
         if note is not None:
             index_notes_now(s)
             try:
-                note_path = get_note(s.db, resolve_note(s.db, note)).summary.path
+                note_path = get_note(
+                    s.db, resolve_note(s.db, note, s.workspace), s.workspace
+                ).summary.path
             except NoteNotFound as exc:
                 raise fail(str(exc)) from exc
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from studylog.paths import Workspace
     from studylog.store.review import DueCard
 
 # Fixed: Anki knows a note type and a deck by these ids across imports.
@@ -31,8 +32,9 @@ def _answer_html(markdown: str) -> str:
     return nh3.clean(MarkdownIt("commonmark").render(markdown))
 
 
-def write_deck(cards: list[DueCard], target: Path, deck_name: str) -> int:
-    """Write `cards` to `target` as an Anki package; how many cards it holds."""
+def write_deck(cards: list[DueCard], target: Path, deck_name: str, workspace: Workspace) -> int:
+    """Write `cards` to `target` as an Anki package; how many cards it holds. Each card's
+    source is its note's place in `workspace`."""
     import genanki
 
     model = genanki.Model(
@@ -67,7 +69,7 @@ def write_deck(cards: list[DueCard], target: Path, deck_name: str) -> int:
                 fields=[
                     nh3_text(card.question),
                     _answer_html(card.answer),
-                    nh3_text(f"notes/{card.path}"),
+                    nh3_text(workspace.label(card.path)),
                 ],
                 guid=card.uid,
             )

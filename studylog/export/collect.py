@@ -72,7 +72,7 @@ def strip_ansi(text: str) -> str:
 def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> ExportNote:
     """The note at `path` (under notes/) with the latest run of each of its snippets."""
     try:
-        detail = get_note(db, path)
+        detail = get_note(db, path, workspace)
     except NoteNotFound as exc:
         raise ExportError(str(exc)) from exc
     source = workspace.note_file(path)
@@ -111,11 +111,12 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
         place(text, results)
     plain = unliquid(text)
     for target in [*_IMAGE.findall(plain), *_HTML_IMAGE.findall(plain)]:
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE) or target.startswith("#"):
+        if _SCHEME.match(target) or target.startswith("#"):
             continue
         found = local_target(workspace, source, target)
         if found is None or not within(workspace, found):
-            warnings.append(f"{label}: image {target} is outside the site root; its link is kept")
+            where = "the site root" if target.startswith("/") else "the workspace"
+            warnings.append(f"{label}: image {target} is outside {where}; its link is kept")
         elif not found.is_file():
             warnings.append(f"{label}: image {target} does not exist; its link is kept")
     return ExportNote(detail, source, text, raw, newline, results, warnings)
@@ -127,6 +128,8 @@ def within(workspace: Workspace, path: Path) -> bool:
     return workspace.contains(path)
 
 
+# A URL's scheme (`https:`, `data:`): a link that names no local file.
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 # Liquid around a path, as Jekyll blogs write image and link paths.
 _LIQUID_SITE = re.compile(r"\{\{-?\s*site\.(?:url|baseurl)\s*-?\}\}")
 _LIQUID_FILTER = re.compile(
@@ -166,17 +169,32 @@ def site_image(target: str) -> bool:
     return "{{" in target or (plain.startswith("/") and not plain.startswith("//"))
 
 
+def relative_image(target: str) -> bool:
+    """Whether an image path is relative to the note (`img/x.png`, `./x.png`): not a URL,
+    not root-absolute, not an anchor."""
+    plain = unliquid(target).strip()
+    return bool(plain) and not (
+        "{{" in target or plain.startswith(("/", "#")) or _SCHEME.match(plain)
+    )
+
+
 def rewrite_site_images(
-    note: ExportNote, workspace: Workspace, put: Callable[[Path, str], str | None]
+    note: ExportNote,
+    workspace: Workspace,
+    put: Callable[[Path, str], str | None],
+    *,
+    relative: bool = False,
 ) -> str:
     """`note.text` with each site image (see `site_image`) that names a file inside the
-    workspace or site root linked anew: `put(file, target)` stores the file and returns its
-    new link (None keeps the link as written). Code blocks are left alone; an image outside
-    the site root or missing keeps its link (collect() warned about it)."""
+    workspace or site root linked anew, and each relative image too when `relative` (an
+    export written elsewhere loses the folder beside the note): `put(file, target)` stores
+    the file and returns its new link (None keeps the link as written). Code blocks are left
+    alone; an image outside the workspace and site root, or missing, keeps its link and is
+    never read (collect() warned about it)."""
     done: dict[Path, str | None] = {}
 
     def relink(target: str) -> str | None:
-        if not site_image(target):
+        if not (site_image(target) or (relative and relative_image(target))):
             return None
         found = local_target(workspace, note.source, target)
         if found is None or not within(workspace, found) or not found.is_file():

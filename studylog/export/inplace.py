@@ -32,7 +32,7 @@ _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 
 @dataclass
 class InPlaceReport:
-    changed: list[str] = field(default_factory=list)  # notes/… paths written
+    changed: list[str] = field(default_factory=list)  # places of the notes written
     unchanged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -49,15 +49,16 @@ def export_in_place(
             changed = _rewrite(db, workspace, path, report.warnings)
         except (ExportError, OSError) as exc:
             report.failed.append(
-                str(exc) if isinstance(exc, ExportError) else f"notes/{path}: {exc}"
+                str(exc) if isinstance(exc, ExportError) else f"{workspace.label(path)}: {exc}"
             )
             continue
-        (report.changed if changed else report.unchanged).append(f"notes/{path}")
+        (report.changed if changed else report.unchanged).append(workspace.label(path))
     return report
 
 
-def strip_blocks(lines: list[str], path: str) -> list[str]:
-    """`lines` without the blocks an earlier in-place export wrote."""
+def strip_blocks(lines: list[str], label: str) -> list[str]:
+    """`lines` without the blocks an earlier in-place export wrote; `label` names the note
+    in a message (its place in the workspace)."""
     kept: list[str] = []
     index = 0
     while index < len(lines):
@@ -68,7 +69,7 @@ def strip_blocks(lines: list[str], path: str) -> list[str]:
         end = next((j for j in range(index + 1, len(lines)) if _ends(lines, index, j)), None)
         if end is None:
             raise ExportError(
-                f"notes/{path}: line {index + 1} opens a studylog output block that does not "
+                f"{label}: line {index + 1} opens a studylog output block that does not "
                 "close as written; remove that block by hand, then export again"
             )
         index = end + 1
@@ -92,9 +93,10 @@ def _rewrite(
     db: sqlite_utils.Database, workspace: Workspace, path: str, warnings: list[str]
 ) -> bool:
     """Rewrite one note's blocks; whether its file changed."""
-    source = workspace.notes_dir / path
+    source = workspace.note_file(path)
+    label = workspace.label(path)
     if not within(workspace, source):
-        raise ExportError(f"notes/{path} leads outside the workspace; not written")
+        raise ExportError(f"{label} leads outside the workspace; not written")
     source = source.resolve()  # a link inside the workspace: write the file, keep the link
     raw = source.read_bytes()
     bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
@@ -102,11 +104,11 @@ def _rewrite(
         body = raw[len(bom) :].decode("utf-8")
     except UnicodeDecodeError:
         raise ExportError(
-            f"notes/{path} is not UTF-8; --in-place writes only UTF-8 notes (re-save it as UTF-8)"
+            f"{label} is not UTF-8; --in-place writes only UTF-8 notes (re-save it as UTF-8)"
         ) from None
-    lines = strip_blocks(_LINE.findall(body), path)
+    lines = strip_blocks(_LINE.findall(body), label)
     text = "".join(lines).replace("\r\n", "\n")
-    results = _results(db, path, text, warnings)
+    results = _results(db, workspace, path, text, warnings)
     newline = "\r\n" if "\r\n" in body else "\n"
     after: dict[int | None, list[str]] = {}
     for result in results:
@@ -129,7 +131,7 @@ def _rewrite(
 
 
 def _results(
-    db: sqlite_utils.Database, path: str, text: str, warnings: list[str]
+    db: sqlite_utils.Database, workspace: Workspace, path: str, text: str, warnings: list[str]
 ) -> list[SnippetResult]:
     """The latest run of each snippet of `text` (the note without its blocks), placed."""
     from studylog.notes.parse import parse_note
@@ -137,7 +139,7 @@ def _results(
     from studylog.store.queries import NoteNotFound, get_note
 
     try:
-        note_id = get_note(db, path).summary.id
+        note_id = get_note(db, path, workspace).summary.id
     except NoteNotFound as exc:
         raise ExportError(str(exc)) from exc
     latest = latest_runs(db, note_id)
@@ -146,8 +148,8 @@ def _results(
         unsafe = unsafe_field(snippet)
         if unsafe is not None:
             warnings.append(
-                f"notes/{path}: snippet {snippet.name!r} has a newline or control character "
-                f"in its {unsafe}; no output written for it"
+                f"{workspace.label(path)}: snippet {snippet.name!r} has a newline or control "
+                f"character in its {unsafe}; no output written for it"
             )
         elif snippet.name in latest:
             results.append(SnippetResult(snippet, get_run(db, latest[snippet.name].id)))

@@ -1,7 +1,8 @@
 """Markdown export: the note byte for byte, each run snippet followed by its latest output in
 a <details> block and its curves as PNG files in a folder beside it (`<name>_files/`). Images
 a blog writes for its site (`/assets/img/x.png`, `{{ site.baseurl }}/img/x.png`) are copied
-into that folder from the site root and linked there."""
+into that folder from the site root and linked there, and so are images beside the note
+(`img/x.png`), from inside the workspace only."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def export_markdown(
         written.append(out.write(path, data))
         return quote(f"{files_dir.name}/{path.name}")
 
-    text = rewrite_site_images(note, workspace, copy)
+    text = rewrite_site_images(note, workspace, copy, relative=True)
     if not note.ran and text == note.text:  # nothing to add: the note exactly as written
         return [out.write(target, note.raw)]
     after: dict[int | None, list[str]] = {}

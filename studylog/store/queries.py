@@ -12,6 +12,8 @@ from studylog.notes.model import Lecture, Section, Snippet, Todo
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from studylog.paths import Workspace
+
 
 class NoteNotFound(LookupError):
     """A NOTE argument matched no note, or more than one: the message lists what to type."""
@@ -119,10 +121,20 @@ def list_notes(db: sqlite_utils.Database) -> list[NoteSummary]:
     return _summaries(db)
 
 
-def resolve_note(db: sqlite_utils.Database, query: str) -> str:
-    """The path of the one note `query` names: a path under notes/ (with or without the
-    notes/ prefix) or any unambiguous part of one."""
-    wanted = query.strip().replace("\\", "/").removeprefix("./").removeprefix("notes/")
+def _label(workspace: Workspace | None, path: str) -> str:
+    """How messages name the note at `path`: its place in the workspace (a classic
+    workspace's notes/ folder when no workspace is given)."""
+    return workspace.label(path) if workspace is not None else f"notes/{path}"
+
+
+def resolve_note(db: sqlite_utils.Database, query: str, workspace: Workspace | None = None) -> str:
+    """The path of the one note `query` names: its place in the workspace (`notes/x.md` in a
+    classic one, `_posts/x.md` in a blog), a path as the store keeps it, or any unambiguous
+    part of one. Messages name notes by their place in `workspace` (classic when None)."""
+    base = workspace.notes_base if workspace is not None else "notes"
+    wanted = query.strip().replace("\\", "/").removeprefix("./")
+    if base:
+        wanted = wanted.removeprefix(f"{base}/")
     paths = [row[0] for row in db.execute("SELECT path FROM notes ORDER BY path")]
     if wanted in paths:
         return wanted
@@ -143,18 +155,21 @@ def resolve_note(db: sqlite_utils.Database, query: str) -> str:
             f"no note matches {query!r}; `studylog list` shows every note, "
             f"`studylog search {query}` searches their text"
         )
-    shown = "\n  ".join(f"notes/{p}" for p in matches[:10])
+    shown = "\n  ".join(_label(workspace, p) for p in matches[:10])
     more = f"\n  … and {len(matches) - 10} more" if len(matches) > 10 else ""
     raise NoteNotFound(
         f"{query!r} matches {len(matches)} notes; be more specific:\n  {shown}{more}"
     )
 
 
-def get_note(db: sqlite_utils.Database, path: str) -> NoteDetail:
-    """One note in full: summary, outline, to-dos and snippets."""
+def get_note(
+    db: sqlite_utils.Database, path: str, workspace: Workspace | None = None
+) -> NoteDetail:
+    """One note in full: summary, outline, to-dos and snippets. A message names the note by
+    its place in `workspace` (classic when None)."""
     found = _summaries(db, " WHERE n.path = ?", [path])
     if not found:
-        raise NoteNotFound(f"no note at notes/{path}")
+        raise NoteNotFound(f"no note at {_label(workspace, path)}")
     summary = found[0]
     body = db.execute("SELECT body FROM notes WHERE id = ?", [summary.id]).fetchone()[0]
     return NoteDetail(

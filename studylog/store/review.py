@@ -86,7 +86,7 @@ def sync_cards(db: sqlite_utils.Database, workspace: Workspace) -> SyncReport:
     ).fetchall()
     now = stamp(now_utc())
     if not changed and not _pending(db):  # nothing to write: no write lock taken
-        _standing_warnings(db, report)
+        _standing_warnings(db, workspace, report)
         return report
     with write_transaction(db):
         # A moved note (same id, new path): its cards follow.
@@ -98,7 +98,7 @@ def sync_cards(db: sqlite_utils.Database, workspace: Workspace) -> SyncReport:
             try:
                 data = workspace.note_file(path).read_bytes()
             except OSError as exc:
-                report.warnings.append(f"notes/{path}: cannot read its cards ({exc})")
+                report.warnings.append(f"{workspace.label(path)}: cannot read its cards ({exc})")
                 continue
             text = decode_note(data).text
             if text is None:
@@ -161,7 +161,7 @@ def sync_cards(db: sqlite_utils.Database, workspace: Workspace) -> SyncReport:
             "UPDATE cards SET active = 0 WHERE active AND note_id NOT IN (SELECT id FROM notes)"
         )
         db.execute("DELETE FROM card_sync WHERE note_id NOT IN (SELECT id FROM notes)")
-    _standing_warnings(db, report)
+    _standing_warnings(db, workspace, report)
     return report
 
 
@@ -178,13 +178,14 @@ def _pending(db: sqlite_utils.Database) -> bool:
     )
 
 
-def _standing_warnings(db: sqlite_utils.Database, report: SyncReport) -> None:
-    """Every standing warning, not only those of the notes read now."""
+def _standing_warnings(db: sqlite_utils.Database, workspace: Workspace, report: SyncReport) -> None:
+    """Every standing warning, not only those of the notes read now, each led by the note's
+    place in the workspace."""
     for path, warnings in db.execute(
         "SELECT n.path, s.warnings FROM card_sync s JOIN notes n ON n.id = s.note_id "
         "WHERE s.warnings != '[]' ORDER BY n.path"
     ):
-        report.warnings.extend(f"notes/{path}: {w}" for w in json.loads(warnings))
+        report.warnings.extend(f"{workspace.label(path)}: {w}" for w in json.loads(warnings))
 
 
 _CARD_SQL = (

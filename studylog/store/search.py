@@ -199,27 +199,50 @@ def _fts(
     db: sqlite_utils.Database, terms: list[Term], limit: int
 ) -> list[tuple[str, str, str, float]]:
     match = " AND ".join(t.fts_phrase() for t in terms)
-    check = _needs_check(terms)
-    ranked = db.execute(
-        f"SELECT rowid, {_RANK} AS rank FROM notes_fts "
-        "WHERE notes_fts MATCH ? ORDER BY rank" + ("" if check else " LIMIT ?"),
-        [match] + ([] if check else [limit]),
-    )
-    korean = [t.text for t in terms if t.korean]
+    korean = [t.text for t in terms if t.korean] if _needs_check(terms) else []
+    # A phrase of bigrams can join two separate words (역전 전파 for 역전파): such notes are
+    # dropped below, so a few more are ranked than asked for, and more again when too
+    # many were dropped (ranking every match, then sorting them all, costs more).
+    wanted = limit * 2 if korean else limit
+    while True:
+        ranked = db.execute(
+            f"SELECT rowid, {_RANK} AS rank FROM notes_fts "
+            "WHERE notes_fts MATCH ? ORDER BY rank LIMIT ?",
+            [match, wanted],
+        ).fetchall()
+        rows = _confirmed(db, ranked, korean, limit)
+        if len(rows) == limit or len(ranked) < wanted:
+            return rows
+        wanted *= 4
+
+
+def _confirmed(
+    db: sqlite_utils.Database, ranked: list[tuple[int, float]], korean: list[str], limit: int
+) -> list[tuple[str, str, str, float]]:
+    """The notes of `ranked` (in its order) holding each of `korean` as a real substring,
+    at most `limit`. In Python, not trigram LIKE, which is wrong on SQLite 3.40."""
     rows: list[tuple[str, str, str, float]] = []
-    for note_id, rank in ranked:
-        path, title, body, meta = db.execute(
-            "SELECT path, title, body, meta FROM notes WHERE id = ?", [note_id]
-        ).fetchone()
-        # A phrase of bigrams can join two separate words (역전 전파 for 역전파): confirm
-        # the real substring. In Python, not trigram LIKE, which is wrong on SQLite 3.40.
-        if check:
-            haystack = f"{title}\n{body}\n{meta}".lower()
-            if not all(text in haystack for text in korean):
-                continue
-        rows.append((path, title, body, -rank))
-        if len(rows) == limit:
-            break
+    step = min(max(limit, 64), 500)  # notes read per query (SQLite caps its parameters)
+    for begin in range(0, len(ranked), step):
+        batch = ranked[begin : begin + step]
+        ids = [note_id for note_id, _ in batch]
+        notes = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "SELECT id, path, title, body, meta FROM notes WHERE id IN "
+                f"({','.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        for note_id, rank in batch:
+            path, title, body, meta = notes[note_id]
+            if korean:
+                haystack = f"{title}\n{body}\n{meta}".lower()
+                if not all(text in haystack for text in korean):
+                    continue
+            rows.append((path, title, body, -rank))
+            if len(rows) == limit:
+                return rows
     return rows
 
 
@@ -267,13 +290,31 @@ def plain_text(markdown: str) -> str:
     return _MARKUP.sub("", markdown)
 
 
+# How much of a body is made plain before looking for the first match (then 4 times more):
+# a first match is usually early, and removing the marks is most of an excerpt's cost.
+_EXCERPT_CHUNK = 1024
+
+
+def _first_match(body: str, patterns: list[re.Pattern[str]]) -> tuple[str, int | None]:
+    """The plain text of `body` (or of enough of its first lines to hold the first match
+    and the excerpt after it) and where that match starts (None: no match). The marks are
+    all within a line, so the plain text of some first lines is the start of the whole's."""
+    size = _EXCERPT_CHUNK
+    while True:
+        cut = len(body) if size >= len(body) else body.find("\n", size)
+        if cut == -1:
+            cut = len(body)
+        plain = plain_text(body[:cut])
+        first = min((m.start() for p in patterns if (m := p.search(plain))), default=None)
+        if cut == len(body) or (first is not None and first + EXCERPT_AFTER < len(plain)):
+            return plain, first
+        size *= 4
+
+
 def excerpt(body: str, patterns: list[re.Pattern[str]]) -> tuple[str, list[tuple[int, int]]]:
     """A one-line window of `body` around the first match, and the spans to highlight."""
-    body = plain_text(body)
-    first = min(
-        (m.start() for p in patterns if (m := p.search(body))),
-        default=None,
-    )
+    # All of the body's plain text when nothing matches, else enough to end past the window.
+    body, first = _first_match(body, patterns)
     if first is None:
         return _SPACE.sub(" ", body[: EXCERPT_BEFORE + EXCERPT_AFTER]).strip(), []
     start = max(0, first - EXCERPT_BEFORE)

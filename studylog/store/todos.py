@@ -30,7 +30,7 @@ class TodoError(Exception):
 
 @dataclass
 class TodoItem:
-    path: str  # under notes/
+    path: str  # as the store keeps it (Workspace.label: its place)
     title: str
     date: str | None
     topic: str | None
@@ -74,34 +74,36 @@ def tick_todo(workspace: Workspace, item: TodoItem) -> bool:
     that line holds no checkbox, or when the file cannot be written."""
     path, line = item.path, item.line
     file = workspace.note_file(path)
+    label = workspace.label(path)
     try:
         with open(file, "r+b") as handle:
             data = handle.read()
             if hashlib.blake2b(data, digest_size=16).hexdigest() != item.hash:
                 raise TodoError(
-                    f"notes/{path} changed on disk since it was read; nothing was written. "
+                    f"{label} changed on disk since it was read; nothing was written. "
                     "The list is being refreshed: tick the item again."
                 )
-            offset, new = _checkbox_offset(data, line, path)
+            offset, new = _checkbox_offset(data, line, label)
             handle.seek(offset)
             handle.write(new)
             changed = data[:offset] + new + data[offset + 1 :]
     except FileNotFoundError as exc:
-        raise TodoError(f"notes/{path} is gone (moved or removed?); nothing was written") from exc
+        raise TodoError(f"{label} is gone (moved or removed?); nothing was written") from exc
     except OSError as exc:
-        raise TodoError(f"notes/{path}: cannot write the to-do ({exc.strerror or exc})") from exc
+        raise TodoError(f"{label}: cannot write the to-do ({exc.strerror or exc})") from exc
     item.done = new == b"x"
     item.hash = hashlib.blake2b(changed, digest_size=16).hexdigest()
     return item.done
 
 
-def _checkbox_offset(data: bytes, line: int, path: str) -> tuple[int, bytes]:
-    """The byte offset of the mark inside the checkbox at `line`, and the byte to put there."""
+def _checkbox_offset(data: bytes, line: int, label: str) -> tuple[int, bytes]:
+    """The byte offset of the mark inside the checkbox at `line`, and the byte to put there;
+    `label` names the note in a message."""
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     for _ in range(line - 1):
         match = _EOL.search(data, start)
         if match is None:
-            raise TodoError(f"notes/{path} has no line {line}; re-index and try again")
+            raise TodoError(f"{label} has no line {line}; re-index and try again")
         start = match.end()
     end_match = _EOL.search(data, start)
     raw = data[start : end_match.start() if end_match else len(data)]
@@ -114,12 +116,12 @@ def _checkbox_offset(data: bytes, line: int, path: str) -> tuple[int, bytes]:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise TodoError(f"notes/{path}: line {line} is not readable text") from exc
+        raise TodoError(f"{label}: line {line} is not readable text") from exc
     m = _CHECKBOX.match(text)
     if m is None:
-        raise TodoError(f"notes/{path}: line {line} holds no checkbox; re-index and try again")
+        raise TodoError(f"{label}: line {line} holds no checkbox; re-index and try again")
     offset = start + len(text[: m.start("mark")].encode(encoding))
     old = data[offset : offset + 1]
     if old not in (b" ", b"x", b"X"):  # the encoding round trip did not land on the mark
-        raise TodoError(f"notes/{path}: cannot find the checkbox on line {line}")
+        raise TodoError(f"{label}: cannot find the checkbox on line {line}")
     return offset, b" " if old != b" " else b"x"

@@ -154,7 +154,7 @@ class LiveSync:
         client = make_client(self.target)
         exp_id = experiment_id(client, self.target, create=True)
         assert exp_id is not None
-        return _Pusher(db, client, self.target, exp_id, self.report)
+        return _Pusher(db, client, self.target, exp_id, self.report, self.workspace)
 
     def _fell_behind(self, message: str) -> None:
         if self._error is None:

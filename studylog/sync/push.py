@@ -118,7 +118,7 @@ def sync_runs(
             assert exp_id is not None
             pending = state_db.runs_to_send(db, target.server, target.experiment)
             report.skipped = state_db.sent_runs(db, target.server, target.experiment)
-            pusher = _Pusher(db, client, target, exp_id, report)
+            pusher = _Pusher(db, client, target, exp_id, report, workspace)
             for run_id in pending:
                 run = get_run(db, run_id)
                 points = pusher.send(run)
@@ -173,8 +173,10 @@ class _Pusher:
         target: Target,
         exp_id: str,
         report: SyncReport,
+        workspace: Workspace,
     ) -> None:
         self.db = db
+        self.workspace = workspace  # names the note by its place in the run's description
         self.client = client
         self.target = target
         self.exp_id = exp_id
@@ -260,7 +262,10 @@ class _Pusher:
         run_tags = [RunTag(tag(k), v[:TAG_VALUE_LIMIT]) for k, v in tags.items()]
         run_tags += [
             RunTag("mlflow.user", _user()),
-            RunTag("mlflow.note.content", f"notes/{s.note_path} · snippet {s.snippet}"),
+            RunTag(
+                "mlflow.note.content",
+                f"{self.workspace.label(s.note_path)} · snippet {s.snippet}",
+            ),
         ]
         for i in range(0, len(params), PARAMS_TAGS_PER_BATCH):
             self.client.log_batch(mlflow_run_id, params=params[i : i + PARAMS_TAGS_PER_BATCH])

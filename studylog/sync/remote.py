@@ -170,26 +170,39 @@ class RemoteCurves:
         return f"⇣ {self.run.snippet}@{self.run.user or '?'}"
 
 
-def teammates_curves(
+def teammates_runs(
     target: Target,
     my_uuid: str,
     snippets: list[tuple[str, str]],
-    per_snippet: int = 3,
-) -> list[RemoteCurves]:
-    """The newest `per_snippet` runs of each (note, snippet) that other workspaces sent to
-    `target`'s server, with every metric's curve (in step order)."""
+    my_code: dict[tuple[str, str], str],
+    per_snippet: int = 50,
+) -> list[RemoteRun]:
+    """The runs of each (note, snippet) that other workspaces sent to `target`'s server,
+    newest first within each snippet, at most `per_snippet` each: what a comparison offers
+    to overlay. `my_code` maps (note, snippet) to your code's hash (same_code)."""
+    client = make_client(target)
+    try:
+        out: list[RemoteRun] = []
+        for note, snippet in dict.fromkeys(snippets):
+            found = _search(client, my_uuid, my_code, note, snippet, per_snippet)
+            out += [r for r in found if not r.mine]
+        return out
+    except mlflow_errors() as exc:
+        raise SyncError(explain(exc, target.server)) from exc
+
+
+def run_curves(target: Target, runs: list[RemoteRun]) -> list[RemoteCurves]:
+    """`runs` with every metric's curve (in step order), read from `target`'s server."""
     client = make_client(target)
     try:
         out: list[RemoteCurves] = []
-        for note, snippet in snippets:
-            found = _search(client, my_uuid, {}, note, snippet, 50)
-            for run in [r for r in found if not r.mine][:per_snippet]:
-                curves = {}
-                for name in run.final_metrics:
-                    history = client.get_metric_history(run.mlflow_run_id, name)
-                    ordered = sorted(history, key=lambda m: (m.step, m.timestamp))
-                    curves[name] = [(m.step, m.value) for m in ordered]
-                out.append(RemoteCurves(run, curves))
+        for run in runs:
+            curves = {}
+            for name in run.final_metrics:
+                history = client.get_metric_history(run.mlflow_run_id, name)
+                ordered = sorted(history, key=lambda m: (m.step, m.timestamp))
+                curves[name] = [(m.step, m.value) for m in ordered]
+            out.append(RemoteCurves(run, curves))
         return out
     except mlflow_errors() as exc:
         raise SyncError(explain(exc, target.server)) from exc

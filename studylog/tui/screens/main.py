@@ -73,7 +73,7 @@ class MainScreen(Screen[None]):
         yield Header()
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
-                yield SearchPanel(id="search")
+                yield SearchPanel(id="search", place=self.app.workspace.label)
                 yield NoteTree(id="tree")
             with Vertical(id="main"):
                 yield NoteView(id="note")

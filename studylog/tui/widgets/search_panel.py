@@ -4,6 +4,8 @@ opens the note at its first match."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -19,9 +21,9 @@ from studylog.store.search import Hit
 LEAD = 12
 
 
-def hit_prompt(hit: Hit) -> Text:
-    """Three lines, each cut to the width: the title, the path, the excerpt from just
-    before its first match."""
+def hit_prompt(hit: Hit, place: str) -> Text:
+    """Three lines, each cut to the width: the title, `place` (the note's path in the
+    workspace), the excerpt from just before its first match."""
     excerpt = " ".join(hit.excerpt.split("\n"))
     shown, highlights = visible_spans(excerpt, hit.highlights)
     start = max(0, min((s for s, _ in highlights), default=0) - LEAD)
@@ -31,7 +33,7 @@ def hit_prompt(hit: Hit) -> Text:
         if end > start:
             line.stylize("bold black on yellow", max(begin - start, 0) + shift, end - start + shift)
     title = Text(visible(hit.title), style="bold", no_wrap=True, overflow="ellipsis")
-    path = Text(f"notes/{visible(hit.path)}", style="dim", no_wrap=True, overflow="ellipsis")
+    path = Text(visible(place), style="dim", no_wrap=True, overflow="ellipsis")
     return Text("\n").join([title, path, line])
 
 
@@ -54,9 +56,12 @@ class SearchPanel(Vertical):
             self.path = path
             self.words = words  # what to scroll to and highlight in the note
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(
+        self, *, id: str | None = None, place: Callable[[str], str] = "notes/{}".format
+    ) -> None:
         super().__init__(id=id)
         self.hits: dict[str, Hit] = {}
+        self.place = place  # a note's path as shown: its place in the workspace
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="Search notes (/)  역전파, optimizer …", id="search-input")
@@ -76,7 +81,9 @@ class SearchPanel(Vertical):
             return
         many = "s" if len(hits) != 1 else ""
         count.update(Text(f"{len(hits)} note{many} · ↓ to the list, Enter opens", style="dim"))
-        results.add_options([Option(hit_prompt(hit), id=hit.path) for hit in hits])
+        results.add_options(
+            [Option(hit_prompt(hit, self.place(hit.path)), id=hit.path) for hit in hits]
+        )
         results.highlighted = 0
 
     def _chosen(self, path: str) -> None:
