@@ -173,6 +173,29 @@ async def test_a_queue_of_50_cleared_at_the_25th_keeps_the_24_and_says_so(ws):
     assert runs == {**{f"s{i:02d}": ["succeeded"] for i in range(1, 25)}, "s25": ["cancelled"]}
 
 
+async def test_a_queue_can_hold_snippets_of_two_notes(ws):
+    """A snippet of another note joins the same queue: its note's rows show its place and
+    nothing of the run going in the first note; it runs when its turn comes."""
+    app = StudylogApp(ws, settings())
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, QUEUE_NOTE, "slow")
+        area = screen.run_area
+        assert area is not None
+        table = area.snippets
+        await pilot.press("s", "r")
+        await until(pilot, lambda: _started(screen), "the slow snippet to start", seconds=60)
+        screen.open_note(MANY_NOTE)
+        await until(pilot, lambda: screen.snippet == "s01", "the second note to open")
+        await pilot.press("s", "r")
+        await until(pilot, lambda: len(area.queue) == 1, "s01 queued")
+        assert status_of(table, "s01") == "◦ queued 1"
+        assert not any(status_of(table, f"s{i:02d}").endswith("running") for i in range(1, 51))
+        await pilot.press("c")
+        await until(pilot, lambda: screen.running is None, "the queue to run out", seconds=60)
+        assert status_of(table, "s01").endswith("succeeded")
+    assert stored(ws) == {"slow": ["cancelled"], "s01": ["succeeded"]}
+
+
 # -- a snapshot of the run area with a queue, at 80x24 ---------------------------------
 
 
