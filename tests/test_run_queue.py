@@ -5,6 +5,9 @@ keeps what ran. Real child processes, a real store."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from studylog.store.db import open_store
 from studylog.store.history import list_runs
 from studylog.store.index import index_notes
 from studylog.store.queries import NoteDetail, get_note
+from tests.processes import wait_for
 
 NOTE = "queue/2022-03-01-many.md"
 HEADER = "---\ntitle: Many snippets\ndate: 2022-03-01\ntopic: Queue\n---\n# Many\n\n"
@@ -201,3 +205,30 @@ async def test_a_second_drain_leaves_the_queue_to_the_first(tmp_path: Path) -> N
     assert [[f.status for f in r] for r in results] == [["succeeded"] * 3, []]
     assert statuses(ws) == {name(i): "succeeded" for i in (1, 2, 3)}
     assert len([e for e in events if isinstance(e, BatchEnded)]) == 1
+
+
+def test_ctrl_c_in_studylog_run_all_stops_the_batch_not_only_its_run(tmp_path: Path) -> None:
+    """`c` now cancels only the running snippet; Ctrl-C in `studylog run --all` still stops
+    the whole batch: the running one is recorded cancelled, the rest never start."""
+    marker = tmp_path / "started"
+    waits = f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(120)\n"
+    fences = [f"```python run name={name(1)}\n{waits}```\n"]
+    fences += [f"```python run name={name(i)}\nprint({i})\n```\n" for i in (2, 3)]
+    ws, _ = indexed(tmp_path / "ws", HEADER + "\n".join(fences))
+    studylog = subprocess.Popen(
+        [sys.executable, "-m", "studylog", "run", NOTE, "--all", "--workspace", str(ws.root)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(marker.exists, "the first snippet to start")
+        studylog.send_signal(signal.SIGINT)
+        out, err = studylog.communicate(timeout=60)
+        assert studylog.returncode != 0, out + err
+        assert statuses(ws) == {name(1): "cancelled"}
+    finally:
+        if studylog.poll() is None:
+            studylog.kill()
+            studylog.wait()
