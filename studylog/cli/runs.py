@@ -152,7 +152,7 @@ async def _run_all(
     def stop() -> None:
         if runs.cancelling:
             force()
-        elif runs.cancel():
+        elif runs.stop():  # the rest of the batch never starts
             timers.append(loop.call_later(CANCEL_GRACE_SECONDS, force))
 
     def on_event(event: SessionEvent) -> None:

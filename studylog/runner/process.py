@@ -251,6 +251,9 @@ async def _follow(
     except BaseException:  # cancelled, or a bug of ours: no process of the run outlives it
         _kill_everything(pid, tag)
         pumps.cancel()
+        # Nobody awaits the pumps now: their CancelledError is taken here, or the event
+        # loop logs it from a finalizer ("exception was never retrieved") at any moment.
+        pumps.add_done_callback(lambda f: f.cancelled() or f.exception())
         transport.close()
         raise
     finally:

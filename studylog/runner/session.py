@@ -26,10 +26,43 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class QueueEntry:
+    """A snippet waiting in the queue: which note and which snippet (its place is its index
+    in the queue, from 0)."""
+
+    note_path: str
+    snippet: str
+
+
+Queue = tuple[QueueEntry, ...]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """These snippets joined the queue (those queued already were not added twice)."""
+
+    added: Queue
+    queue: Queue
+
+
+@dataclass(frozen=True)
+class Dequeued:
+    """These snippets left the queue without running: removed one by one, or the queue
+    cleared."""
+
+    removed: Queue
+    queue: Queue
+    cleared: bool
+
+
+@dataclass(frozen=True)
 class SnippetStarting:
-    """The batch moves on to this snippet (its run is recorded next)."""
+    """The session moves on to this snippet (its run is recorded next); `queue` is what still
+    waits after it."""
 
     snippet: str
+    note_path: str = ""
+    queue: Queue = ()
 
 
 @dataclass(frozen=True)
@@ -43,14 +76,29 @@ class RunRefused:
 
 @dataclass(frozen=True)
 class BatchEnded:
-    """The batch is over: these runs finished (a cancelled batch stops early)."""
+    """The queue ran out: these runs finished. `cancelled` when the queue was cleared (or the
+    batch stopped by a failure) before it ran out; `dropped` the snippets that never started
+    then."""
 
     finished: list[RunFinished]
     cancelled: bool
+    dropped: Queue = ()
 
 
-SessionEvent = SnippetStarting | RunEvent | RunRefused | BatchEnded
+SessionEvent = Queued | Dequeued | SnippetStarting | RunEvent | RunRefused | BatchEnded
 SessionCallback = Callable[[SessionEvent], None]
+
+
+@dataclass
+class _Waiting:
+    """A queued snippet with what it runs with, and who is told about its run."""
+
+    entry: QueueEntry
+    note: NoteDetail
+    snippet: Snippet
+    seed: int | None
+    timeout: float | None
+    on_event: SessionCallback | None
 
 
 @dataclass(frozen=True)
@@ -73,31 +121,103 @@ class RunView:
 
 
 class RunSession:
-    """Runs a workspace's snippets one batch at a time. `running` is the snippet running now."""
+    """Runs a workspace's snippets, one at a time, from a queue. `running` is the snippet
+    running now, `queue` what waits after it; a run asked for while another goes joins the
+    queue. Everything here happens on the caller's event loop (the store work in the
+    store's thread)."""
 
     def __init__(self, workspace: Workspace, settings: RunSettings) -> None:
         self.workspace = workspace
         self.store = StoreThread(workspace.db_path)
         self.runner = Runner(None, workspace, settings, store=self.store)
         self.running: str | None = None
+        self.running_note: str | None = None
         self.finished: list[RunFinished] = []  # of the batch going now, or the last one
-        self._cancel: asyncio.Event | None = None
+        self._waiting: list[_Waiting] = []
+        self._cancel: asyncio.Event | None = None  # of the run going now
+        self._draining = False
+        self._dropped: list[QueueEntry] = []  # cleared from the queue while the batch went
+        self._listeners: list[SessionCallback] = []  # told of the queue's changes
 
     @property
     def busy(self) -> bool:
-        return self._cancel is not None
+        """A batch is going (a run, or the queue between two runs)."""
+        return self._draining
 
     @property
     def cancelling(self) -> bool:
         return self._cancel is not None and self._cancel.is_set()
 
+    @property
+    def queue(self) -> Queue:
+        """The snippets waiting, in the order they will run."""
+        return tuple(w.entry for w in self._waiting)
+
+    def _tell_all(self, event: SessionEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _listen(self, on_event: SessionCallback | None) -> None:
+        if on_event is not None and on_event not in self._listeners:
+            self._listeners.append(on_event)
+
+    def enqueue(
+        self,
+        note: NoteDetail,
+        snippets: Sequence[Snippet],
+        *,
+        on_event: SessionCallback | None = None,
+        seed: int | None = None,
+        timeout: float | None = None,
+    ) -> Queue:
+        """Put these snippets of `note` at the end of the queue (one queued already stays
+        where it is) and return those added. `on_event` hears of their runs and of the
+        queue's changes; `drain` runs them."""
+        queued = set(self.queue)
+        added: list[QueueEntry] = []
+        for snippet in snippets:
+            entry = QueueEntry(note.summary.path, snippet.name)
+            if entry in queued:
+                continue
+            queued.add(entry)
+            added.append(entry)
+            self._waiting.append(_Waiting(entry, note, snippet, seed, timeout, on_event))
+        self._listen(on_event)
+        if added:
+            self._tell_all(Queued(tuple(added), self.queue))
+        return tuple(added)
+
+    def remove(self, note_path: str, snippet: str) -> bool:
+        """Take this snippet out of the queue before it starts; False when it is not there."""
+        entry = QueueEntry(note_path, snippet)
+        kept = [w for w in self._waiting if w.entry != entry]
+        if len(kept) == len(self._waiting):
+            return False
+        self._waiting = kept
+        self._tell_all(Dequeued((entry,), self.queue, cleared=False))
+        return True
+
+    def clear_queue(self) -> Queue:
+        """Empty the queue (the run going now goes on); the snippets that were waiting."""
+        dropped = self.queue
+        self._waiting = []
+        if dropped:
+            self._dropped.extend(dropped)
+            self._tell_all(Dequeued(dropped, (), cleared=True))
+        return dropped
+
     def cancel(self) -> bool:
         """Ask the run going now to stop (its processes are killed, it is recorded as
-        cancelled) and the batch to go no further; False when nothing runs."""
+        cancelled); the queue goes on. False when nothing runs."""
         if self._cancel is None:
             return False
         self._cancel.set()
         return True
+
+    def stop(self) -> bool:
+        """Clear the queue and cancel the run going now; False when nothing was going."""
+        dropped = self.clear_queue()
+        return self.cancel() or bool(dropped)
 
     async def run(
         self,
@@ -109,38 +229,74 @@ class RunSession:
         timeout: float | None = None,
         keep_going: bool = True,
     ) -> list[RunFinished]:
-        """Run these snippets of `note` in order, telling `on_event` as they go. A snippet
-        that cannot start is a RunRefused event (or, unless `keep_going`, a RunError)."""
-        if self._cancel is not None:
+        """Run these snippets of `note` in order, telling `on_event` as they go: `enqueue`
+        then `drain`. A snippet that cannot start is a RunRefused event (or, unless
+        `keep_going`, a RunError)."""
+        if self._draining:
             raise RunError("a run is already going; cancel it first")
-        cancel = self._cancel = asyncio.Event()
-        self.finished = finished = []
+        self.enqueue(note, snippets, on_event=on_event, seed=seed, timeout=timeout)
+        return await self.drain(on_event=on_event, keep_going=keep_going)
+
+    async def drain(
+        self, *, on_event: SessionCallback | None = None, keep_going: bool = True
+    ) -> list[RunFinished]:
+        """Run the queue until it is empty, snippets queued meanwhile included; the runs
+        that finished. Returns [] at once when another drain is going (it takes the queue)."""
+        if self._draining:
+            return []
+        self._draining, self._dropped = True, []
+        self._listen(on_event)
+        finished: list[RunFinished] = []
+        self.finished = finished
+        try:
+            while self._waiting:
+                waiting = self._waiting.pop(0)
+                await self._run_one(waiting, finished, keep_going)
+        finally:
+            # Also when the batch failed (keep_going=False) or its task was cancelled: what
+            # still waits never starts, and the listeners hear so.
+            dropped = (*self._dropped, *self.queue)
+            self._waiting, self._dropped = [], []
+            self.running = self.running_note = None
+            self._cancel, self._draining = None, False
+            listeners, self._listeners = self._listeners, []
+            ended = BatchEnded(list(finished), bool(dropped), dropped)
+            for listener in listeners:
+                listener(ended)
+        return finished
+
+    async def _run_one(
+        self, waiting: _Waiting, finished: list[RunFinished], keep_going: bool
+    ) -> None:
+        entry, callback = waiting.entry, waiting.on_event
 
         def tell(event: SessionEvent) -> None:
-            if on_event is not None:
-                on_event(event)
+            if callback is not None:
+                callback(event)
+            elif self._listeners:  # queued by someone who hears nothing: the batch's caller
+                self._listeners[0](event)
 
+        self.running, self.running_note = entry.snippet, entry.note_path
+        cancel = self._cancel = asyncio.Event()
+        tell(SnippetStarting(entry.snippet, entry.note_path, self.queue))
+        note = waiting.note
+        target = RunTarget(note.summary.id, note.summary.path, waiting.snippet)
         try:
-            for snippet in snippets:
-                if cancel.is_set():
-                    break
-                self.running = snippet.name
-                tell(SnippetStarting(snippet.name))
-                target = RunTarget(note.summary.id, note.summary.path, snippet)
-                try:
-                    finished.append(
-                        await self.runner.run(
-                            target, seed=seed, timeout=timeout, on_event=tell, cancel=cancel
-                        )
-                    )
-                except RunError as exc:
-                    if not keep_going:
-                        raise
-                    tell(RunRefused(snippet.name, str(exc)))
+            finished.append(
+                await self.runner.run(
+                    target,
+                    seed=waiting.seed,
+                    timeout=waiting.timeout,
+                    on_event=tell,
+                    cancel=cancel,
+                )
+            )
+        except RunError as exc:
+            if not keep_going:
+                raise
+            tell(RunRefused(entry.snippet, str(exc)))
         finally:
-            self.running, self._cancel = None, None
-            tell(BatchEnded(list(finished), cancel.is_set()))  # also when the batch failed
-        return finished
+            self._cancel = None
 
     # -- the read model of a snippet list ------------------------------------------------
 

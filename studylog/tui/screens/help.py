@@ -24,8 +24,9 @@ their runs, the output and the loss curves.
 | `/` | search (Korean too); `↓` to the hits, `Enter` opens at the match |
 | `t` | group the notes by topic or by date |
 | `g` | the outline: jump to a section (closed ones open) |
-| `r` / `R` | run the highlighted snippet / all, in order |
-| `c` | cancel the run |
+| `r` / `R` | run the highlighted snippet / all; while a run goes, queue them |
+| `c` | cancel the running one (the queue goes on) |
+| `x` / `X` | take the highlighted snippet out of the queue / clear the queue |
 | `Enter` (runs) | a past run's output and curves |
 | `space` (runs) | mark a run; `v` compares the marked runs |
 | `o` | edit in `$VISUAL` / `$EDITOR`; the view follows the file |

@@ -39,6 +39,8 @@ class MainScreen(Screen[None]):
         Binding("r", "run", "Run"),
         Binding("R", "run_all", "Run all", show=False),
         Binding("c", "cancel", "Cancel", show=False),
+        Binding("x", "unqueue", "Unqueue", show=False),
+        Binding("X", "clear_queue", "Clear queue", show=False),
         Binding("g", "outline", "Outline", show=False),
         Binding("o", "edit", "Edit"),
         Binding("b", "toggle_sidebar", "Sidebar"),
@@ -59,7 +61,7 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     # What the palette offers beside the footer's keys (app.py).
-    PALETTE_KEYS = ("g", "R", "t", "s", "u", "c", "v", "e")
+    PALETTE_KEYS = ("g", "R", "t", "s", "u", "c", "x", "X", "v", "e")
 
     app: StudylogApp
 
@@ -227,6 +229,14 @@ class MainScreen(Screen[None]):
             self.run_area.cancel()
         else:
             self.notify("Nothing is running.")
+
+    def action_unqueue(self) -> None:
+        if self.run_area is not None and self.run_area.display:
+            self.run_area.unqueue()
+
+    def action_clear_queue(self) -> None:
+        if self.run_area is not None:
+            self.run_area.clear_queue()
 
     def action_compare(self) -> None:
         if self.run_area is not None and self.run_area.display:

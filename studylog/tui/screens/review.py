@@ -186,7 +186,7 @@ class ReviewScreen(Screen[None]):
 
     def action_close(self) -> None:
         if self.answer_run is not None and self.answer_run.status == "running":
-            self.app.run_session.cancel()  # recorded as cancelled, its process stopped
+            self.app.run_session.stop()  # recorded as cancelled, the rest never starts
         self.dismiss(None)
         for screen in self.app.screen_stack:  # the tree's due marks, after the session
             for tree in screen.query(NoteTree):

@@ -24,9 +24,9 @@ from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 
 if TYPE_CHECKING:
-    from studylog.notes.model import Snippet
     from studylog.runner.events import MetricPoints, RunFinished
-    from studylog.runner.session import RunView, SessionEvent, SnippetHistory
+    from studylog.runner.session import Queue, RunView, SessionEvent, SnippetHistory
+    from studylog.runner.snippets import SnippetState
     from studylog.store.queries import NoteDetail
     from studylog.tui.app import StudylogApp
 
@@ -50,6 +50,9 @@ class RunArea(Horizontal):
         self.detail: NoteDetail | None = None
         self.snippet: str | None = None  # the highlighted snippet
         self.running: str | None = None
+        self.running_note: str | None = None  # the note of `running` (the queue mixes notes)
+        self.queue: Queue = ()  # what waits after the running one, as the session said
+        self.ended: dict[tuple[str, str], str] = {}  # (note, snippet): status, this batch
         self.run_started = 0.0
         self.latest: dict[str, tuple[int, float]] = {}
         self._lines: list[str] = []  # output and points not yet drawn (see OutputArrived)
@@ -104,7 +107,7 @@ class RunArea(Horizontal):
             self.runs.show([], None)
             return
         if snippets:
-            self.snippets.show(history.states, self.running)
+            self._draw_snippets(history.states)
         if self.snippet is None:
             self.runs.show([], None)
             return
@@ -114,6 +117,24 @@ class RunArea(Horizontal):
         elif self.running is None:
             self.log_view.show_text("", "", f"{self.snippet}: never run")
             self.plot.show({}, "press r to run")
+
+    def _draw_snippets(self, states: list[SnippetState] | None = None) -> None:
+        """The snippet rows with the batch's state over the store's: running, queued N, or
+        how a run of this batch just ended (drawn from the session's events, no read)."""
+        if self.detail is None:
+            return
+        path = self.detail.summary.path
+        running = self.running if self.running_note in (None, path) else None
+        if (path, running) in self.ended:  # over, and `running` until the batch's end
+            running = None
+        queued: dict[str, int] = {}
+        for place, entry in enumerate(self.queue, 1):
+            if entry.note_path == path:
+                queued.setdefault(entry.snippet, place)
+        ended = {snippet: status for (note, snippet), status in self.ended.items() if note == path}
+        self.snippets.show(
+            self.snippets.states if states is None else states, running, queued, ended
+        )
 
     def on_runs_table_chosen(self, event: RunsTable.Chosen) -> None:
         if self.running is not None:
@@ -137,9 +158,9 @@ class RunArea(Horizontal):
     # -- running: keys go to the session, its events come back as messages --------------
 
     class Starting(Message):
-        def __init__(self, snippet: str) -> None:
+        def __init__(self, snippet: str, note_path: str, queue: Queue) -> None:
             super().__init__()
-            self.snippet = snippet
+            self.snippet, self.note_path, self.queue = snippet, note_path, queue
 
     class Started(Message):
         def __init__(self, run_id: int, snippet: str) -> None:
@@ -158,10 +179,17 @@ class RunArea(Horizontal):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, RunArea.PointsArrived)
 
-    class Ended(Message):
-        def __init__(self, snippet: str, finished: RunFinished) -> None:
+    class QueueChanged(Message):
+        """Snippets joined or left the queue; `queue` is what waits now."""
+
+        def __init__(self, queue: Queue) -> None:
             super().__init__()
-            self.snippet, self.finished = snippet, finished
+            self.queue = queue
+
+    class Ended(Message):
+        def __init__(self, snippet: str, note_path: str, finished: RunFinished) -> None:
+            super().__init__()
+            self.snippet, self.note_path, self.finished = snippet, note_path, finished
 
     class Refused(Message):
         def __init__(self, snippet: str, message: str) -> None:
@@ -169,7 +197,9 @@ class RunArea(Horizontal):
             self.snippet, self.message = snippet, message
 
     class BatchOver(Message):
-        pass
+        def __init__(self, finished: list[RunFinished], dropped: Queue) -> None:
+            super().__init__()
+            self.finished, self.dropped = finished, dropped
 
     class Loaded(Message):
         """A note's snippet history, read in the session's thread."""
@@ -181,26 +211,70 @@ class RunArea(Horizontal):
             self.note_id, self.history, self.final = note_id, history, final
 
     def run(self, names: list[str]) -> None:
-        """Run these snippets of the note, one after the other."""
-        if self.app.run_session.busy:
-            self.notify("A run is already going; press c to cancel it.", severity="warning")
-        elif self.detail is not None and names:
-            by_name = {s.name: s for s in self.detail.snippets}
-            self.running = names[0]  # until the batch's end is drawn
-            self.run_snippets(self.detail, [by_name[name] for name in names if name in by_name])
+        """Run these snippets of the note, one after the other; while a run goes they join
+        the session's queue (those queued already stay where they are)."""
+        if self.detail is None or not names:
+            return
+        session = self.app.run_session
+        busy = session.busy
+        if busy and len(names) > 1 and session.running_note == self.detail.summary.path:
+            names = [name for name in names if name != session.running]  # R: not it again
+        by_name = {s.name: s for s in self.detail.snippets}
+        snippets = [by_name[name] for name in names if name in by_name]
+        added = session.enqueue(self.detail, snippets, on_event=self._on_session_event)
+        if not busy:
+            if self.running is None:  # until the batch's end is drawn
+                self.running, self.running_note = names[0], self.detail.summary.path
+            self.run_snippets()
+        elif not added:
+            path = self.detail.summary.path
+            queue = enumerate(session.queue, 1)
+            where = [i for i, e in queue if e.note_path == path and e.snippet in names]
+            self.notify(
+                f"Queued already (place {', '.join(map(str, where))}); x takes it out."
+                if where
+                else "It runs now; press r when it ends to run it again."
+            )
+        elif len(added) == 1:
+            self.notify(f"{visible(added[0].snippet)} queued ({len(session.queue)} waiting).")
+        else:
+            self.notify(f"{len(added)} snippets queued ({len(session.queue)} waiting).")
+
+    def unqueue(self) -> None:
+        """Take the highlighted snippet out of the queue."""
+        if self.detail is None or self.snippet is None:
+            return
+        if self.app.run_session.remove(self.detail.summary.path, self.snippet):
+            self.notify(f"{visible(self.snippet)} taken out of the queue.")
+        else:
+            self.notify(f"{visible(self.snippet)} is not queued.")
+
+    def clear_queue(self) -> None:
+        """Empty the queue; the run going now goes on (c cancels it)."""
+        dropped = self.app.run_session.clear_queue()
+        if dropped:
+            self.notify(f"Queue cleared: {len(dropped)} snippets will not run.")
+        else:
+            self.notify("The queue is empty.")
 
     def cancel(self) -> None:
         if not self.app.run_session.cancel():
             self.notify("Nothing is running.")
 
     @work(group="run", exit_on_error=False)
-    async def run_snippets(self, detail: NoteDetail, snippets: list[Snippet]) -> None:
-        await self.app.run_session.run(detail, snippets, on_event=self._on_session_event)
+    async def run_snippets(self) -> None:
+        await self.app.run_session.drain(on_event=self._on_session_event)
 
     def _on_session_event(self, event: SessionEvent) -> None:
         """The session's events, as messages to this area (called on the app's loop)."""
         from studylog.runner.events import MetricPoints, OutputLine, RunFinished, RunStarted
-        from studylog.runner.session import BatchEnded, RunRefused, SnippetStarting
+        from studylog.runner.session import (
+            BatchEnded,
+            Dequeued,
+            Queued,
+            RunRefused,
+            SnippetStarting,
+        )
 
         if isinstance(event, OutputLine):
             self._lines.append(event.line)
@@ -209,23 +283,34 @@ class RunArea(Horizontal):
             self._points.append(event)
             self.post_message(self.PointsArrived())
         elif isinstance(event, SnippetStarting):
-            self.post_message(self.Starting(event.snippet))
+            self.post_message(self.Starting(event.snippet, event.note_path, event.queue))
         elif isinstance(event, RunStarted):
             self.post_message(self.Started(event.run_id, event.snippet))
         elif isinstance(event, RunFinished):
-            self.post_message(self.Ended(self.app.run_session.running or "", event))
+            session = self.app.run_session
+            self.post_message(self.Ended(session.running or "", session.running_note or "", event))
         elif isinstance(event, RunRefused):
             self.post_message(self.Refused(event.snippet, event.message))
+        elif isinstance(event, Queued | Dequeued):
+            self.post_message(self.QueueChanged(event.queue))
         elif isinstance(event, BatchEnded):
-            self.post_message(self.BatchOver())
+            self.post_message(self.BatchOver(event.finished, event.dropped))
+
+    def on_run_area_queue_changed(self, message: QueueChanged) -> None:
+        self.queue = message.queue
+        self._draw_snippets()
+        self.draw_status()
 
     def on_run_area_starting(self, message: Starting) -> None:
         name = message.snippet
-        self.running, self.run_started, self.latest = name, _clock(), {}
-        self.snippets.show(self.snippets.states, name)
+        self.running, self.running_note = name, message.note_path
+        self.run_started, self.latest, self.queue = _clock(), {}, message.queue
+        self.ended.pop((message.note_path, name), None)  # queued again: it runs again
+        self._draw_snippets()
         self.log_view.show_text("", "", f"{name} · running")
         self.log_view.clear()
         self.plot.show({}, f"{name} · live")
+        self.draw_status()
         self._load()
 
     def on_run_area_started(self, message: Started) -> None:
@@ -246,12 +331,15 @@ class RunArea(Horizontal):
     def on_run_area_ended(self, message: Ended) -> None:
         self.log_view.draw()
         finished, name = message.finished, message.snippet
+        # The row reads how it ended at once, before the store is read again.
+        self.ended[(message.note_path, name)] = finished.status
+        self._draw_snippets()
         if finished.status == "succeeded":
-            self.notify(f"{name} succeeded in {duration_text(finished.duration)}")
+            self.notify(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
         else:
             why = finished.last_error or finished.signal or ""
             self.notify(
-                f"{name}: {finished.status.replace('_', ' ')}. {why}",
+                f"{visible(name)}: {finished.status.replace('_', ' ')}. {why}",
                 title="Run did not succeed",
                 severity="warning" if finished.status == "cancelled" else "error",
             )
@@ -260,7 +348,10 @@ class RunArea(Horizontal):
         self.log_view.draw()
         self.notify(message.message, title="Cannot run", severity="error")
 
-    def on_run_area_batch_over(self, _: BatchOver) -> None:
+    def on_run_area_batch_over(self, message: BatchOver) -> None:
+        self.queue = ()
+        if message.dropped or len(message.finished) > 1:
+            self.notify(_batch_summary(message.finished, message.dropped), title="Batch over")
         self._load(final=True)  # `running` stays set until this is drawn
 
     @work(group="run-history", exclusive=True, exit_on_error=False)
@@ -278,7 +369,8 @@ class RunArea(Horizontal):
 
     def on_run_area_loaded(self, message: Loaded) -> None:
         if message.final:
-            self.running = None
+            self.running = self.running_note = None
+            self.ended = {}  # the store has them all now
             self.status.update("")
         if self.detail is None or self.detail.summary.id != message.note_id:
             return  # another note opened meanwhile
@@ -286,16 +378,23 @@ class RunArea(Horizontal):
             self._draw_history(message.history)
 
     def draw_status(self) -> None:
-        """The status line of the run going now (elapsed time, latest metrics)."""
+        """The status line of the run going now (elapsed time, the queue, latest metrics)."""
         if self.running is None:
             return
         text = Text.assemble(("▶ ", "cyan"), (visible(self.running), "bold"))
         text.append(f"  {duration_text(_clock() - self.run_started)}")
+        if self.queue:
+            text.append(f" · {len(self.queue)} queued", style="cyan")
         for name, (step, value) in list(self.latest.items())[:3]:
             text.append(f"  {visible(name)} ", style="dim")
             text.append(number_text(value))
             text.append(f" @{step}", style="dim")
-        text.append("   c cancels", style="dim")
+        # The keys, as far as the line has room (the run and the queue come first).
+        room = self.status.content_size.width - text.cell_len
+        for hint in ("   c cancels · X clears" if self.queue else "", "   c cancels"):
+            if hint and len(hint) <= room:
+                text.append(hint, style="dim")
+                break
         self.status.update(text)
 
     # -- comparison --------------------------------------------------------------------
@@ -320,3 +419,14 @@ class RunArea(Horizontal):
                 curves[f"#{s.id} {s.snippet} · {name}"] = points
         runs = [view.run for view in views]
         self.app.push_screen(CompareScreen(runs, curves, self.app.workspace.root / "exports"))
+
+
+def _batch_summary(finished: list[RunFinished], dropped: Queue) -> str:
+    """`3 succeeded, 1 cancelled, 25 not run` (the queue cleared)."""
+    counts: dict[str, int] = {}
+    for run in finished:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items()]
+    if dropped:
+        parts.append(f"{len(dropped)} not run (queue cleared)")
+    return ", ".join(parts) or "nothing ran"

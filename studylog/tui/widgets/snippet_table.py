@@ -1,4 +1,5 @@
-"""The snippets of the open note, each with the badge of its latest run."""
+"""The snippets of the open note, each with the badge of its latest run, or where it stands
+in the run queue (running, queued 2, or how the run of this batch just ended)."""
 
 from __future__ import annotations
 
@@ -27,16 +28,33 @@ class SnippetTable(DataTable[object]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.states: list[SnippetState] = []
         self.running: str | None = None
+        self.queued: dict[str, int] = {}
+        self.ended: dict[str, str] = {}
 
     def on_mount(self) -> None:
         self.add_columns("snippet", "status", "from", "last result")
 
-    def show(self, states: list[SnippetState], running: str | None = None) -> None:
+    def show(
+        self,
+        states: list[SnippetState],
+        running: str | None = None,
+        queued: dict[str, int] | None = None,
+        ended: dict[str, str] | None = None,
+    ) -> None:
+        """One row a snippet. Its status: `running`, else its place in the queue (`queued`,
+        from 1), else how its run in this batch ended (`ended`), else its latest run's."""
         keep = self.selected
         self.states, self.running = states, running
+        self.queued, self.ended = dict(queued or {}), dict(ended or {})
         self.clear()
         for state in states:
-            status = "running" if state.snippet.name == running else state.badge
+            name = state.snippet.name
+            if name == running:
+                status = badge("running")
+            elif name in self.queued:
+                status = Text(f"◦ queued {self.queued[name]}", style="cyan")
+            else:
+                status = badge(self.ended.get(name, state.badge))
             last = ""
             if state.problem:
                 last = state.problem
@@ -52,7 +70,7 @@ class SnippetTable(DataTable[object]):
             # Text cells: a str cell would be read as markup (a name `x[/]` would crash).
             self.add_row(
                 Text(visible(state.snippet.name)),
-                badge(status),
+                status,
                 Text(visible(source)),
                 Text(visible(last)),
                 key=state.snippet.name,
