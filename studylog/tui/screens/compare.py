@@ -16,11 +16,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from studylog.labels import duration_text, number_text
+from studylog.labels import duration_text
+from studylog.rich_labels import badge, metrics_cell
 from studylog.safe_text import visible
 from studylog.store.history import RunDetail
 from studylog.tui.widgets.metric_plot import MetricPlot
-from studylog.tui.widgets.snippet_table import badge
 
 if TYPE_CHECKING:
     from studylog.sync.remote import RemoteCurves
@@ -65,9 +65,7 @@ class CompareScreen(ModalScreen[None]):
                 str(s.seed),
                 duration_text(s.duration),
                 Text(visible("  ".join(f"{k}={v}" for k, v in run.params.items()))),
-                Text(
-                    visible("  ".join(f"{k} {number_text(v)}" for k, v in s.final_metrics.items()))
-                ),
+                metrics_cell(s.final_metrics, limit=None),
             )
 
     def action_teammates(self) -> None:
@@ -123,9 +121,7 @@ class CompareScreen(ModalScreen[None]):
                 "" if r.seed is None else str(r.seed),
                 duration_text(r.duration),
                 Text(""),
-                Text(
-                    visible("  ".join(f"{k} {number_text(v)}" for k, v in r.final_metrics.items()))
-                ),
+                metrics_cell(r.final_metrics, limit=None),
             )
         self.query_one(MetricPlot).show(self.curves, "")
         self.query_one("#compare-title", Static).update(
@@ -142,27 +138,32 @@ class CompareScreen(ModalScreen[None]):
 
     def action_export(self) -> None:
         """Every compared run's curves in one figure per metric group, as PNG files."""
-        from studylog.export.collect import ExportError
-        from studylog.export.files import prepare_out_dir, safe_name, write_file
-        from studylog.export.plots import curve_png, groups
-
         if self.export_dir is None:
             return
-        ids = "-".join(str(r.summary.id) for r in self.runs)
-        by_metric: dict[str, list[str]] = {}
-        for label in self.curves:
-            by_metric.setdefault(label.rsplit(" · ", 1)[-1], []).append(label)
+        ids = [r.summary.id for r in self.runs]
+        self._save_pngs(self.export_dir, dict(self.curves), ids)
+
+    @work(thread=True, group="compare-png", exit_on_error=False)
+    def _save_pngs(
+        self, export_dir: Path, curves: dict[str, list[tuple[int, float]]], ids: list[int]
+    ) -> None:
+        """Draw and write the figures off the UI thread (matplotlib takes a while)."""
+        from studylog.export.collect import ExportError
+        from studylog.export.files import prepare_out_dir, safe_name, write_file
+        from studylog.export.plots import comparison_pngs
+
         written = []
         try:
-            folder = prepare_out_dir(self.export_dir)
-            for group, names in groups(list(by_metric)).items():
-                labels = [label for name in names for label in by_metric[name]]
-                title = f"runs {ids.replace('-', ', ')}: {group}"
-                png = curve_png({lb: self.curves[lb] for lb in labels}, title, group)
-                path = folder / safe_name(f"compare-{ids}-{group}.png")
+            folder = prepare_out_dir(export_dir)
+            for name, png in comparison_pngs(curves, ids).items():
+                path = folder / safe_name(name)
                 write_file(path, png)
                 written.append(path)
         except (OSError, ExportError) as exc:  # a folder we cannot write, a full disk
-            self.notify(f"{self.export_dir}: {exc}", title="Save as PNG", severity="error")
+            self.app.call_from_thread(
+                self.notify, f"{export_dir}: {exc}", title="Save as PNG", severity="error"
+            )
             return
-        self.notify("\n".join(str(p) for p in written), title="Saved the comparison")
+        self.app.call_from_thread(
+            self.notify, "\n".join(str(p) for p in written), title="Saved the comparison"
+        )

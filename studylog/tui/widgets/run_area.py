@@ -16,7 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from studylog.labels import duration_text, number_text
+from studylog.labels import duration_text
+from studylog.rich_labels import live_status
 from studylog.safe_text import visible
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.run_log import RunLog
@@ -287,14 +288,10 @@ class RunArea(Horizontal):
         """The status line of the run going now (elapsed time, latest metrics)."""
         if self.running is None:
             return
-        text = Text.assemble(("▶ ", "cyan"), (visible(self.running), "bold"))
-        text.append(f"  {duration_text(_clock() - self.run_started)}")
-        for name, (step, value) in list(self.latest.items())[:3]:
-            text.append(f"  {visible(name)} ", style="dim")
-            text.append(number_text(value))
-            text.append(f" @{step}", style="dim")
-        text.append("   c cancels", style="dim")
-        self.status.update(text)
+        elapsed = _clock() - self.run_started
+        self.status.update(
+            live_status(self.running, elapsed, self.latest, metrics=3, hint="   c cancels")
+        )
 
     # -- comparison --------------------------------------------------------------------
 
