@@ -3,6 +3,8 @@ answer's snippet run from the review screen through the run session."""
 
 from __future__ import annotations
 
+from textual.widgets import Static
+
 from studylog.store.history import list_runs
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
@@ -116,8 +118,14 @@ async def test_an_answers_snippet_runs_through_the_session_and_is_kept(tmp_path)
         )
         assert screen.answer_run is not None and screen.answer_run.status == "succeeded"
         assert screen.answer_run.lines == ["total 5"]
-        shown = str(screen.query_one("#review-run").render())
-        assert "total 5" in shown and "succeeded" in shown
+        # The status is drawn on the next RunChanged message: wait for the screen, not the model.
+        review_run = screen.query_one("#review-run", Static)
+        shown = await until(
+            pilot,
+            lambda: "succeeded" in str(review_run.render()) and str(review_run.render()),
+            "the status shown",
+        )
+        assert "total 5" in shown
         runs = list_runs(app.db, snippet="sum")
         assert [(r.note_path, r.status) for r in runs] == [(PATH, "succeeded")]
         assert [r.id for r in runs] == screen.answer_run.run_ids
