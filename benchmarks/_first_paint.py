@@ -12,11 +12,11 @@ import time
 
 
 def floor() -> None:
-    from textual.app import App
+    from textual.app import App, ComposeResult
     from textual.widgets import Label
 
     class Floor(App[None]):
-        def compose(self):  # type: ignore[no-untyped-def]
+        def compose(self) -> ComposeResult:
             yield Label("hello")
 
         def on_mount(self) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from _common import report
 
 from studylog.paths import Workspace
+from studylog.runner.events import RunEvent
 from studylog.runner.service import Runner, RunTarget
 from studylog.settings import Settings
 from studylog.store.db import open_store
@@ -43,9 +44,11 @@ def through_studylog(root: Path, repeat: int) -> list[tuple[float, float]]:
     for _ in range(repeat):
         lines: list[str] = []
         requested = time.time()
-        asyncio.run(
-            runner.run(target, on_event=lambda e, out=lines: out.append(getattr(e, "line", "")))
-        )
+
+        def on_event(event: RunEvent, out: list[str] = lines) -> None:
+            out.append(getattr(event, "line", ""))
+
+        asyncio.run(runner.run(target, on_event=on_event))
         first, imported = (float(x) for x in "".join(lines).split())
         times.append((first - requested, imported - requested))
     db.close()

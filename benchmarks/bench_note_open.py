@@ -25,6 +25,7 @@ from rich.markdown import Markdown
 from studylog.paths import Workspace
 from studylog.settings import RunSettings, Settings
 from studylog.tui.app import StudylogApp
+from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.note_view import _RENDERED, NoteView
 
 SIZE = (150, 45)
@@ -93,6 +94,7 @@ async def open_times(root: Path, path: str) -> tuple[float, float, int]:
     app = StudylogApp(workspace, Settings(run=RunSettings(timeout=60)))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
+        assert isinstance(screen, MainScreen)
         while not screen.notes:
             await pilot.pause(0.02)
         view = screen.query_one(NoteView)

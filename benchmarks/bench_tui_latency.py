@@ -24,6 +24,7 @@ from textual import events
 from studylog.paths import Workspace, sample_course
 from studylog.settings import RunSettings, Settings
 from studylog.tui.app import StudylogApp
+from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.note_tree import NoteTree
 from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.run_log import RunLog
@@ -71,6 +72,7 @@ async def measure(root: Path, keys: int) -> tuple[list[float], list[float], int,
     app = StudylogApp(Workspace(root), Settings(run=RunSettings(timeout=600)))
     async with app.run_test(size=(160, 50)) as pilot:
         screen = app.screen
+        assert isinstance(screen, MainScreen)
         while not screen.notes:
             await pilot.pause(0.05)
         tree = app.screen.query_one(NoteTree)

@@ -7,6 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from studylog.labels import NO_TOPIC
 from studylog.safe_text import visible as clean
 from studylog.store.stats import Stats
 
@@ -53,6 +54,6 @@ def stats_view(stats: Stats, weeks: int = 17) -> Group:
     table = Table("topic", "notes", "runs", "cards due", box=None, header_style="bold")
     for t in stats.topics:
         table.add_row(
-            Text(clean(t.topic) if t.topic else "No topic"), str(t.notes), str(t.runs), str(t.due)
+            Text(clean(t.topic) if t.topic else NO_TOPIC), str(t.notes), str(t.runs), str(t.due)
         )
     return Group(heat_map(stats, weeks), summary, Text(""), table)

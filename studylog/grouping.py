@@ -10,12 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from studylog.labels import NO_TOPIC, UNDATED
 from studylog.notes.model import Lecture
 from studylog.store.queries import NoteSummary
 
-NO_TOPIC = "No topic"
 NO_LECTURE = "Other notes"
-UNDATED = "Undated"
 
 Kind = Literal["root", "topic", "lecture", "year", "month", "day", "undated"]
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+
+# Group and field names for notes without a topic or a date (trees, exports, daily views).
+NO_TOPIC = "No topic"
+UNDATED = "Undated"
 
 # The statuses of DESIGN.md, and the two a snippet can have besides (never run, stale).
 MARKS = {
@@ -54,6 +58,12 @@ def number_text(value: float | None) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.4g}"
+
+
+def metrics_text(metrics: Mapping[str, float | None], limit: int | None = None) -> str:
+    """Final values as one line, `loss 0.1234  acc 0.9`: the first `limit` (None: all)."""
+    shown = list(metrics.items())[:limit]
+    return "  ".join(f"{name} {number_text(value)}" for name, value in shown)
 
 
 # Plotting libraries take differences of values for ranges, margins and ticks, which overflow

@@ -21,7 +21,7 @@ import operator
 import os
 import time
 from array import array
-from typing import Any
+from typing import Any, SupportsFloat, SupportsIndex
 
 __all__ = ["flush", "log", "log_metric", "param"]
 
@@ -185,13 +185,14 @@ def _step(step: Any) -> int | None:
     return int(step)
 
 
-def log(step: int | None = None, **metrics: float) -> None:
+def log(step: SupportsIndex | None = None, **metrics: SupportsFloat) -> None:
     """Record metric values at `step` (each metric's next step when omitted):
-    `track.log(step=epoch, loss=loss.item(), acc=acc)`."""
+    `track.log(step=epoch, loss=loss.item(), acc=acc)`; anything `float()` reads is a value
+    (a 0-d tensor too), anything `operator.index()` reads a step."""
     _record(step, metrics)
 
 
-def log_metric(name: str, value: float, step: int | None = None) -> None:
+def log_metric(name: str, value: SupportsFloat, step: SupportsIndex | None = None) -> None:
     """Record one metric value: `track.log_metric("loss", 0.25, step=10)`."""
     if not isinstance(name, str):
         _name(name)

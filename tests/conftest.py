@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -85,7 +86,8 @@ class Cli:
             assert result.exit_code == 0, result.output + (result.stderr or "")
         return result
 
-    def json(self, *args: str) -> object:
+    def json(self, *args: str) -> Any:
+        """The command's `--json` output, parsed (its shape is the command's)."""
         result = self(*args, "--json")
         return json.loads(result.stdout)
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], what: str, seconds: float = 60.0) -> T:
+def wait_for(predicate: Callable[[], T | None], what: str, seconds: float = 60.0) -> T:
     """Poll until `predicate()` is truthy (an event of another process) and return its value;
     fail after `seconds`, a deadline generous enough for a loaded machine."""
     deadline = time.monotonic() + seconds

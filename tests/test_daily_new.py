@@ -13,7 +13,7 @@ from studylog.notes.template import note_name
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.new_note import NewNoteScreen
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, settings, until, until_screen
 
 TODAY = dt.date.today()
 HEADER_NOTE = """<details>
@@ -101,9 +101,7 @@ async def test_n_makes_todays_note_and_opens_it(tmp_path):
         assert isinstance(main, MainScreen)
         await until(pilot, lambda: main.notes, "the notes to load")
         await pilot.press("n")
-        dialog = await until(
-            pilot, lambda: isinstance(app.screen, NewNoteScreen) and app.screen, "the dialog"
-        )
+        dialog = await until_screen(pilot, NewNoteScreen, "the dialog")
         assert dialog.query_one("#new-topic", Input).value == "Pytorch"  # the newest note's
         await pilot.press(*"Schedulers")
         await pilot.press("enter")
@@ -113,5 +111,5 @@ async def test_n_makes_todays_note_and_opens_it(tmp_path):
             lambda: main.detail is not None and main.detail.summary.path == expected,
             "the new note to open",
         )
-        assert main.detail.summary.title == "Schedulers"
+        assert main.detail is not None and main.detail.summary.title == "Schedulers"
         assert (ws.notes_dir / expected).is_file()

@@ -25,7 +25,7 @@ from studylog.store.review import (
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.review import ReviewScreen
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, settings, until, until_screen
 
 CARD_NOTE = """---
 title: Autograd
@@ -203,10 +203,9 @@ async def test_review_screen_rates_as_fsrs_says(tmp_path):
         assert isinstance(main, MainScreen)
         await until(pilot, lambda: main.notes, "the notes to load")
         await pilot.press("L")
-        screen = await until(
-            pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen, "the review"
-        )
+        screen = await until_screen(pilot, ReviewScreen, "the review")
         await until(pilot, lambda: screen.cards is not None, "the cards")
+        assert screen.cards is not None
         assert [c.question for c in screen.cards] == [
             "Why call zero_grad?",
             "What is a leaf tensor?",
@@ -214,6 +213,7 @@ async def test_review_screen_rates_as_fsrs_says(tmp_path):
         ]
         for key, rating in (("1", Rating.Again), ("3", Rating.Good), ("4", Rating.Easy)):
             card = screen.card
+            assert card is not None
             before = FsrsCard.from_json(fsrs_json(app.db, card.id))
             await pilot.press(key)  # before the answer shows: not rated
             assert screen.card is card

@@ -3,12 +3,14 @@ answer's snippet run from the review screen through the run session."""
 
 from __future__ import annotations
 
+from textual.widgets import Static
+
 from studylog.store.history import list_runs
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.review import ReviewScreen
 from studylog.tui.widgets.note_tree import NoteTree
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import main_screen, make_workspace, settings, until, until_screen
 
 ONE_CARD = """---
 title: Autograd
@@ -57,9 +59,7 @@ def _group_line(tree: NoteTree) -> str:
 
 async def _review(pilot, app) -> ReviewScreen:
     await pilot.press("L")
-    screen = await until(
-        pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen, "the review"
-    )
+    screen = await until_screen(pilot, ReviewScreen, "the review")
     await until(pilot, lambda: screen.cards is not None, "the cards")
     return screen
 
@@ -79,6 +79,7 @@ async def test_due_cards_show_in_the_tree_and_go_once_rated(tmp_path):
         assert not any("?" in line for line in _tree_lines(tree) if "Backprop" in line)
 
         screen = await _review(pilot, app)
+        assert screen.cards is not None
         assert [c.question for c in screen.cards] == ["What does the snippet print?"]
         await pilot.press("space", "3")  # Good: due again in minutes, not now
         assert screen.cards == []
@@ -104,7 +105,7 @@ async def test_an_answers_snippet_runs_through_the_session_and_is_kept(tmp_path)
     ws = make_workspace(tmp_path / "ws", {PATH: ONE_CARD})
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.screen.notes, "the notes to load")
+        await until(pilot, lambda: main_screen(pilot).notes, "the notes to load")
         screen = await _review(pilot, app)
         await pilot.press("r")  # before the answer shows: nothing runs
         assert screen.answer_run is None
@@ -115,10 +116,16 @@ async def test_an_answers_snippet_runs_through_the_session_and_is_kept(tmp_path)
             "the run to end",
             seconds=60,
         )
-        assert screen.answer_run.status == "succeeded"
+        assert screen.answer_run is not None and screen.answer_run.status == "succeeded"
         assert screen.answer_run.lines == ["total 5"]
-        shown = str(screen.query_one("#review-run").render())
-        assert "total 5" in shown and "succeeded" in shown
+        # The status is drawn on the next RunChanged message: wait for the screen, not the model.
+        review_run = screen.query_one("#review-run", Static)
+        shown = await until(
+            pilot,
+            lambda: "succeeded" in str(review_run.render()) and str(review_run.render()),
+            "the status shown",
+        )
+        assert "total 5" in shown
         runs = list_runs(app.db, snippet="sum")
         assert [(r.note_path, r.status) for r in runs] == [(PATH, "succeeded")]
         assert [r.id for r in runs] == screen.answer_run.run_ids

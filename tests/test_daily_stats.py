@@ -10,7 +10,7 @@ from studylog.store.stats import collect_stats
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.calendar import CalendarScreen
 from studylog.tui.screens.main import MainScreen
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, settings, until, until_screen
 
 TODAY = dt.date.today()
 
@@ -80,9 +80,7 @@ async def test_calendar_view(tmp_path):
         assert isinstance(main, MainScreen)
         await until(pilot, lambda: main.notes, "the notes to load")
         await pilot.press("C")
-        screen = await until(
-            pilot, lambda: isinstance(app.screen, CalendarScreen) and app.screen, "the calendar"
-        )
+        screen = await until_screen(pilot, CalendarScreen, "the calendar")
         stats = await until(pilot, lambda: screen.stats, "the counts")
         assert stats.streak == 1
         assert [t.topic for t in stats.topics][:2] == ["Pytorch", "Deep Learning Basics"]

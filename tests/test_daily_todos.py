@@ -11,7 +11,7 @@ from studylog.store.todos import TodoError, list_todos, tick_todo
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.todos import TodosScreen
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, settings, until, until_screen
 
 NEWER = """---
 title: Newer
@@ -113,9 +113,7 @@ async def test_todo_view_ticks_in_file_and_refuses_a_changed_note(tmp_path):
         assert isinstance(main, MainScreen)
         await until(pilot, lambda: main.notes, "the notes to load")
         await pilot.press("T")
-        screen = await until(
-            pilot, lambda: isinstance(app.screen, TodosScreen) and app.screen, "the to-dos"
-        )
+        screen = await until_screen(pilot, TodosScreen, "the to-dos")
         await until(pilot, lambda: screen.items, "the to-dos to load")
         tree = screen.query_one(Tree)
         assert screen.current is not None and screen.current.text == "derive softmax"

@@ -55,8 +55,11 @@ async def test_every_bundled_snippet_runs_and_logs_its_loss(sample_workspace):
             by_name["adam"].params["optimizer"] == "adam" and by_name["adam"].params["lr"] == 0.01
         )
         # Momentum and Adam beat plain SGD on this problem in the same number of steps.
-        final = {n: by_name[n].summary.final_metrics["loss"] for n in ("sgd", "momentum", "adam")}
-        assert final["momentum"] < final["sgd"] and final["adam"] < final["sgd"]
+        sgd, momentum, adam = (
+            by_name[n].summary.final_metrics["loss"] for n in ("sgd", "momentum", "adam")
+        )
+        assert sgd is not None and momentum is not None and adam is not None
+        assert momentum < sgd and adam < sgd
         assert "gradcheck: True" in by_name["autograd_basics"].stdout
         assert by_name["autograd_basics"].env["torch_imported"] is True
     finally:

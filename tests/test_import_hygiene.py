@@ -24,7 +24,7 @@ def _modules_after(statement: str) -> set[str]:
         "import studylog.cli",
         "import studylog.runner.process",
         "import studylog.runner.service, studylog.runner.snippets, studylog.cli.runs",
-        "import studylog.run_views, studylog.store.history",
+        "import studylog.cli.run_views, studylog.store.history",
         "import studylog.export.exporter, studylog.export.html, studylog.export.notebook",
         "import studylog.runner.session, studylog.runner.metric_writer",
     ],

@@ -289,12 +289,12 @@ async def test_deep_note_opens_in_the_tui_with_its_outline(workspace):
 
     from studylog.tui.app import StudylogApp
     from studylog.tui.screens.outline import OutlineScreen
-    from tests.tui_helpers import settings, until
+    from tests.tui_helpers import main_screen, settings, until
 
     (workspace.notes_dir / "deep.md").write_text(DEEP)
     (workspace.notes_dir / "ok.md").write_text("# Fine\n")
     async with StudylogApp(workspace, settings()).run_test(size=(120, 40)) as pilot:
-        screen = pilot.app.screen
+        screen = main_screen(pilot)
         await until(pilot, lambda: len(screen.notes) == 2, "both notes to load")
         screen.open_note("deep.md")
         await until(

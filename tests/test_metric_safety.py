@@ -42,8 +42,9 @@ def _store_of(workspace):
         (lambda: track.param(seed=2**64), ValueError, "beyond the 64-bit range"),
         (lambda: track.param(cfg={"sizes": [1, -(2**63) - 1]}), ValueError, "64-bit"),
         (lambda: track.param(cfg={(1, 2): "tuple key"}), TypeError, "param 'cfg' cannot be"),
-        (lambda: track.log_metric(123, 0.5), TypeError, "metric name must be a string"),
-        (lambda: track.log(**{SURROGATE: 1.0}), ValueError, "metric name"),
+        # Wrong types on purpose (a snippet is not type-checked): what track says of them.
+        (lambda: track.log_metric(123, 0.5), TypeError, "metric name must be a string"),  # type: ignore[arg-type]
+        (lambda: track.log(**{SURROGATE: 1.0}), ValueError, "metric name"),  # type: ignore[arg-type]
         (lambda: track.log(loss=10**400), ValueError, "too large for a float"),
     ],
 )
@@ -305,9 +306,9 @@ def test_extreme_values_are_stored_drawn_and_summarised(run_cli, write_note, wor
 
 
 def test_number_helpers_hold_at_the_float_extremes():
+    from studylog.cli.run_views import metric_plot, sparkline
     from studylog.export.plots import curve_png
     from studylog.labels import fraction, number_text, plot_scale
-    from studylog.run_views import metric_plot, sparkline
 
     top = 1.7976931348623157e308
     assert fraction(0.0, -top, top) == 0.5 and fraction(top, -top, top) == 1.0
@@ -329,17 +330,19 @@ def test_number_helpers_hold_at_the_float_extremes():
 async def test_the_tui_plot_draws_extreme_values(tmp_path):
     from studylog.tui.app import StudylogApp
     from studylog.tui.widgets.metric_plot import MetricPlot
-    from tests.tui_helpers import make_workspace, settings, until
+    from tests.tui_helpers import main_screen, make_workspace, settings, studylog_app, until
 
     ws = make_workspace(tmp_path / "ws", {"extremes.md": EXTREME_NOTE})
     async with StudylogApp(ws, settings()).run_test(size=(140, 45)) as pilot:
-        screen = pilot.app.screen
+        screen = main_screen(pilot)
         await until(pilot, lambda: screen.notes, "the notes to load")
         screen.open_note("extremes.md")
         await until(pilot, lambda: screen.detail is not None, "the note to open")
         await pilot.pause()
         await pilot.press("r")
-        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "the run")
+        await until(
+            pilot, lambda: screen.running is None and list_runs(studylog_app(pilot).db), "the run"
+        )
         plot = pilot.app.query_one(MetricPlot)
         await until(pilot, lambda: len(plot.curves.get("huge", [])) == 200, "the curve")
         plot.draw()

@@ -139,9 +139,12 @@ async def test_cancelling_the_callers_task_still_records_the_run(lab):
     lab.note("import time\nprint('started', flush=True)\ntime.sleep(60)")
     started = asyncio.Event()
     runner = Runner(lab.db, lab.workspace, lab.settings.run)
-    task = asyncio.ensure_future(
-        runner.run(lab.target(), on_event=lambda e: isinstance(e, OutputLine) and started.set())
-    )
+
+    def on_event(event: RunEvent) -> None:
+        if isinstance(event, OutputLine):
+            started.set()
+
+    task = asyncio.ensure_future(runner.run(lab.target(), on_event=on_event))
     await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -393,7 +396,8 @@ def test_one_bad_point_does_not_lose_its_batch(memory_db):
     writer.add_key(0, "loss")
     unbindable = {"not": "a number"}  # the batch fails, and is retried point by point
     writer.add_points(
-        Columns([0, 0, 0, 0], [0, 1, 2, 2], [0, 1, 2, 9], [1.0, unbindable, 0.5, 9.0], [0] * 4)
+        # A value of the wrong type on purpose: what SQLite cannot bind.
+        Columns([0, 0, 0, 0], [0, 1, 2, 2], [0, 1, 2, 9], [1.0, unbindable, 0.5, 9.0], [0] * 4)  # type: ignore[list-item]
     )
     writer.flush()
     assert series(memory_db, 1, "loss", max_points=None) == [(0, 1.0), (2, 0.5)]

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from studylog.settings import SettingsError, load_settings
+from tests.processes import wait_for
 
 DEADLINE = 120.0
 STUDYLOG = [sys.executable, "-m", "studylog"]
@@ -359,13 +360,10 @@ def test_another_writer_holding_the_lock_is_waited_out_quietly(tmp_path: Path) -
         text=True,
         env=_env(),
     )
-    deadline = time.monotonic() + DEADLINE
-    while studylog_runs(db_path) < 2 and time.monotonic() < deadline:  # the run is recorded
-        time.sleep(0.05)
+    wait_for(lambda: studylog_runs(db_path) >= 2, "the run to be recorded", DEADLINE)
     locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db_path), str(flag), "12"])
     try:
-        while not flag.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(flag.exists, "the other writer to take the lock", DEADLINE)
         (root / "notes" / "new.md").write_text("# New while waiting\n", encoding="utf-8")
         listed = studylog(root, "list")
         out, err = run.communicate(timeout=DEADLINE)
@@ -402,13 +400,13 @@ async def test_the_tui_closes_with_the_message_on_a_damaged_store(tmp_path: Path
     from studylog.settings import Settings
     from studylog.store.history import series
     from studylog.tui.app import StudylogApp
-    from tests.tui_helpers import until
+    from tests.tui_helpers import main_screen, until
 
     root = _workspace_with_a_run(tmp_path)
     _damage_table(root / ".studylog" / "studylog.db", "metrics")
     app = StudylogApp(Workspace(root), Settings())
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: pilot.app.screen.notes, "the notes to load")
+        await until(pilot, lambda: main_screen(pilot).notes, "the notes to load")
         app.call_later(lambda: series(app.db, 1, "loss"))
         # The app is closing: wait on it without pilot.pause (that waits for the screen).
         deadline = time.monotonic() + DEADLINE

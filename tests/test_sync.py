@@ -3,6 +3,7 @@ a temporary folder), read back through MLflow's own client."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -557,6 +558,7 @@ async def test_the_tui_comparison_says_when_there_is_no_server_or_it_is_down(
             app.push_screen(CompareScreen([get_run(app.db, 1)], {}))
             await pilot.pause()
             await pilot.press("t")
-            await until(pilot, lambda a=app: notifications(a, "warning"), "a notice", seconds=120)
+            warned = functools.partial(notifications, app, "warning")
+            await until(pilot, warned, "a notice", seconds=120)
             assert expected in str(notifications(app, "warning")[0].message)
             assert isinstance(app.screen, CompareScreen)  # the comparison stays open

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,12 +22,17 @@ pytest.importorskip("mlflow.server", reason="the sync tests need `pip install -e
 
 from mlflow import MlflowClient
 
+if TYPE_CHECKING:
+    from textual.app import App
 
-def _shown(app: object) -> object:
+    from studylog.tui.screens.teammates import TeammatesDialog
+
+
+def _shown(app: App[Any]) -> TeammatesDialog | None:
     """The dialog with its list of runs, once it is on screen (None before)."""
     from studylog.tui.screens.teammates import RunChoices, TeammatesDialog
 
-    screen = app.screen  # type: ignore[attr-defined]
+    screen = app.screen
     if isinstance(screen, TeammatesDialog) and screen.query(RunChoices):
         return screen
     return None

@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from textual.widgets import Input, OptionList
+from textual.widgets import Collapsible, Input, OptionList
 
 from studylog.safe_text import visible, visible_output, visible_spans
 from studylog.store.history import list_runs
@@ -22,7 +22,7 @@ from studylog.tui.app import StudylogApp
 from studylog.tui.screens.outline import OutlineScreen
 from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.run_log import RunLog
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import main_screen, make_workspace, settings, studylog_app, until
 
 ESC = "\x1b"
 
@@ -249,7 +249,7 @@ def _screen_text(app: StudylogApp) -> str:
 async def test_tui_opens_a_hostile_note_runs_it_and_shows_everything_inert(ws):
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(160, 60), notifications=True) as pilot:
-        screen = pilot.app.screen
+        screen = main_screen(pilot)
         await until(pilot, lambda: screen.notes, "the notes to load")
         screen.open_note("hostile.md")
         await until(pilot, lambda: screen.run_area is not None, "the note to open")
@@ -258,29 +258,31 @@ async def test_tui_opens_a_hostile_note_runs_it_and_shows_everything_inert(ws):
         assert pilot.app.is_running
         view = pilot.app.query_one(NoteView)
         assert view.detail is not None and view.detail.summary.path == "hostile.md"
-        text = _screen_text(pilot.app)
+        text = _screen_text(studylog_app(pilot))
         assert not _obeyed(text) and ESC not in text
         assert "Clip ␛]52;c;aGk=␇ clear ␛[2J" in text  # the header's title
 
         # The rendered markdown, the collapsible titles: visible, never handed on raw.
         rendered = "\n".join(str(w.render()) for w in view.query("Markdown *"))
         assert ESC not in rendered
-        assert all(ESC not in str(c.title) for c in view.query("Collapsible"))
+        assert all(ESC not in str(c.title) for c in view.query(Collapsible))
 
         # Run it: the streamed log, the runs table, the plot legend, the notifications.
         await pilot.press("r")
-        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "the run")
+        await until(
+            pilot, lambda: screen.running is None and list_runs(studylog_app(pilot).db), "the run"
+        )
         await pilot.pause()
         log = pilot.app.query_one(RunLog)
         log_text = "\n".join(line.text for line in log.lines)
         assert ESC + "]" not in log_text and "␛]52;c;aGk=␇" in log_text
-        assert not _obeyed(_screen_text(pilot.app))
+        assert not _obeyed(_screen_text(studylog_app(pilot)))
 
         # The outline and the search results.
         await pilot.press("g")
         assert isinstance(pilot.app.screen, OutlineScreen)
         await pilot.pause()
-        assert not _obeyed(_screen_text(pilot.app))
+        assert not _obeyed(_screen_text(studylog_app(pilot)))
         await pilot.press("escape")
         await pilot.press("slash")
         assert isinstance(pilot.app.focused, Input)
@@ -288,7 +290,7 @@ async def test_tui_opens_a_hostile_note_runs_it_and_shows_everything_inert(ws):
         results = pilot.app.query_one("#search-results", OptionList)
         await until(pilot, lambda: results.option_count, "search results")
         await pilot.pause()
-        assert not _obeyed(_screen_text(pilot.app))
+        assert not _obeyed(_screen_text(studylog_app(pilot)))
         assert pilot.app.is_running
 
 
@@ -296,9 +298,9 @@ async def test_tui_notifications_are_plain_text(ws):
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         pilot.app.notify(f"bad [/] name {ESC}]2;x{ESC}\\", title="[/bold]")
-        await until(pilot, lambda: "bad [/] name" in _screen_text(pilot.app), "the toast")
-        assert "bad [/] name ␛]2;x␛\\" in _screen_text(pilot.app)
-        assert "[/bold]" in _screen_text(pilot.app)
+        await until(pilot, lambda: "bad [/] name" in _screen_text(studylog_app(pilot)), "the toast")
+        assert "bad [/] name ␛]2;x␛\\" in _screen_text(studylog_app(pilot))
+        assert "[/bold]" in _screen_text(studylog_app(pilot))
         assert pilot.app.is_running
 
 

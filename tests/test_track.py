@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from array import array
+from collections.abc import Callable
 
 import pytest
 
@@ -29,12 +30,13 @@ def test_outside_a_run_track_does_nothing():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: track.log(step=0, loss="low"), "metric 'loss' must be a number"),
-        (lambda: track.log(step=1.5, loss=1.0), "step must be a whole number"),
-        (lambda: track.log_metric("acc", None), "metric 'acc' must be a number"),
+        # Wrong types on purpose (a snippet is not type-checked): what track says of them.
+        (lambda: track.log(step=0, loss="low"), "metric 'loss' must be a number"),  # type: ignore[arg-type]
+        (lambda: track.log(step=1.5, loss=1.0), "step must be a whole number"),  # type: ignore[arg-type]
+        (lambda: track.log_metric("acc", None), "metric 'acc' must be a number"),  # type: ignore[arg-type]
     ],
 )
-def test_arguments_are_checked_in_and_out_of_runs(call, message):
+def test_arguments_are_checked_in_and_out_of_runs(call: Callable[[], None], message: str) -> None:
     # The same script must not fail under studylog yet pass under plain python.
     with pytest.raises(TypeError, match=message):
         call()

@@ -4,6 +4,7 @@ note, a failing snippet, help, the command palette, notes changed on disk."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -21,7 +22,7 @@ from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.run_log import RunLog
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
-from tests.tui_helpers import make_workspace, notifications, settings, until
+from tests.tui_helpers import make_workspace, notifications, settings, studylog_app, until
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ async def test_open_a_note_from_the_tree(ws):
         await pilot.press("enter")
         view = pilot.app.query_one(NoteView)
         await until(pilot, lambda: view.detail is not None, "the note")
-        assert view.detail.summary.title == "Backpropagation by hand"
+        assert view.detail is not None and view.detail.summary.title == "Backpropagation by hand"
 
 
 async def test_search_in_korean_and_open_a_hit(ws):
@@ -110,7 +111,7 @@ async def test_search_in_korean_and_open_a_hit(ws):
         await pilot.press("enter")
         view = pilot.app.query_one(NoteView)
         await until(pilot, lambda: view.detail is not None, "the hit to open")
-        assert view.detail.summary.path == "dl/2022-01-20-backprop.md"
+        assert view.detail is not None and view.detail.summary.path == "dl/2022-01-20-backprop.md"
 
 
 async def test_nested_details_are_collapsibles_open_as_written(ws):
@@ -136,8 +137,10 @@ async def test_run_a_snippet_and_see_its_output_and_curve(ws):
         screen = await _open(pilot, "pytorch/2022-01-21-training.md")
         assert screen.snippet == "train"
         await pilot.press("r")
-        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "the run")
-        (run,) = list_runs(pilot.app.db)
+        await until(
+            pilot, lambda: screen.running is None and list_runs(studylog_app(pilot).db), "the run"
+        )
+        (run,) = list_runs(studylog_app(pilot).db)
         assert run.status == "succeeded"
         log_text = "\n".join(str(line.text) for line in pilot.app.query_one(RunLog).lines)
         assert "trained 20 steps" in log_text
@@ -155,8 +158,10 @@ async def test_a_failing_snippet_is_reported_and_the_app_goes_on(ws):
         await pilot.press("down")
         assert screen.snippet == "broken"
         await pilot.press("r")
-        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "the run")
-        assert list_runs(pilot.app.db)[0].status == "failed"
+        await until(
+            pilot, lambda: screen.running is None and list_runs(studylog_app(pilot).db), "the run"
+        )
+        assert list_runs(studylog_app(pilot).db)[0].status == "failed"
         messages = [n.message for n in notifications(pilot.app)]
         assert any("shapes do not match" in m for m in messages)
         assert "failed" in str(table.get_row_at(1)[1])
@@ -173,19 +178,20 @@ async def test_cancel_a_long_run(ws):
         await until(pilot, lambda: len(plot.curves.get("loss", [])) == 5, "live points")
         await pilot.press("c")
         await until(pilot, lambda: screen.running is None, "the cancel")
-        assert list_runs(pilot.app.db)[0].status == "cancelled"
+        assert list_runs(studylog_app(pilot).db)[0].status == "cancelled"
 
 
 async def test_compare_two_runs_overlaid(ws):
     async with _app(ws).run_test(size=(140, 45)) as pilot:
         screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        db = studylog_app(pilot).db
+
+        def ran(runs: int) -> bool:
+            return screen.running is None and len(list_runs(db)) == runs
+
         for count in (1, 2):
             await pilot.press("r")
-            await until(
-                pilot,
-                lambda n=count: screen.running is None and len(list_runs(pilot.app.db)) == n,
-                "a run",
-            )
+            await until(pilot, functools.partial(ran, count), "a run")
         runs = pilot.app.query_one(RunsTable)
         # The table is refreshed from a worker once the run is recorded: wait for both rows.
         await until(pilot, lambda: len(runs.runs) == 2, "both runs in the table")
@@ -194,7 +200,7 @@ async def test_compare_two_runs_overlaid(ws):
         # The runs are read in a worker, then the comparison is pushed.
         await until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen), "the comparison")
         plot = pilot.app.screen.query_one(MetricPlot)
-        ids = sorted(r.id for r in list_runs(pilot.app.db))
+        ids = sorted(r.id for r in list_runs(studylog_app(pilot).db))
         assert sorted(plot.curves) == [f"#{i} train · loss" for i in ids]
         await pilot.press("e")  # the overlaid curves as one PNG
         png = ws.root / "exports" / f"compare-{ids[0]}-{ids[1]}-loss.png"
@@ -207,7 +213,9 @@ async def test_compare_runs_of_two_snippets(ws):
         screen = await _open(pilot, "pytorch/2022-01-22-optim.md")
         await pilot.press("R")  # both snippets, one after the other
         await until(
-            pilot, lambda: screen.running is None and len(list_runs(pilot.app.db)) == 2, "runs"
+            pilot,
+            lambda: screen.running is None and len(list_runs(studylog_app(pilot).db)) == 2,
+            "runs",
         )
         snippets, runs = pilot.app.query_one(SnippetTable), pilot.app.query_one(RunsTable)
         await until(pilot, lambda: runs.runs and runs.runs[0].snippet == "sgd", "sgd's runs")
@@ -274,7 +282,7 @@ async def test_a_locked_store_becomes_a_notification_with_what_to_do(ws):
 
     async with _app(ws).run_test(size=(120, 40)) as pilot:
         await _loaded(pilot)
-        pilot.app.report_error(sqlite3.OperationalError("database is locked"))
+        studylog_app(pilot).report_error(sqlite3.OperationalError("database is locked"))
         await pilot.pause()
         (note,) = notifications(pilot.app, "error")
         assert "studylog.db is busy" in note.message and "close the other studylog" in note.message
@@ -346,6 +354,7 @@ async def test_a_flood_is_drawn_in_summary(ws):
 
     async with _app(ws).run_test(size=(140, 45)) as pilot:
         screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        assert screen.run_area is not None
         log = screen.run_area.log_view
         log.clear()
         for number in range(MAX_DRAW + 300):
@@ -363,12 +372,15 @@ async def test_the_watch_pass_keeps_the_runs_table_and_its_marks(ws):
     async with _app(ws).run_test(size=(140, 45)) as pilot:
         screen = await _open(pilot, "pytorch/2022-01-21-training.md")
         await pilot.press("r")
-        await until(pilot, lambda: screen.running is None and list_runs(pilot.app.db), "a run")
+        await until(
+            pilot, lambda: screen.running is None and list_runs(studylog_app(pilot).db), "a run"
+        )
         runs = pilot.app.query_one(RunsTable)
         await until(pilot, lambda: len(runs.runs) == 1, "the run in the table")
         runs.focus()
         await pilot.press("space")
         assert runs.marked
+        assert screen.run_area is not None
         screen.run_area.refresh_snippets()  # what each watch pass does when idle
         await pilot.pause()
         assert len(runs.runs) == 1 and runs.marked

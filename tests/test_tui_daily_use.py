@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import OptionList
 
+from studylog.notes.model import Section
 from studylog.store.queries import NoteSummary
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
@@ -23,7 +27,7 @@ from studylog.tui.widgets.note_view import (
     chunk_texts,
     display_markdown,
 )
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import main_screen, make_workspace, settings, until
 
 MAX_DEPTH_SECTIONS = 12  # one NoteSection per level kept, at most
 BACKPROP = "dl/2022-01-20-backprop.md"
@@ -33,13 +37,19 @@ TRAINING = "pytorch/2022-01-21-training.md"
 class RecordingApp(StudylogApp):
     """The app, with the notifications it shows kept for the test to read."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.said: list[tuple[str, str]] = []
 
-    def notify(self, message: str, *, title: str = "", **kwargs) -> None:  # type: ignore[override]
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
         self.said.append((title, message))
         super().notify(message, title=title, **kwargs)
+
+
+def _said(pilot: Pilot[None]) -> list[tuple[str, str]]:
+    """What the RecordingApp driven by `pilot` has notified so far: (title, message)."""
+    assert isinstance(pilot.app, RecordingApp)
+    return pilot.app.said
 
 
 @pytest.fixture
@@ -102,7 +112,7 @@ async def test_a_note_saved_by_the_editor_shows_its_new_todos(ws, tmp_path, monk
         screen = await _open(pilot, BACKPROP)
         await pilot.press("o")
         await until(pilot, lambda: "To-dos 2/3 done" in _header(screen), "the edited to-dos")
-        assert not [said for said in pilot.app.said if said[0] == "Editor"]
+        assert not [said for said in _said(pilot) if said[0] == "Editor"]
 
 
 async def test_a_note_deleted_while_open_says_so_and_stays_usable(ws):
@@ -110,12 +120,14 @@ async def test_a_note_deleted_while_open_says_so_and_stays_usable(ws):
         screen = await _open(pilot, BACKPROP)
         (ws.notes_dir / BACKPROP).unlink()
         await until(pilot, lambda: "was removed or moved" in _header(screen), "the warning")
-        said = [m for _, m in pilot.app.said if "was removed" in m]
         await pilot.press("g")  # the outline still works on what was read
         await until(pilot, lambda: type(pilot.app.screen).__name__ == "OutlineScreen", "outline")
         await pilot.press("escape")
-        # One notification, not one per watch pass.
-        await until(pilot, lambda: not screen.workers or True, "a watch pass")
+        # One notification, not one per watch pass: wait for a later pass (each one sets a
+        # new list of notes), then count.
+        seen = screen.notes
+        await until(pilot, lambda: screen.notes is not seen, "another watch pass")
+        said = [m for _, m in _said(pilot) if "was removed" in m]
         assert len(said) == 1
 
 
@@ -137,8 +149,8 @@ async def test_an_editor_that_fails_is_named_and_the_app_goes_on(ws, monkeypatch
     async with _app(ws).run_test(size=(120, 40)) as pilot:
         screen = await _open(pilot, BACKPROP)
         await pilot.press("o")
-        await until(pilot, lambda: any(t == "Editor" for t, _ in pilot.app.said), "the notice")
-        (message,) = [m for t, m in pilot.app.said if t == "Editor"]
+        await until(pilot, lambda: any(t == "Editor" for t, _ in _said(pilot)), "the notice")
+        (message,) = [m for t, m in _said(pilot) if t == "Editor"]
         for word in words:
             assert word in message
         assert pilot.app.screen is screen and screen.detail is not None
@@ -214,11 +226,11 @@ async def test_s_and_u_jump_to_the_snippets_and_the_runs(ws):
 
 async def test_search_down_lands_on_the_first_hit_and_opens_at_the_match(ws):
     async with _app(ws).run_test(size=(140, 44)) as pilot:
-        screen = pilot.app.screen
+        screen = main_screen(pilot)
         await until(pilot, lambda: screen.notes, "the notes")
         await pilot.press("slash")
         await pilot.press(*"hidden")
-        results = screen.query_one("#search-results")
+        results = screen.query_one("#search-results", OptionList)
         await until(pilot, lambda: results.option_count > 0, "the hits")
         count = str(screen.query_one("#search-count").render())
         assert count.startswith("1 note")
@@ -247,11 +259,12 @@ async def test_outline_jump_into_a_closed_section_opens_it(ws):
         screen = await _open(pilot, BACKPROP)
         view = screen.query_one(NoteView)
 
-        def walk(sections):
+        def walk(sections: list[Section]) -> Iterator[Section]:
             for section in sections:
                 yield section
                 yield from walk(section.children)
 
+        assert screen.detail is not None
         section = next(s for s in walk(screen.detail.sections) if s.title == "Inner proof")
         await view.jump_to(section)
         inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
@@ -274,7 +287,7 @@ def _nested(depth: int) -> str:
 
 
 def test_two_thousand_nested_details_become_a_few_widgets():
-    from studylog.notes.blocks import split_blocks
+    from studylog.notes.blocks import DetailsBlock, split_blocks
     from studylog.notes.model import MAX_DETAILS_DEPTH
     from studylog.tui.widgets.note_view import _flat
 
@@ -284,7 +297,7 @@ def test_two_thousand_nested_details_become_a_few_widgets():
     # level.
     blocks = split_blocks(_nested(2000))
     depth = 0
-    while blocks and getattr(blocks[0], "children", None):
+    while blocks and isinstance(blocks[0], DetailsBlock) and blocks[0].children:
         blocks = blocks[0].children
         depth += 1
     assert depth <= MAX_DETAILS_DEPTH
@@ -333,7 +346,6 @@ async def test_math_renders_verbatim_in_the_view(ws):
         chunk = screen.query_one(NoteView).query(MarkdownChunk).first()
         shown = "\n".join(strip.text for strip in chunk.lines_at(80))
         assert "a \\\\ b" in shown and "x \\\\ y" in shown and "☐ todo" in shown
-        assert Text  # rich in use
 
 
 # -- text selection in the note ---------------------------------------------------------
@@ -393,7 +405,7 @@ async def _tree_answers(pilot, screen: MainScreen) -> None:
 async def test_a_five_megabyte_note_paints_its_start_and_the_app_answers(ws):
     big = make_workspace(ws.root.parent / "big", {"big.md": _big_note(5 * 1024)})
     async with _app(big).run_test(size=(120, 40)) as pilot:
-        screen = pilot.app.screen
+        screen = main_screen(pilot)
         await until(pilot, lambda: screen.notes, "the notes to load", seconds=120)
         view = screen.query_one(NoteView)
         screen.open_note("big.md")
@@ -412,7 +424,7 @@ async def test_a_five_megabyte_note_paints_its_start_and_the_app_answers(ws):
 async def test_a_note_changed_while_it_renders_shows_the_new_text_once(ws):
     big = make_workspace(ws.root.parent / "big", {"big.md": _big_note(300, word="OLDWORD")})
     async with _app(big).run_test(size=(120, 40)) as pilot:
-        screen = pilot.app.screen
+        screen = main_screen(pilot)
         await until(pilot, lambda: screen.notes, "the notes to load")
         view = screen.query_one(NoteView)
         screen.open_note("big.md")
@@ -453,6 +465,7 @@ async def test_a_note_that_becomes_unreadable_while_open_says_why(ws, bad, why):
         await until(pilot, lambda: "⚠" in _header(screen), "the warning")
         await until(pilot, lambda: view.ready.is_set(), "the view settled")
         header = _header(screen)
+        assert view.detail is not None
         assert why in header or why in " ".join(view.detail.summary.warnings)
         # What can be shown is shown: the last version read of a binary file, or the body.
         assert any(c.source.strip() for c in view.query(MarkdownChunk))

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from textual.screen import Screen
 
 from studylog.paths import Workspace
 from studylog.settings import RunSettings, Settings
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.notifications import Notification
+    from textual.pilot import Pilot
+
+    from studylog.tui.app import StudylogApp
+    from studylog.tui.screens.main import MainScreen
+
+T = TypeVar("T")
+S = TypeVar("S", bound=Screen[Any])
 
 DETAILS_NOTE = """---
 title: Backpropagation by hand
@@ -102,7 +117,7 @@ time.sleep(60)
 """
 
 
-def make_workspace(root, extra: dict[str, str | bytes] | None = None) -> Workspace:
+def make_workspace(root: Path, extra: Mapping[str, str | bytes] | None = None) -> Workspace:
     notes = {
         "dl/2022-01-20-backprop.md": DETAILS_NOTE,
         "pytorch/2022-01-21-training.md": RUN_NOTE,
@@ -126,12 +141,31 @@ def settings() -> Settings:
     return Settings(run=RunSettings(timeout=60, memory_limit_mb=2048))
 
 
-def notifications(app, severity: str | None = None) -> list:
+def notifications(app: App[Any], severity: str | None = None) -> list[Notification]:
     """The app's notifications so far (of one severity if given): what a person saw."""
     return [n for n in app._notifications if severity is None or n.severity == severity]
 
 
-async def until(pilot, condition: Callable[[], object], what: str, seconds: float = 30.0):
+def studylog_app(pilot: Pilot[Any]) -> StudylogApp:
+    """The app a Pilot drives, as the StudylogApp it is (Pilot types it as a bare App)."""
+    from studylog.tui.app import StudylogApp
+
+    assert isinstance(pilot.app, StudylogApp)
+    return pilot.app
+
+
+def main_screen(pilot: Pilot[Any]) -> MainScreen:
+    """The screen on top, which must be the main screen (notes, note view, runs)."""
+    from studylog.tui.screens.main import MainScreen
+
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen), f"the screen on top is {screen!r}"
+    return screen
+
+
+async def until(
+    pilot: Pilot[Any], condition: Callable[[], T | None], what: str, seconds: float = 30.0
+) -> T:
     """Let the app work until `condition()` holds (workers, timers, child processes)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
@@ -141,3 +175,11 @@ async def until(pilot, condition: Callable[[], object], what: str, seconds: floa
             return value
         await pilot.pause(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def until_screen(pilot: Pilot[Any], kind: type[S], what: str, seconds: float = 30.0) -> S:
+    """Let the app work until a screen of `kind` is on top, and return it."""
+    await until(pilot, lambda: isinstance(pilot.app.screen, kind), what, seconds)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    return screen

@@ -17,7 +17,7 @@ from studylog.cli.common import (
     workspace_option,
     ws_of,
 )
-from studylog.views import safe  # names of notes and files: never markup, shown inert
+from studylog.cli.views import safe  # names of notes and files: never markup, shown inert
 
 # Show a progress bar from this many notes on.
 PROGRESS_FROM = 20

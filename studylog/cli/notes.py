@@ -131,7 +131,7 @@ def list_cmd(ctx: click.Context, by: str, as_json: bool, workspace: Path | None)
     if as_json:
         print_json([n.to_json() for n in notes])
         return
-    from studylog import views
+    from studylog.cli import views
 
     if not notes:
         console().print(
@@ -173,7 +173,7 @@ def show(ctx: click.Context, note: str, as_json: bool, workspace: Path | None) -
             entry.update(state.to_json())
         print_json(data)
         return
-    from studylog import views
+    from studylog.cli import views
 
     console().print(views.note_view(detail, states, s.workspace.label))
 
@@ -202,6 +202,6 @@ def search(
     if as_json:
         print_json([h.to_json() for h in hits])
         return
-    from studylog import views
+    from studylog.cli import views
 
     console().print(views.hits_view(hits, text, s.workspace.label))

@@ -100,7 +100,7 @@ class _Printer:
         elif isinstance(event, RunStarted):
             self.snippet, self.t0 = event.snippet, time.monotonic()
             self.latest, self.points = {}, 0
-            from studylog.views import safe
+            from studylog.cli.views import safe
 
             line = safe(f"▶ {event.snippet}", "bold")
             line.append_text(safe(f" {self.label(event.note_path)} · run #{event.run_id}", "dim"))
@@ -113,7 +113,7 @@ class _Printer:
         # Never the snippet's bytes as they are: an escape sequence in them would command the
         # terminal (`runs show RUN --raw` gives them on request).
         if self.live:
-            from studylog.run_views import output_text
+            from studylog.cli.run_views import output_text
 
             self.out.print(output_text(text.rstrip("\n")), soft_wrap=True)
         else:
@@ -123,9 +123,11 @@ class _Printer:
             self.out.file.flush()
 
     def status(self) -> object:
-        from studylog.run_views import live_status
+        from studylog.rich_labels import live_status
 
-        return live_status(self.snippet, time.monotonic() - self.t0, self.latest, self.points)
+        return live_status(
+            self.snippet, time.monotonic() - self.t0, self.latest, points=self.points
+        )
 
 
 async def _run_all(
@@ -209,7 +211,7 @@ async def _draw(printer: _Printer | None) -> None:
 
 
 def _print_summary(s: Session, out: Console, finished: RunFinished) -> None:
-    from studylog.run_views import PLOTTED_METRICS, run_summary
+    from studylog.cli.run_views import PLOTTED_METRICS, run_summary
     from studylog.store.history import get_run, series
 
     run = get_run(s.db, finished.run_id)
@@ -429,7 +431,7 @@ def _history(
     if as_json:
         print_json([r.to_json() for r in found])
         return
-    from studylog.run_views import runs_table
+    from studylog.cli.run_views import runs_table
 
     if not found:
         console().print("No runs yet. Start one with `studylog run NOTE`.")
@@ -470,7 +472,7 @@ def runs_show(
 
     Example: studylog runs show 12 --metric loss --metric accuracy
     """
-    from studylog.run_views import metrics_to_plot
+    from studylog.cli.run_views import metrics_to_plot
     from studylog.store.history import RunNotFound, get_run, series
 
     with session(ws_of(ctx, workspace)) as s:
@@ -502,7 +504,7 @@ def runs_show(
         _write_raw(detail.stdout, sys.stdout)
         _write_raw(detail.stderr, sys.stderr)
         return
-    from studylog.run_views import run_detail
+    from studylog.cli.run_views import run_detail
 
     out.print(run_detail(detail, plots, width, picked=bool(metrics), label=s.workspace.label))
 

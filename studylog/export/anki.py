@@ -27,9 +27,10 @@ def stable_id(*parts: str) -> int:
 
 def _answer_html(markdown: str) -> str:
     import nh3
-    from markdown_it import MarkdownIt
 
-    return nh3.clean(MarkdownIt("commonmark").render(markdown))
+    from studylog.notes.markup import markdown_parser
+
+    return nh3.clean(markdown_parser().render(markdown))
 
 
 def write_deck(cards: list[DueCard], target: Path, deck_name: str, workspace: Workspace) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from studylog.notes.markup import has_scheme, markdown_parser
 from studylog.notes.model import Snippet
 from studylog.notes.read import decode_note
 from studylog.store.history import RunDetail, get_run, latest_runs, series
@@ -111,7 +112,7 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
         place(text, results)
     plain = unliquid(text)
     for target in [*_IMAGE.findall(plain), *_HTML_IMAGE.findall(plain)]:
-        if _SCHEME.match(target) or target.startswith("#"):
+        if has_scheme(target) or target.startswith("#"):
             continue
         found = local_target(workspace, source, target)
         if found is None or not within(workspace, found):
@@ -129,7 +130,6 @@ def within(workspace: Workspace, path: Path) -> bool:
 
 
 # A URL's scheme (`https:`, `data:`): a link that names no local file.
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 # Liquid around a path, as Jekyll blogs write image and link paths.
 _LIQUID_SITE = re.compile(r"\{\{-?\s*site\.(?:url|baseurl)\s*-?\}\}")
 _LIQUID_FILTER = re.compile(
@@ -173,9 +173,7 @@ def relative_image(target: str) -> bool:
     """Whether an image path is relative to the note (`img/x.png`, `./x.png`): not a URL,
     not root-absolute, not an anchor."""
     plain = unliquid(target).strip()
-    return bool(plain) and not (
-        "{{" in target or plain.startswith(("/", "#")) or _SCHEME.match(plain)
-    )
+    return bool(plain) and not ("{{" in target or plain.startswith(("/", "#")) or has_scheme(plain))
 
 
 def rewrite_site_images(
@@ -245,10 +243,7 @@ class ExportError(Exception):
 def place(text: str, results: list[SnippetResult]) -> None:
     """After which line of `text` each snippet's results go: a fence's closing line, the end
     of the block holding a link; front-matter snippets at the end of the note."""
-    from markdown_it import MarkdownIt
-    from mdit_py_plugins.front_matter import front_matter_plugin
-
-    tokens = MarkdownIt("commonmark").use(front_matter_plugin).parse(text)
+    tokens = markdown_parser(front_matter=True).parse(text)
     blocks = [
         (t.map[0], t.map[1])
         for t in tokens

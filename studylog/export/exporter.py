@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from studylog.export.collect import ExportError, ExportNote, collect, within
 from studylog.export.files import OutDir, prepare_out_dir, safe_name, safe_relative
+from studylog.labels import NO_TOPIC
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -39,7 +40,7 @@ def relative_target(note: ExportNote, layout: Layout, suffix: str) -> PurePosixP
         folder = PurePosixPath(*(s.date.split("-")[:2])) if s.date else PurePosixPath("undated")
         return folder / name
     if layout == "topic":
-        return PurePosixPath(safe_name(s.topic or "No topic")) / name
+        return PurePosixPath(safe_name(s.topic or NO_TOPIC)) / name
     return safe_relative(note.path).with_name(name)
 
 

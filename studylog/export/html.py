@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from studylog.export.collect import ExportNote, local_target, within
 from studylog.export.results import figures, html_block
+from studylog.labels import NO_TOPIC, UNDATED
+from studylog.notes.markup import has_scheme
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -309,7 +311,7 @@ def _inline_images(body: str, note: ExportNote, warnings: list[str], workspace: 
 
     def inline(match: re.Match[str]) -> str:
         src = html.unescape(match.group(2))
-        if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE) or src.startswith("//"):
+        if has_scheme(src) or src.startswith("//"):
             return match.group(0)
         path = local_target(workspace, note.source, src)
         if path is None or not within(workspace, path):
@@ -342,7 +344,7 @@ def _header(note: ExportNote, body: str = "") -> str:
     first = re.match(r"\s*<h[1-6]\b[^>]*>(.*?)</h[1-6]>", body, re.DOTALL)
     said = first is not None and _text(first.group(1)) == " ".join(s.title.split())
     heading = "" if said else f"<h1>{html.escape(s.title)}</h1>"
-    meta = [f"<span>{html.escape(s.date or 'Undated')}</span>"]
+    meta = [f"<span>{html.escape(s.date or UNDATED)}</span>"]
     if s.topic:
         meta.append(f"<span>{html.escape(s.topic)}</span>")
     for lecture in s.lectures:
@@ -377,17 +379,17 @@ def render_index(entries: Sequence[tuple[ExportNote, PurePosixPath]]) -> str:
         s = note.detail.summary
         return (
             f'<li><a href="{html.escape(str(href))}">{html.escape(s.title)}</a> '
-            f'<span class="meta">{html.escape(s.date or "Undated")}</span></li>'
+            f'<span class="meta">{html.escape(s.date or UNDATED)}</span></li>'
         )
 
     dated = sorted(entries, key=lambda e: (e[0].detail.summary.date or "", e[1]), reverse=True)
     by_topic: dict[str, list[tuple[ExportNote, PurePosixPath]]] = defaultdict(list)
     for entry in entries:
-        by_topic[entry[0].detail.summary.topic or "No topic"].append(entry)
+        by_topic[entry[0].detail.summary.topic or NO_TOPIC].append(entry)
     parts = ['<nav class="index"><h1>Study notes</h1>', "<h2>By date</h2><ul>"]
     parts += [link(*e) for e in dated]
     parts.append("</ul><h2>By topic</h2>")
-    for topic in sorted(by_topic, key=lambda t: (t == "No topic", t.casefold())):
+    for topic in sorted(by_topic, key=lambda t: (t == NO_TOPIC, t.casefold())):
         parts.append(f"<h3>{html.escape(topic)}</h3><ul>")
         parts += [link(*e) for e in sorted(by_topic[topic], key=lambda e: str(e[1]))]
         parts.append("</ul>")

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from studylog.export.collect import ExportNote, SnippetResult, rewrite_site_images, strip_ansi
 from studylog.export.files import safe_name
 from studylog.export.results import figures, summary
+from studylog.labels import NO_TOPIC, UNDATED
+from studylog.notes.markup import ANY_TAG, DETAILS_PATTERN
 
 if TYPE_CHECKING:
     from studylog.paths import Workspace
@@ -24,12 +26,7 @@ if TYPE_CHECKING:
 _ATTACHABLE = ("image/png", "image/jpeg", "image/gif", "image/webp")
 _ATTACHMENT = re.compile(r"attachment:([^)\s\"']+)")
 
-_DETAILS = re.compile(
-    r"<details\b[^>]*>|</details\s*>|<summary\b[^>]*>(?P<summary>.*?)</summary\s*>"
-    r"|</?div\b[^>]*>",
-    re.IGNORECASE | re.DOTALL,
-)
-_TAG = re.compile(r"<[^>]+>")
+_DETAILS = re.compile(DETAILS_PATTERN + r"|</?div\b[^>]*>", re.IGNORECASE | re.DOTALL)
 
 SEED_CELL = """\
 # studylog seeds random, NumPy and torch before each run; the same here (seed {seed}).
@@ -65,7 +62,7 @@ def flatten_details(markdown: str, base_level: int = 2) -> str:
         elif tag.startswith("</details"):
             depth = max(0, depth - 1)
         elif tag.startswith("<summary"):
-            title = " ".join(_TAG.sub("", match.group("summary")).split())
+            title = " ".join(ANY_TAG.sub("", match.group("summary")).split())
             out.append(f"\n\n{'#' * min(6, base_level + depth - 1)} {title}\n\n")
     out.append(markdown[position:])
     return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip("\n")
@@ -174,7 +171,7 @@ def _body_start(text: str) -> int:
 
 def _header(note: ExportNote, label: str) -> str:
     s = note.detail.summary
-    facts = [s.date or "Undated", s.topic or "No topic"]
+    facts = [s.date or UNDATED, s.topic or NO_TOPIC]
     facts += [lecture.label() for lecture in s.lectures]
     lines = [f"# {s.title}", "", " · ".join(facts)]
     if s.tags:

@@ -55,3 +55,21 @@ def curve_png(curves: Mapping[str, Sequence[tuple[int, float]]], title: str, yla
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def comparison_pngs(
+    curves: Mapping[str, Sequence[tuple[int, float]]], run_ids: Sequence[int]
+) -> dict[str, bytes]:
+    """The compare screen's figures: curves labelled `#3 sgd · loss`, one figure per metric
+    group (as an export draws a run), by file name `compare-3-5-loss.png`."""
+    ids = "-".join(str(i) for i in run_ids)
+    by_metric: dict[str, list[str]] = {}
+    for label in curves:
+        by_metric.setdefault(label.rsplit(" · ", 1)[-1], []).append(label)
+    out: dict[str, bytes] = {}
+    for group, names in groups(list(by_metric)).items():
+        labels = [label for name in names for label in by_metric[name]]
+        title = f"runs {ids.replace('-', ', ')}: {group}"
+        figure = curve_png({lb: curves[lb] for lb in labels}, title, group)
+        out[f"compare-{ids}-{group}.png"] = figure
+    return out

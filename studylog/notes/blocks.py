@@ -7,15 +7,9 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from markdown_it import MarkdownIt
-
+from studylog.notes.markup import ANY_TAG, DETAILS_TAGS, markdown_parser
 from studylog.notes.model import MAX_DETAILS_DEPTH
 
-_TAGS = re.compile(
-    r"<details\b(?P<attrs>[^>]*)>|</details\s*>|<summary\b[^>]*>(?P<summary>.*?)</summary\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
-_ANY_TAG = re.compile(r"<[^>]+>")
 # Wrappers that kramdown needs inside <details> and a display does not.
 _WRAPPERS = re.compile(r"</?div\b[^>]*>", re.IGNORECASE)
 
@@ -43,8 +37,8 @@ def split_blocks(body: str) -> list[Block]:
     lines = body.split("\n")
     html_blocks = {
         token.map[0]: token.map[1]
-        for token in MarkdownIt("commonmark").parse(body)
-        if token.type == "html_block" and token.map and _TAGS.search(token.content)
+        for token in markdown_parser().parse(body)
+        if token.type == "html_block" and token.map and DETAILS_TAGS.search(token.content)
     }
     root: list[Block] = []
     stack: list[list[Block]] = [root]
@@ -66,7 +60,7 @@ def split_blocks(body: str) -> list[Block]:
             continue
         chunk = "\n".join(lines[index:end])
         position = 0
-        for match in _TAGS.finditer(chunk):
+        for match in DETAILS_TAGS.finditer(chunk):
             residue = _residue(chunk[position : match.start()])
             if residue or not too_deep:  # flattened sections' lines run on, in one paragraph
                 pending.append(residue)
@@ -90,7 +84,7 @@ def split_blocks(body: str) -> list[Block]:
                 if len(stack) > 1:
                     stack.pop()
             else:
-                summary = " ".join(html.unescape(_ANY_TAG.sub("", match.group("summary"))).split())
+                summary = " ".join(html.unescape(ANY_TAG.sub("", match.group("summary"))).split())
                 if too_deep:  # a flattened section's summary stays as a line of its text
                     pending.append(summary)
                     continue

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from studylog.notes.header import FrontMatterError, load_front_matter
+from studylog.notes.markup import ANY_TAG, DETAILS_TAGS
 
 
 @dataclass
@@ -32,12 +33,7 @@ class CardScan:
 
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_TAGS = re.compile(
-    r"<details\b[^>]*>|</details\s*>|<summary\b[^>]*>(?P<summary>.*?)</summary\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
 _WRAPPER = re.compile(r"^\s*<div\b[^>]*>\s*|\s*</div>\s*$", re.IGNORECASE)
-_INLINE_TAG = re.compile(r"<[^>]+>")
 _QUESTION_START = re.compile(r"^(?:Q\s*[.:：]|질문)", re.IGNORECASE)
 # `Q: …` / `A: …`, also as a list item, in a blockquote or in bold (`**Q:**`).
 _QA = re.compile(
@@ -84,13 +80,13 @@ def extract_cards(text: str) -> CardScan:
 
 def _details_cards(text: str, start: int, opt_in: bool, scan: CardScan) -> None:
     stack: list[_Open] = []  # the <details> blocks open at this point
-    for m in _TAGS.finditer(text, start):
+    for m in DETAILS_TAGS.finditer(text, start):
         tag = m.group(0).lower()
         if tag.startswith("<details"):
             stack.append(_Open(m.end(), text.count("\n", 0, m.start()) + 1))
         elif tag.startswith("<summary"):
             if stack and stack[-1].summary is None:
-                summary = _INLINE_TAG.sub("", m.group("summary") or "")
+                summary = ANY_TAG.sub("", m.group("summary") or "")
                 stack[-1].summary = " ".join(summary.split())
                 stack[-1].content_start = m.end()
         elif stack:

@@ -7,7 +7,6 @@ import html
 import posixpath
 import re
 import shlex
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from studylog.notes.dates import date_from_path, parse_date
@@ -21,6 +20,7 @@ from studylog.notes.header import (
     read_header_lines,
     read_tags,
 )
+from studylog.notes.markup import ANY_TAG, DETAILS_TAGS, has_scheme, markdown_parser
 from studylog.notes.model import (
     MAX_DETAILS_DEPTH,
     Lecture,
@@ -32,7 +32,6 @@ from studylog.notes.model import (
 )
 
 if TYPE_CHECKING:
-    from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
 # A header block counts when its blockquote starts this close to the top of the note.
@@ -44,20 +43,7 @@ DATE_DRIFT_DAYS = 31
 FIRST_LINE_TITLE_MAX = 80
 _LIST_MARK = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
 
-_HTML_TAGS = re.compile(
-    r"<details\b(?P<attrs>[^>]*)>|</details\s*>|<summary\b[^>]*>(?P<summary>.*?)</summary\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
-_TAG = re.compile(r"<[^>]+>")
 _TODO = re.compile(r"^\[(?P<mark>[ xX])\]\s+(?P<text>.*)", re.DOTALL)
-
-
-@lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
-    from markdown_it import MarkdownIt
-    from mdit_py_plugins.front_matter import front_matter_plugin
-
-    return MarkdownIt("commonmark").use(front_matter_plugin)
 
 
 def parse_note(
@@ -75,7 +61,7 @@ def resolve_workspace_path(note_path: str, target: str, base: str = "notes") -> 
     leaves the workspace or is not a local file. `base` is the folder note paths are
     relative to ("" when they are workspace-relative)."""
     target = target.split("#", 1)[0].split("?", 1)[0].strip()
-    if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
+    if not target or has_scheme(target):
         return None  # empty, or a URL (http:, mailto:, ...)
     if target.startswith("/"):
         resolved = posixpath.normpath(target.lstrip("/"))
@@ -115,7 +101,7 @@ class _NoteBuilder:
         self._warned_depth = False
 
     def build(self) -> Note:
-        tokens = _markdown().parse(self.text)
+        tokens = markdown_parser(front_matter=True).parse(self.text)
         for token in tokens:
             self._visit(token)
         note = Note(path=self.path, title="", warnings=self.warnings)
@@ -241,7 +227,7 @@ class _NoteBuilder:
         self._attach(Section(title=title or "(untitled)", kind="heading", level=level, line=line))
 
     def _html(self, content: str, token: Token) -> None:
-        for m in _HTML_TAGS.finditer(content):
+        for m in DETAILS_TAGS.finditer(content):
             tag = m.group(0)
             line = self._line(token) + content.count("\n", 0, m.start())
             if tag.lower().startswith("<details"):
@@ -268,7 +254,7 @@ class _NoteBuilder:
                         self.details_depth -= 1
                         break
             elif not self.too_deep:  # a summary of a section kept in the outline
-                summary = " ".join(html.unescape(_TAG.sub("", m.group("summary"))).split())
+                summary = " ".join(html.unescape(ANY_TAG.sub("", m.group("summary"))).split())
                 for section in reversed(self.stack):
                     if section.kind == "details":
                         if not section.title:

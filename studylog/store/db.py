@@ -38,13 +38,20 @@ def _configure(db: sqlite_utils.Database) -> None:
     db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
 
 
-def connect(path: Path) -> sqlite_utils.Database:
-    """A connection to an existing store, configured but not migrated (for a second
-    connection of the same process, e.g. a writer thread)."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+def _database(target: Path | str) -> sqlite_utils.Database:
+    """The one connection factory of the store and the tests' in-memory store: autocommit
+    (isolation_level=None, so transactions are the explicit ones sqlite-utils and the store
+    open), the busy timeout, foreign keys."""
+    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     db = sqlite_utils.Database(conn)
     _configure(db)
     return db
+
+
+def connect(path: Path) -> sqlite_utils.Database:
+    """A connection to an existing store, configured but not migrated (for a second
+    connection of the same process, e.g. a writer thread)."""
+    return _database(path)
 
 
 def open_store(path: Path) -> sqlite_utils.Database:
@@ -124,9 +131,8 @@ def _open_read_only(path: Path) -> sqlite_utils.Database:
 
 def open_memory_store() -> sqlite_utils.Database:
     """An in-memory store with the full schema (tests; a read-only workspace without a store)."""
-    # Autocommit, as a store on disk (`connect`): the same transactions in tests as in use.
-    db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None))
-    _configure(db)
+    # The same factory as a store on disk: the same transactions in tests as in use.
+    db = _database(":memory:")
     migrate(db)
     return db
 

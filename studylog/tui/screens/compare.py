@@ -18,12 +18,12 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from studylog.labels import duration_text, number_text
+from studylog.labels import duration_text
+from studylog.rich_labels import badge, metrics_cell
 from studylog.safe_text import visible
 from studylog.store.history import RunDetail
 from studylog.tui.screens.teammates import TeammatesDialog
 from studylog.tui.widgets.metric_plot import MetricPlot
-from studylog.tui.widgets.snippet_table import badge
 
 if TYPE_CHECKING:
     from studylog.sync.client import Target
@@ -80,9 +80,7 @@ class CompareScreen(ModalScreen[None]):
                 duration_text(s.duration),
                 Text(visible(s.cost.text() or "—")),
                 Text(visible("  ".join(f"{k}={v}" for k, v in run.params.items()))),
-                Text(
-                    visible("  ".join(f"{k} {number_text(v)}" for k, v in s.final_metrics.items()))
-                ),
+                metrics_cell(s.final_metrics, limit=None),
             )
         for remote, label in zip(self.remote, self._labels(), strict=True):
             r = remote.run
@@ -94,9 +92,7 @@ class CompareScreen(ModalScreen[None]):
                 duration_text(r.duration),
                 Text(""),
                 Text(""),
-                Text(
-                    visible("  ".join(f"{k} {number_text(v)}" for k, v in r.final_metrics.items()))
-                ),
+                metrics_cell(r.final_metrics, limit=None),
             )
 
     def _labels(self) -> list[str]:
@@ -222,27 +218,32 @@ class CompareScreen(ModalScreen[None]):
 
     def action_export(self) -> None:
         """Every compared run's curves in one figure per metric group, as PNG files."""
-        from studylog.export.collect import ExportError
-        from studylog.export.files import prepare_out_dir, safe_name, write_file
-        from studylog.export.plots import curve_png, groups
-
         if self.export_dir is None:
             return
-        ids = "-".join(str(r.summary.id) for r in self.runs)
-        by_metric: dict[str, list[str]] = {}
-        for label in self.curves:
-            by_metric.setdefault(label.rsplit(" · ", 1)[-1], []).append(label)
+        ids = [r.summary.id for r in self.runs]
+        self._save_pngs(self.export_dir, dict(self.curves), ids)
+
+    @work(thread=True, group="compare-png", exit_on_error=False)
+    def _save_pngs(
+        self, export_dir: Path, curves: dict[str, list[tuple[int, float]]], ids: list[int]
+    ) -> None:
+        """Draw and write the figures off the UI thread (matplotlib takes a while)."""
+        from studylog.export.collect import ExportError
+        from studylog.export.files import prepare_out_dir, safe_name, write_file
+        from studylog.export.plots import comparison_pngs
+
         written = []
         try:
-            folder = prepare_out_dir(self.export_dir)
-            for group, names in groups(list(by_metric)).items():
-                labels = [label for name in names for label in by_metric[name]]
-                title = f"runs {ids.replace('-', ', ')}: {group}"
-                png = curve_png({lb: self.curves[lb] for lb in labels}, title, group)
-                path = folder / safe_name(f"compare-{ids}-{group}.png")
+            folder = prepare_out_dir(export_dir)
+            for name, png in comparison_pngs(curves, ids).items():
+                path = folder / safe_name(name)
                 write_file(path, png)
                 written.append(path)
         except (OSError, ExportError) as exc:  # a folder we cannot write, a full disk
-            self.notify(f"{self.export_dir}: {exc}", title="Save as PNG", severity="error")
+            self.app.call_from_thread(
+                self.notify, f"{export_dir}: {exc}", title="Save as PNG", severity="error"
+            )
             return
-        self.notify("\n".join(str(p) for p in written), title="Saved the comparison")
+        self.app.call_from_thread(
+            self.notify, "\n".join(str(p) for p in written), title="Saved the comparison"
+        )

@@ -29,6 +29,7 @@ from textual.strip import Strip
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Collapsible, Static
 
+from studylog.labels import NO_TOPIC, UNDATED
 from studylog.notes.model import Section
 from studylog.safe_text import visible, visible_lines
 
@@ -55,7 +56,7 @@ def header_text(detail: NoteDetail, *, gone: bool = False, kept: bool = False) -
     # Note text is never markup and its control characters are shown (safe_text).
     text = Text(visible(s.title), style="bold")
     text.append(f"\nnotes/{visible(s.path)}", style="dim")
-    facts = [s.date or "Undated", s.topic or "No topic"]
+    facts = [s.date or UNDATED, s.topic or NO_TOPIC]
     facts += [lecture.label() for lecture in s.lectures]
     text.append("\n" + visible("  |  ".join(facts)), style="cyan")
     if s.tags:
@@ -172,11 +173,11 @@ def chunk_texts(text: str) -> list[str]:
     always starting a piece (so the outline lands on it)."""
     if len(text) <= CHUNK_CHARS and not re.search(r"\n#{1,6} ", text):
         return [text]
-    from markdown_it import MarkdownIt
+    from studylog.notes.markup import markdown_parser
 
     lines = text.split("\n")
     starts: list[tuple[int, bool]] = []
-    for token in MarkdownIt("commonmark").enable("table").parse(text):
+    for token in markdown_parser(tables=True).parse(text):
         if token.level == 0 and token.nesting >= 0 and token.map is not None:
             starts.append((token.map[0], token.type == "heading_open"))
     pieces: list[str] = []

@@ -16,7 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from studylog.labels import duration_text, number_text
+from studylog.labels import duration_text
+from studylog.rich_labels import live_status
 from studylog.safe_text import visible
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.run_log import RunLog
@@ -381,14 +382,8 @@ class RunArea(Horizontal):
         """The status line of the run going now (elapsed time, the queue, latest metrics)."""
         if self.running is None:
             return
-        text = Text.assemble(("▶ ", "cyan"), (visible(self.running), "bold"))
-        text.append(f"  {duration_text(_clock() - self.run_started)}")
-        if self.queue:
-            text.append(f" · {len(self.queue)} queued", style="cyan")
-        for name, (step, value) in list(self.latest.items())[:3]:
-            text.append(f"  {visible(name)} ", style="dim")
-            text.append(number_text(value))
-            text.append(f" @{step}", style="dim")
+        elapsed = _clock() - self.run_started
+        text = live_status(self.running, elapsed, self.latest, metrics=3, queued=len(self.queue))
         # The keys, as far as the line has room (the run and the queue come first).
         room = self.status.content_size.width - text.cell_len
         for hint in ("   c cancels · X clears" if self.queue else "", "   c cancels"):

@@ -7,10 +7,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from studylog.labels import duration_text, number_text, started_text
-from studylog.safe_text import visible
+from studylog.labels import duration_text, started_text
+from studylog.rich_labels import badge, metrics_cell
 from studylog.store.history import RunSummary
-from studylog.tui.widgets.snippet_table import badge
 
 
 class RunsTable(DataTable[object]):
@@ -49,7 +48,7 @@ class RunsTable(DataTable[object]):
                 started_text(run.started, short=True),
                 duration_text(run.duration),
                 str(run.seed),
-                _final_text(run.final_metrics),
+                metrics_cell(run.final_metrics),
                 key=str(run.id),
             )
 
@@ -71,16 +70,3 @@ class RunsTable(DataTable[object]):
         event.stop()
         if self.current is not None:
             self.post_message(self.Chosen(self.current.id))
-
-
-# Final values shown in a row; a run may log thousands of metrics.
-CELL_METRICS = 6
-
-
-def _final_text(metrics: dict[str, float | None]) -> Text:
-    """The final metric values as a cell: text, never markup; names' control characters shown."""
-    shown = list(metrics.items())[:CELL_METRICS]
-    text = Text(visible("  ".join(f"{k} {number_text(v)}" for k, v in shown)))
-    if len(metrics) > CELL_METRICS:
-        text.append(f"  +{len(metrics) - CELL_METRICS:,} more", style="dim")
-    return text

@@ -7,13 +7,10 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from studylog.labels import STYLES, number_text, status_label
+from studylog.labels import metrics_text
+from studylog.rich_labels import badge
 from studylog.runner.snippets import SnippetState
 from studylog.safe_text import visible
-
-
-def badge(status: str) -> Text:
-    return Text(status_label(status), style=STYLES.get(status, ""))
 
 
 class SnippetTable(DataTable[object]):
@@ -59,9 +56,7 @@ class SnippetTable(DataTable[object]):
             if state.problem:
                 last = state.problem
             elif state.latest is not None:
-                last = "  ".join(
-                    f"{k} {number_text(v)}" for k, v in state.latest.final_metrics.items()
-                ) or (state.latest.last_error or "")
+                last = metrics_text(state.latest.final_metrics) or (state.latest.last_error or "")
             source = (
                 state.snippet.path.rsplit("/", 1)[-1]
                 if state.snippet.path

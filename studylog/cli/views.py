@@ -12,7 +12,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from studylog import grouping
-from studylog.grouping import UNDATED, by_date, by_topic
+from studylog.grouping import by_date, by_topic
+from studylog.labels import UNDATED
 from studylog.notes.model import Section
 from studylog.safe_text import visible, visible_spans
 from studylog.store.queries import NoteDetail, NoteSummary
@@ -155,7 +156,7 @@ def note_view(
             )
         parts.append(todos)
     if states:
-        from studylog.run_views import snippet_table
+        from studylog.cli.run_views import snippet_table
 
         parts.append(Text("Snippets", style="bold"))
         parts.append(snippet_table(states))

@@ -1,5 +1,5 @@
-"""Rich renderings of runs for the command line: status badges, sparklines, the runs table,
-one run in full with a terminal plot of each metric, and the live status line."""
+"""Rich renderings of runs for the command line: sparklines, the runs table, the end of a
+run, one run in full with a terminal plot of each metric (badges: studylog.rich_labels)."""
 
 from __future__ import annotations
 
@@ -11,31 +11,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from studylog.labels import (
-    STYLES,
-    duration_text,
-    fraction,
-    number_text,
-    plot_scale,
-    started_text,
-    status_label,
-)
+from studylog.cli.views import Label, classic_label, safe
+from studylog.labels import duration_text, fraction, number_text, plot_scale, started_text
+from studylog.rich_labels import badge, metrics_cell
 from studylog.runner.snippets import SnippetState
 from studylog.safe_text import visible, visible_output
 from studylog.store.history import MetricInfo, RunDetail, RunSummary
-from studylog.views import Label, classic_label, safe
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 # A run may log thousands of metric keys: plot (or sparkline) this many, list this many more
 # one a line, and count the rest (`runs show --metric NAME` picks any).
 PLOTTED_METRICS = 8
 LISTED_METRICS = 40
-# Final values shown in a table cell.
-CELL_METRICS = 6
-
-
-def status_text(status: str) -> Text:
-    return Text(status_label(status), style=STYLES.get(status, ""))
 
 
 def sparkline(values: Sequence[float], width: int = 32) -> str:
@@ -60,25 +47,17 @@ def snippet_table(states: Sequence[SnippetState]) -> Table:
         table.add_column(column)
     for state in states:
         run = state.latest
-        badge = status_text(state.badge)
+        status = badge(state.badge)
         if state.problem:
-            badge = safe(f"⚠ {state.problem}", "red")
+            status = safe(f"⚠ {state.problem}", "red")
         table.add_row(
             safe(state.snippet.name),
             safe(state.snippet.path or f"fence, line {state.snippet.line}"),
-            badge,
+            status,
             f"#{run.id} {started_text(run.started)}" if run else "—",
-            _metrics_text(run.final_metrics) if run else "",
+            metrics_cell(run.final_metrics) if run else "",
         )
     return table
-
-
-def _metrics_text(metrics: dict[str, float | None]) -> Text:
-    shown = list(metrics.items())[:CELL_METRICS]
-    text = safe("  ".join(f"{name} {number_text(value)}" for name, value in shown))
-    if len(metrics) > CELL_METRICS:
-        text.append(f"  +{len(metrics) - CELL_METRICS:,} more", style="dim")
-    return text
 
 
 def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None) -> Table:
@@ -92,7 +71,7 @@ def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None)
     table.add_column("final metrics", overflow="fold", ratio=1)
     one_note = len({r.note_path for r in runs}) == 1
     for run in runs:
-        status = status_text(run.status)
+        status = badge(run.status)
         if stale and stale.get(run.id):
             status.append("\n≠ code changed", style="yellow")
         what = safe(run.snippet, "bold")
@@ -105,7 +84,7 @@ def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None)
             started_text(run.started, short=True),
             duration_text(run.duration),
             str(run.seed),
-            _metrics_text(run.final_metrics),
+            metrics_cell(run.final_metrics),
         )
     return table
 
@@ -119,7 +98,7 @@ def run_summary(
     """The end of `studylog run`: status, duration, the error, a sparkline per metric."""
     lines: list[RenderableType] = []
     head = Text.assemble(
-        status_text(finished_status),
+        badge(finished_status),
         f"  in {duration_text(run.summary.duration)}",
         f"  seed {run.summary.seed}",
         (f"  run #{run.summary.id}", "dim"),
@@ -201,7 +180,7 @@ def run_detail(
     facts.add_row("run", f"#{s.id}")
     facts.add_row("note", safe(label(s.note_path)))
     facts.add_row("snippet", safe(f"{s.snippet} ({run.snippet_path or run.source})"))
-    facts.add_row("status", status_text(s.status))
+    facts.add_row("status", badge(s.status))
     if s.last_error and s.status != "succeeded":
         facts.add_row("error", safe(s.last_error, "red"))
     if s.signal:
@@ -285,18 +264,3 @@ def output_text(text: str, style: str = "") -> Text:
     """A run's output as Rich text: its colours kept (Rich writes its own codes for them),
     every other control character shown, never obeyed (safe_text.visible_output)."""
     return Text.from_ansi(visible_output(text), style=style)
-
-
-def live_status(
-    snippet: str, elapsed: float, latest: dict[str, tuple[int, float]], points: int
-) -> Text:
-    """The line under the streaming output while a run goes."""
-    text = Text.assemble(("▶ ", "cyan"), (visible(snippet), "bold"), f"  {duration_text(elapsed)}")
-    for name, (step, value) in list(latest.items())[:4]:
-        text.append(f"  {visible(name)} ", style="dim")
-        text.append(number_text(value))
-        text.append(f" @{step}", style="dim")
-    if points:
-        text.append(f"  ({points} points)", style="dim")
-    text.append("  Ctrl-C cancels", style="dim")
-    return text
