@@ -6,7 +6,7 @@ shown here only, never written into the local history."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 
 class CompareScreen(ModalScreen[None]):
+    AUTO_FOCUS = "#compare-table"  # the plot (Tab) takes the zoom keys
     BINDINGS = [
         Binding("escape,q,v", "dismiss", "Close"),
         Binding("e", "export", "Save as PNG"),
@@ -53,7 +54,7 @@ class CompareScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(MetricPlot).show(self.curves, "")
+        self.query_one(MetricPlot).show(self.curves, "", **self._plot_sources())
         table = self.query_one(DataTable)
         table.add_columns("run", "snippet", "status", "seed", "took", "params", "final")
         for run in self.runs:
@@ -127,7 +128,8 @@ class CompareScreen(ModalScreen[None]):
                     visible("  ".join(f"{k} {number_text(v)}" for k, v in r.final_metrics.items()))
                 ),
             )
-        self.query_one(MetricPlot).show(self.curves, "")
+        shared = [f"{r.label} · {name}" for r in self.remote for name in r.curves]
+        self.query_one(MetricPlot).show(self.curves, "", remote=shared, **self._plot_sources())
         self.query_one("#compare-title", Static).update(
             Text(
                 visible(
@@ -136,6 +138,18 @@ class CompareScreen(ModalScreen[None]):
                 )
             )
         )
+
+    def _plot_sources(self) -> dict[str, Any]:
+        """The stored series behind the local curves (labelled as run_area's _compare does):
+        zooming reads them again from the store."""
+        workspace = getattr(self.app, "workspace", None)
+        labels = {
+            f"#{r.summary.id} {r.summary.snippet} · {m.name}": (r.summary.id, m.name)
+            for r in self.runs
+            for m in r.metrics
+        }
+        sources = {label: source for label, source in labels.items() if label in self.curves}
+        return {"sources": sources, "store": workspace.db_path if workspace else None}
 
     def _snippets(self) -> list[tuple[str, str]]:
         return [(r.summary.note_path, r.summary.snippet) for r in self.runs]

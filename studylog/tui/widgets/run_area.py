@@ -130,7 +130,12 @@ class RunArea(Horizontal):
         s = view.run.summary
         title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
         self.log_view.show_text(view.run.stdout, view.run.stderr, title)
-        self.plot.show(view.curves, f"run #{s.id}")
+        self.plot.show(
+            view.curves,
+            f"run #{s.id}",
+            sources={name: (s.id, name) for name in view.curves},  # zoom reads them again
+            store=self.app.workspace.db_path,
+        )
 
     # -- running: keys go to the session, its events come back as messages --------------
 
