@@ -259,9 +259,10 @@ def series(
     """The (step, value) points of one metric in logged order, NaN left out. With
     `max_points`, a long series is cut into that many buckets and each keeps its lowest and
     its highest point, so a plot of a few hundred columns still shows every spike; they are
-    read from the finest of the stored levels (store/levels.py) that covers the series in at
-    most 4 × `max_points` rows. `step_range` (first, last), both included, reads that part
-    only; steps are taken to grow with the points, as a training loop logs them."""
+    read from the points when there are at most 4 × `max_points`, else from the finest of
+    the stored levels (store/levels.py) that covers them in at most 2 × `max_points` rows.
+    `step_range` (first, last), both included, reads that part only; steps are taken to grow
+    with the points, as a training loop logs them."""
     from studylog.store import levels
 
     found = db.execute(
@@ -288,7 +289,9 @@ def series(
             [run_id, key, lo, hi],
         ).fetchall()
     elif levels.has_levels(conn, run_id, key, top):
-        number = levels.level_for(span, 4 * max_points)
+        # The points themselves up to 4 per bucket, else the finest level with at most 2
+        # rows a bucket: a redraw reads at most a few thousand rows at any length.
+        number = 0 if span <= 4 * max_points else levels.level_for(span, 2 * max_points)
         extremes = levels.cover(conn, run_id, key, lo, hi, number)
         points = levels.reduce(extremes, lo, span, max_points)
     else:

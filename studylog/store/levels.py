@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from studylog.protocol import Columns
 
 # Places per bucket at each level; level 0 is the points themselves. Above level 1, each
-# level's buckets hold FACTOR of the level below: a reader wanting n buckets finds a level
-# with between n and 4n of them (history.series) once a range is longer than 16 × 4n.
+# level's buckets hold FACTOR of the level below: a reader wanting n buckets of a long range
+# finds a level with between n/2 and 2n of them (history.series).
 FACTOR = 4
 SIZES = (1, 16, *(16 * FACTOR**n for n in range(1, 10)))  # up to 4,194,304 places
 
@@ -342,13 +342,12 @@ def _cover(
         _cover(conn, run_id, key, lo, hi, number - 1, out)
         return
     _cover(conn, run_id, key, lo, start * size, number - 1, out)
-    out.extend(
-        (bucket * size, *extremes)
-        for bucket, *extremes in conn.execute(
-            "SELECT bucket, min_step, min_value, max_step, max_value FROM metric_levels "
+    out.extend(  # rows as they come, no Python per row: the read path of every redraw
+        conn.execute(
+            "SELECT bucket * ?, min_step, min_value, max_step, max_value FROM metric_levels "
             "WHERE run_id = ? AND key = ? AND level = ? AND bucket >= ? AND bucket < ? "
             "AND min_value IS NOT NULL ORDER BY bucket",
-            [run_id, key, number, start, end],
+            [size, run_id, key, number, start, end],
         )
     )
     _cover(conn, run_id, key, end * size, hi, number - 1, out)
