@@ -252,10 +252,10 @@ def test_the_migration_computes_the_levels_of_stored_runs(tmp_path: Path) -> Non
     db.execute("INSERT INTO metric_keys VALUES (1, 0, 'loss')")
     rows = [(1, 0, i, i, math.nan if i % 97 == 0 else math.sin(i), 0) for i in range(20_000)]
     db.conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)", rows)
-    # The store as the studylog before levels left it: no table, schema version 6.
+    # The store as the studylog before levels left it: no table, schema version 7.
     db.execute("DROP TABLE metric_levels")
-    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm007_metric_levels'")
-    db.execute("PRAGMA user_version = 6")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_metric_levels'")
+    db.execute("PRAGMA user_version = 7")
     db.close()
     db = open_store(path)
     try:

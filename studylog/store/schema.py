@@ -286,19 +286,40 @@ def m006_search_spelling(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m007_metric_levels(db: sqlite_utils.Database) -> None:
+def m007_run_cost(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M007)
+
+
+# What a run cost (store/runs.py RunCost), in a table of its own: in `runs` it would sit
+# behind the output's overflow pages, and every list of runs reads it. No row: not measured
+# (a run from before this table, or one still going).
+_M007 = """
+        CREATE TABLE run_cost (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+            peak_memory INTEGER,            -- bytes: the process tree's PSS at its highest
+            cpu_user REAL,                  -- seconds, the whole tree
+            cpu_system REAL,
+            cuda_device TEXT,               -- when the snippet used CUDA
+            cuda_peak_allocated INTEGER,    -- bytes, torch.cuda.max_memory_allocated
+            cuda_peak_reserved INTEGER      -- bytes, torch.cuda.max_memory_reserved
+        )
+"""
+
+
+@migrations()
+def m008_metric_levels(db: sqlite_utils.Database) -> None:
     """Coarser levels of every metric series (store/levels.py). The runs already stored get
     theirs here, computed from their points, so every series has them from now on."""
     from studylog.store.levels import rebuild_all
 
-    _execute_each(db, _M007)
+    _execute_each(db, _M008)
     rebuild_all(db.conn)
 
 
 # Per series and level, one row a bucket of places (seq // 16, 64, 256, …): the number of
 # points, the first and last value, and the lowest and highest point with their steps. Written in
 # the transaction that inserts the points (store/runs.py MetricWriter).
-_M007 = """
+_M008 = """
         CREATE TABLE metric_levels (
             run_id INTEGER NOT NULL,
             key INTEGER NOT NULL,
@@ -317,4 +338,4 @@ _M007 = """
 
 
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8

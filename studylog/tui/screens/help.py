@@ -31,7 +31,7 @@ their runs, the output and the loss curves.
 | `o` | edit in `$VISUAL` / `$EDITOR`; the view follows the file |
 | `e` | export the note (Markdown, HTML, notebook) |
 | `e` (compare) | save the compared curves as one PNG |
-| `+` `-` (curves) | zoom into / out of the steps around the middle; `[` `]` earlier / later, `0` all steps |
+| `+` `-` (curves) | zoom in / out around the middle; `[` `]` earlier / later; `0` all |
 | `n` | today's note, from a template, in `$EDITOR` |
 | `T` | the to-dos of every note; `space` ticks one in its file |
 | `L` | review the due cards: `space` answer, `1`-`4` again/hard/good/easy, `r` runs its snippet |
