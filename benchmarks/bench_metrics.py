@@ -1,6 +1,7 @@
 """Metric ingestion: a snippet logs 1,000,000 points with `track.log`; points per second end
-to end (the snippet's calls → rows in SQLite, the child's start and the run's bookkeeping
-included) and bytes on disk per point. Beside, in the same run:
+to end (the snippet's calls → rows in SQLite, the child's start, the run's bookkeeping and
+the series' coarser levels, store/levels.py, included) and bytes on disk per point, levels
+included (their share shown apart). Beside, in the same run:
 
 - a bare `executemany` of the same rows into the same table (the ceiling), and
 - MLflow's SQLite backend logging the same points with `MlflowClient.log_batch`
@@ -17,17 +18,20 @@ import os
 import sqlite3
 import tempfile
 import time
+from array import array
 from pathlib import Path
 
 from _common import report
 
 from studylog.paths import Workspace
+from studylog.protocol import Columns
 from studylog.runner.service import Runner, RunTarget
 from studylog.settings import RunSettings, Settings
 from studylog.store.db import open_store
 from studylog.store.history import get_run
 from studylog.store.index import index_notes
 from studylog.store.queries import get_note
+from studylog.store.runs import MetricWriter
 
 SNIPPET = """
 from studylog import track
@@ -43,8 +47,8 @@ def _db_bytes(path: Path) -> int:
     return path.stat().st_size
 
 
-def studylog_ingestion(root: Path, points: int) -> tuple[float, int]:
-    """Seconds for the whole run, and bytes the store grew by."""
+def studylog_ingestion(root: Path, points: int) -> tuple[float, int, int]:
+    """Seconds for the whole run, bytes the store grew by, and bytes of the levels."""
     workspace = Workspace(root)
     (root / "notes").mkdir(parents=True)
     (root / "notes" / "bench.md").write_text(
@@ -63,7 +67,20 @@ def studylog_ingestion(root: Path, points: int) -> tuple[float, int]:
     db.close()
     assert run.summary.status == "succeeded", run.stderr
     assert run.metrics[0].points == points, run.metrics
-    return elapsed, _db_bytes(workspace.db_path) - before
+    return elapsed, _db_bytes(workspace.db_path) - before, _levels_bytes(workspace.db_path)
+
+
+def _levels_bytes(path: Path) -> int:
+    """What the levels' table takes in the store (SQLite's dbstat, where it is built in)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name = 'metric_levels'"
+        ).fetchone()[0]
+    except sqlite3.OperationalError:  # no dbstat in this SQLite
+        return -1
+    finally:
+        conn.close()
 
 
 def bare_executemany(root: Path, points: int) -> float:
@@ -80,6 +97,37 @@ def bare_executemany(root: Path, points: int) -> float:
         "INSERT INTO metrics (run_id, key, seq, step, value, ms) VALUES (1, ?, ?, ?, ?, ?)", rows
     )
     db.conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    db.close()
+    return elapsed
+
+
+def writer_ingestion(root: Path, points: int) -> float:
+    """The same points, as the channel decodes them (typed columns, batches of 8,192), through
+    the store's MetricWriter: the points and their levels, no child process. Apart from the
+    end-to-end figure, it shows what the levels cost the writer on a busy machine."""
+    db = open_store(root / "writer.db")
+    db.execute(
+        "INSERT INTO runs (id, note_path, snippet, source, code, code_hash, seed, status, started)"
+        " VALUES (1, 'w.md', 'w', 'fence', '', '', 0, 'running', '')"
+    )
+    batches = [
+        Columns(
+            array("q", [0] * (end - start)),
+            array("q", range(start, end)),
+            array("q", range(start, end)),
+            array("d", (1.0 / (i + 1) for i in range(start, end))),
+            array("q", (i // 1000 for i in range(start, end))),
+        )
+        for start in range(0, points, 8192)
+        for end in [min(start + 8192, points)]
+    ]
+    writer = MetricWriter(db, 1)
+    writer.add_key(0, "loss")
+    start = time.perf_counter()
+    for batch in batches:
+        writer.add_points(batch)
+        writer.flush()
     elapsed = time.perf_counter() - start
     db.close()
     return elapsed
@@ -119,8 +167,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        ours, disk = studylog_ingestion(root / "ws", args.points)
+        ours, disk, levels = studylog_ingestion(root / "ws", args.points)
         bare = bare_executemany(root, args.points)
+        written = writer_ingestion(root, args.points)
         mlflow = mlflow_log_batch(root, args.mlflow_points)
     rate, bare_rate = args.points / ours, args.points / bare
     print(f"{args.points:,} points logged with track.log in one run ({os.cpu_count()} CPUs)\n")
@@ -131,10 +180,17 @@ def main() -> None:
         f"{rate / bare_rate:.2f}× bare executemany (goal ≥ 0.5×)",
     )
     report(
+        "  the metric writer alone",
+        f"{args.points / written:,.0f} pts/s",
+        f"{bare_rate:,.0f} pts/s",
+        f"{bare / written:.2f}× bare executemany (points and levels, no child)",
+    )
+    report(
         "studylog on disk",
         f"{disk / args.points * 1e6 / 2**20:.1f} MB/M",
         "40 MB/M",
-        "per million points (goal ≤ 40)",
+        "per million points (goal ≤ 40), levels included"
+        + ("" if levels < 0 else f" ({levels / args.points * 1e6 / 2**20:.1f} MB/M of it)"),
     )
     if mlflow is None:
         print("MLflow not installed: pip install mlflow-skinny sqlalchemy alembic")

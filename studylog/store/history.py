@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from studylog.store.runs import COST_COLUMNS, RunCost, RunEnd
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import sqlite_utils
 
 
@@ -268,28 +270,81 @@ def metric_names(db: sqlite_utils.Database, run_id: int) -> list[str]:
 
 
 def series(
-    db: sqlite_utils.Database, run_id: int, name: str, max_points: int | None = 400
+    db: sqlite_utils.Database,
+    run_id: int,
+    name: str,
+    max_points: int | None = 400,
+    step_range: tuple[int, int] | None = None,
 ) -> list[tuple[int, float]]:
-    """The (step, value) points of one metric in logged order. With `max_points`, a long
-    series is cut into that many buckets and each keeps its lowest and its highest point, so
-    a plot of a few hundred columns still shows every spike. NaN points are left out."""
+    """The (step, value) points of one metric in logged order, NaN left out. With
+    `max_points`, a long series is cut into that many buckets and each keeps its lowest and
+    its highest point, so a plot of a few hundred columns still shows every spike; they are
+    read from the points when there are at most 4 × `max_points`, else from the finest of
+    the stored levels (store/levels.py) that covers them in at most 2 × `max_points` rows.
+    `step_range` (first, last), both included, reads that part only; steps are taken to grow
+    with the points, as a training loop logs them."""
+    from studylog.store import levels
+
     found = db.execute(
         "SELECT key FROM metric_keys WHERE run_id = ? AND name = ?", [run_id, name]
     ).fetchone()
     if found is None:
         return []
     key = found[0]
-    count = db.execute(
-        "SELECT coalesce(max(seq) + 1, 0) FROM metrics WHERE run_id = ? AND key = ?",
-        [run_id, key],
+    conn = db.conn
+    top = conn.execute(
+        "SELECT max(seq) FROM metrics WHERE run_id = ? AND key = ?", [run_id, key]
     ).fetchone()[0]
-    if max_points is None or count <= 2 * max_points:
-        return db.execute(
-            "SELECT step, value FROM metrics WHERE run_id = ? AND key = ? AND value IS NOT NULL "
-            "ORDER BY seq",
-            [run_id, key],
+    if top is None:
+        return []
+    lo, hi = 0, top + 1
+    if step_range is not None:
+        lo = _first_place(conn, run_id, key, lo, hi, step_range[0])
+        hi = _first_place(conn, run_id, key, lo, hi, step_range[1] + 1)
+    span = hi - lo
+    if max_points is None or span <= 2 * max_points:
+        points = conn.execute(
+            "SELECT step, value FROM metrics WHERE run_id = ? AND key = ? AND seq >= ? "
+            "AND seq < ? AND value IS NOT NULL ORDER BY seq",
+            [run_id, key, lo, hi],
         ).fetchall()
-    size = math.ceil(count / max_points)
+    elif levels.has_levels(conn, run_id, key, top):
+        # The points themselves up to 4 per bucket, else the finest level with at most 2
+        # rows a bucket: a redraw reads at most a few thousand rows at any length.
+        number = 0 if span <= 4 * max_points else levels.level_for(span, 2 * max_points)
+        extremes = levels.cover(conn, run_id, key, lo, hi, number)
+        points = levels.reduce(extremes, lo, span, max_points)
+    else:
+        points = _reduce_points(db, run_id, key, lo, hi, max_points)
+    if step_range is not None:  # steps that do not grow: keep to the range asked for
+        first, last = step_range
+        points = [p for p in points if first <= p[0] <= last]
+    return points
+
+
+def _first_place(
+    conn: sqlite3.Connection, run_id: int, key: int, lo: int, hi: int, step: int
+) -> int:
+    """The first place in lo..hi whose step is `step` or more (hi when none): a binary search
+    over the primary key, a few dozen probes for any length."""
+    probe = (
+        "SELECT step FROM metrics WHERE run_id = ? AND key = ? AND seq >= ? ORDER BY seq LIMIT 1"
+    )
+    while lo < hi:
+        middle = (lo + hi) // 2
+        found = conn.execute(probe, [run_id, key, middle]).fetchone()
+        if found is None or found[0] >= step:
+            hi = middle
+        else:
+            lo = middle + 1
+    return lo
+
+
+def _reduce_points(
+    db: sqlite_utils.Database, run_id: int, key: int, lo: int, hi: int, max_points: int
+) -> list[tuple[int, float]]:
+    """The reduction from the points themselves, for a series stored without levels."""
+    size = math.ceil((hi - lo) / max_points)
     # One short range scan of the primary key per bucket and extreme: SQLite gives a bare
     # column from the row that holds the min() or max(), so each point keeps its own step.
     # (A single GROUP BY seq / size is slower: SQLite sorts the groups instead of streaming.)
@@ -297,8 +352,8 @@ def series(
     low_sql = f"SELECT seq, step, min(value) {range_sql}"
     high_sql = f"SELECT seq, step, max(value) {range_sql}"
     points: list[tuple[int, float]] = []
-    for start in range(0, count, size):
-        bounds = (run_id, key, start, start + size)
+    for start in range(lo, hi, size):
+        bounds = (run_id, key, start, min(start + size, hi))
         low = db.execute(low_sql, bounds).fetchone()
         high = db.execute(high_sql, bounds).fetchone()
         if low[2] is None:  # every point of the bucket is NaN

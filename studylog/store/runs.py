@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from studylog.protocol import Columns
+from studylog.store.levels import LevelWriter
 from studylog.store.locks import retry_locked
 
 if TYPE_CHECKING:
@@ -442,6 +443,7 @@ class MetricWriter:
         self.params: dict[str, str] = {}  # name: value as JSON
         self.rejected = 0
         self.losses = Losses() if losses is None else losses
+        self.levels = LevelWriter(run_id)  # the series' coarser levels, beside the points
         # run_id is an int from SQLite: putting it in the statement saves a column per row.
         self._insert = (
             f"INSERT OR IGNORE INTO metrics (run_id, key, seq, step, value, ms) "
@@ -540,6 +542,8 @@ class MetricWriter:
             for point in batch.rows():
                 with contextlib.suppress(*_POINT_ERRORS):  # counted below as rejected
                     inserted += conn.execute(self._insert, point).rowcount
+        # In the same transaction: the levels never disagree with the points.
+        self.levels.write(conn, batch, complete=inserted == len(batch))
         conn.execute("RELEASE points")
         # OR IGNORE skips a point at a place already taken: count what did not land.
         self.rejected += len(batch) - inserted

@@ -306,5 +306,36 @@ _M007 = """
 """
 
 
+@migrations()
+def m008_metric_levels(db: sqlite_utils.Database) -> None:
+    """Coarser levels of every metric series (store/levels.py). The runs already stored get
+    theirs here, computed from their points, so every series has them from now on."""
+    from studylog.store.levels import rebuild_all
+
+    _execute_each(db, _M008)
+    rebuild_all(db.conn)
+
+
+# Per series and level, one row a bucket of places (seq // 16, 64, 256, …): the number of
+# points, the first and last value, and the lowest and highest point with their steps. Written in
+# the transaction that inserts the points (store/runs.py MetricWriter).
+_M008 = """
+        CREATE TABLE metric_levels (
+            run_id INTEGER NOT NULL,
+            key INTEGER NOT NULL,
+            level INTEGER NOT NULL,         -- 1, 2, … (level 0 is the points in `metrics`)
+            bucket INTEGER NOT NULL,        -- seq // the level's bucket size
+            count INTEGER NOT NULL,         -- points in the bucket, NaN included
+            first_value REAL,               -- of the points with a value (NULL: all NaN)
+            last_value REAL,
+            min_step INTEGER,
+            min_value REAL,
+            max_step INTEGER,
+            max_value REAL,
+            PRIMARY KEY (run_id, key, level, bucket)
+        ) WITHOUT ROWID
+"""
+
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8

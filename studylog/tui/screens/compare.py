@@ -8,7 +8,7 @@ history."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -34,6 +34,7 @@ DEFAULT_CHOSEN = 3
 
 
 class CompareScreen(ModalScreen[None]):
+    AUTO_FOCUS = "#compare-table"  # the plot (Tab) takes the zoom keys
     BINDINGS = [
         Binding("escape,q,v", "dismiss", "Close"),
         Binding("e", "export", "Save as PNG"),
@@ -61,7 +62,7 @@ class CompareScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(MetricPlot).show(self.curves, "")
+        self.query_one(MetricPlot).show(self.curves, "", **self._plot_sources())
         table = self.query_one(DataTable)
         table.add_columns("run", "snippet", "status", "seed", "took", "cost", "params", "final")
         self._fill_table()
@@ -207,11 +208,28 @@ class CompareScreen(ModalScreen[None]):
                 curves[f"{label} · {name}"] = points
         self.curves = curves
         self._fill_table()
-        self.query_one(MetricPlot).show(self.curves, "")
+        shared = [
+            f"{label} · {name}"
+            for r, label in zip(self.remote, self._labels(), strict=True)
+            for name in r.curves
+        ]
+        self.query_one(MetricPlot).show(self.curves, "", remote=shared, **self._plot_sources())
         title = f"Comparing {len(self.runs)} runs"
         if self.remote:
             title += f" + {len(self.remote)} remote (⇣, from {server})"
         self.query_one("#compare-title", Static).update(Text(visible(title)))
+
+    def _plot_sources(self) -> dict[str, Any]:
+        """The stored series behind the local curves (labelled as run_area's _compare does):
+        zooming reads them again from the store."""
+        workspace = getattr(self.app, "workspace", None)
+        labels = {
+            f"#{r.summary.id} {r.summary.snippet} · {m.name}": (r.summary.id, m.name)
+            for r in self.runs
+            for m in r.metrics
+        }
+        sources = {label: source for label, source in labels.items() if label in self.curves}
+        return {"sources": sources, "store": workspace.db_path if workspace else None}
 
     def _snippets(self) -> list[tuple[str, str]]:
         return [(r.summary.note_path, r.summary.snippet) for r in self.runs]

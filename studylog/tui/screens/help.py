@@ -17,7 +17,7 @@ their runs, the output and the loss curves.
 | key | does |
 | --- | --- |
 | `↑` `↓` `Enter` | move in a list or tree, open |
-| `Tab` `Shift+Tab` | next / previous panel: notes, note, snippets, runs, output |
+| `Tab` `Shift+Tab` | next / previous panel: notes, note, snippets, runs, output, curves |
 | `s` / `u` | to the snippets / to the runs |
 | `b` | hide or show the notes (hidden by itself when narrow) |
 | `m` | maximize the focused panel; again or `Esc` restores |
@@ -32,6 +32,7 @@ their runs, the output and the loss curves.
 | `o` | edit in `$VISUAL` / `$EDITOR`; the view follows the file |
 | `e` | export the note (Markdown, HTML, notebook) |
 | `e` (compare) | save the compared curves as one PNG |
+| `+` `-` (curves) | zoom in / out around the middle; `[` `]` earlier / later; `0` all |
 | `n` | today's note, from a template, in `$EDITOR` |
 | `T` | the to-dos of every note; `space` ticks one in its file |
 | `L` | review the due cards: `space` answer, `1`-`4` again/hard/good/easy, `r` runs its snippet |

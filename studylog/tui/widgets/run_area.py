@@ -154,7 +154,12 @@ class RunArea(Horizontal):
         if cost := s.cost.text():
             title += f" · {cost}"
         self.log_view.show_text(view.run.stdout, view.run.stderr, title)
-        self.plot.show(view.curves, f"run #{s.id}")
+        self.plot.show(
+            view.curves,
+            f"run #{s.id}",
+            sources={name: (s.id, name) for name in view.curves},  # zoom reads them again
+            store=self.app.workspace.db_path,
+        )
 
     # -- running: keys go to the session, its events come back as messages --------------
 
