@@ -21,12 +21,13 @@ from textual.screen import Screen
 
 if TYPE_CHECKING:
     from studylog.runner.session import RunSession
+    from studylog.store.search import Hit
 
 from studylog.paths import Workspace
 from studylog.safe_text import visible
 from studylog.settings import Settings
 from studylog.store.db import connect, describe_store_error, open_store
-from studylog.store.queries import NoteSummary, list_notes
+from studylog.store.queries import NoteDetail, NoteSummary, get_note, list_notes
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.state import load_state, save_state
 
@@ -48,6 +49,25 @@ class NoteIndex:
             # watch pass tries again.
             index_notes(db, self.workspace, self.settings)
             return list_notes(db)
+        finally:
+            db.close()
+
+    def read_note(self, path: str) -> NoteDetail:
+        """One note in full, on a connection of its own: called from a thread, so a note
+        read never waits on the UI loop (nor the UI loop on the store)."""
+        db = connect(self.workspace.db_path)
+        try:
+            return get_note(db, path, self.workspace)
+        finally:
+            db.close()
+
+    def search(self, query: str, limit: int = 30) -> list[Hit]:
+        """The notes matching `query`, best first, on a connection of its own (a thread's)."""
+        from studylog.store.search import search
+
+        db = connect(self.workspace.db_path)
+        try:
+            return search(db, query, limit=limit)
         finally:
             db.close()
 

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, WorkerState
 
 from studylog.notes.model import Section
-from studylog.store.queries import NoteDetail, NoteNotFound, NoteSummary, get_note
+from studylog.store.queries import NoteDetail, NoteNotFound, NoteSummary
 from studylog.tui.widgets.note_tree import NoteTree
 from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.search_panel import SearchPanel
@@ -127,19 +127,29 @@ class MainScreen(Screen[None]):
             if not any(n.path == path for n in notes):
                 if not view.gone:
                     view.mark_gone()
-                    self.notify(f"notes/{path} was removed or moved.", severity="warning")
+                    self.notify(
+                        f"{self.app.workspace.label(path)} was removed or moved.",
+                        severity="warning",
+                    )
             else:
                 self._check_open_note(path, first or path not in old)
 
+    @work(thread=True, group="check-open", exclusive=True, exit_on_error=False)
     def _check_open_note(self, path: str, force: bool) -> None:
-        """The open note re-read from the store: shown again (in place) when its text, to-dos,
-        snippets or outline changed; the snippets' badges follow their code (≠ stale)."""
+        """The open note re-read from the store (in a thread): shown again (in place) when its
+        text, to-dos, snippets or outline changed; the snippets' badges follow their code
+        (≠ stale)."""
         try:
-            now = get_note(self.app.db, path)
+            now = self.app.store.read_note(path)
         except NoteNotFound:
             return
-        if force or self.detail is None or _content(now) != _content(self.detail):
-            self.open_note(path, quiet=True, keep_place=True)
+        self.app.call_from_thread(self._open_note_read, now, force)
+
+    def _open_note_read(self, now: NoteDetail, force: bool) -> None:
+        if self.detail is None or self.detail.summary.path != now.summary.path:
+            return  # another note was opened meanwhile
+        if force or _content(now) != _content(self.detail):
+            self.open_note(now.summary.path, quiet=True, keep_place=True, detail=now)
         elif self.run_area is not None and self.run_area.display and self.running is None:
             self.run_area.refresh_snippets()
 
@@ -161,13 +171,18 @@ class MainScreen(Screen[None]):
         quiet: bool = False,
         keep_place: bool = False,
         reveal: list[str] | None = None,
+        detail: NoteDetail | None = None,
     ) -> None:
-        try:
-            detail = get_note(self.app.db, path)
-        except NoteNotFound:
-            if not quiet:
-                self.notify(f"notes/{path} is no longer there", severity="warning")
-            return
+        """Show the note at `path` (read in a thread unless its `detail` was just read)."""
+        if detail is None:
+            try:
+                detail = await asyncio.to_thread(self.app.store.read_note, path)
+            except NoteNotFound:
+                if not quiet:
+                    self.notify(
+                        f"{self.app.workspace.label(path)} is no longer there", severity="warning"
+                    )
+                return
         same = self.detail is not None and self.detail.summary.path == path
         self.detail = detail
         if not keep_place and self.has_class("-narrow"):
@@ -183,7 +198,8 @@ class MainScreen(Screen[None]):
         self.app.save_state()
         if not detail.summary.readable:
             self.notify(
-                f"notes/{path} could not be read: {'; '.join(detail.summary.warnings)}",
+                f"{self.app.workspace.label(path)} could not be read: "
+                + "; ".join(detail.summary.warnings),
                 title="Unreadable note",
                 severity="error",
             )
@@ -315,9 +331,7 @@ class MainScreen(Screen[None]):
     @work(group="search", exclusive=True, exit_on_error=False)
     async def run_search(self, query: str) -> None:
         await asyncio.sleep(0.05)  # typing goes on: only the last query of a burst runs
-        from studylog.store.search import search
-
-        hits = search(self.app.db, query, limit=30) if query.strip() else []
+        hits = await asyncio.to_thread(self.app.store.search, query) if query.strip() else []
         panel = self.query_one(SearchPanel)
         panel.show_hits(query, hits)
         panel.set_class(bool(query.strip()), "searching")
