@@ -208,6 +208,8 @@ def run_detail(
     facts.add_row("duration", duration_text(s.duration))
     facts.add_row("exit code", "—" if s.exit_code is None else str(s.exit_code))
     facts.add_row("seed", str(s.seed))
+    if run.start_path:
+        facts.add_row("process", "warm (forked)" if run.start_path == "warm" else "cold (new)")
     if run.args:
         facts.add_row("args", safe(" ".join(run.args)))
     facts.add_row("code", safe(s.code_hash[:12]))

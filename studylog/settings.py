@@ -34,6 +34,9 @@ class RunSettings:
     timeout: float = 120.0
     memory_limit_mb: int = 4096
     seed: int = 0
+    # Runs forked from a warm parent that has imported torch (the TUI, `run` of several
+    # snippets); false: every run starts a new interpreter.
+    warm: bool = True
 
 
 @dataclass(frozen=True)

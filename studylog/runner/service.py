@@ -30,8 +30,9 @@ from studylog.runner.events import (
 from studylog.runner.metric_writer import BackgroundMetricWriter
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, ProcessResult, Status, run_process
-from studylog.runner.snippets import RunError, fence_timeout, snippet_code
+from studylog.runner.snippets import RunError, fence_timeout, snippet_code, wants_fresh
 from studylog.runner.store_thread import StoreThread
+from studylog.runner.warm import WarmParent
 from studylog.store import runs as store_runs
 
 if TYPE_CHECKING:
@@ -81,6 +82,17 @@ def base_environment() -> dict[str, Any]:
         "studylog": __version__,
         "torch": _installed("torch"),
         "numpy": _installed("numpy"),
+    }
+
+
+def run_environment(seed: int) -> dict[str, str]:
+    """The environment of every run of this seed, less its channel and tag."""
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",  # output streams as it is printed
+        "PYTHONIOENCODING": "utf-8",
+        "PYTHONHASHSEED": str(seed),  # str hashes and set orders repeat too
+        "MPLBACKEND": "Agg",  # a plotting snippet never waits on a window
     }
 
 
@@ -197,11 +209,26 @@ class Runner:
         self.store = store if store is not None else StoreThread(workspace.db_path)
         self._owns_store = store is None
         self._cleaned = False
+        self.warm: WarmParent | None = None
         if db is not None:
             self._remove_leftover_code(db)
 
+    def start_warm(self) -> WarmParent:
+        """Start (or restart, when it died) a warm parent for runs of the settings' seed; it
+        imports torch in the background, and runs go cold until it is ready. Call from the
+        thread that runs the runs (the warm parent dies with the thread that started it)."""
+        if self.warm is None or not self.warm.alive():
+            env = run_environment(self.settings.seed)
+            me = os.getpid()
+            env[store_runs.RUN_TAG_ENV] = store_runs.owner_tag(me, store_runs._process_mark(me))
+            env[store_runs.RUN_TAG_ENV] += "warm"
+            self.warm = WarmParent.start(self.workspace.root, env)
+        return self.warm
+
     def close(self) -> None:
-        """End the store's thread (when this runner made it)."""
+        """End the warm parent, and the store's thread (when this runner made it)."""
+        if self.warm is not None:
+            self.warm.close()
         if self._owns_store:
             self.store.close()
 
@@ -311,14 +338,8 @@ class Runner:
             "seed": new.seed,
         }
         read_fd, write_fd = os.pipe()
-        env = {
-            **os.environ,
-            CHANNEL_ENV: str(write_fd),
-            "PYTHONUNBUFFERED": "1",  # output streams as it is printed
-            "PYTHONIOENCODING": "utf-8",
-            "PYTHONHASHSEED": str(new.seed),  # str hashes and set orders repeat too
-            "MPLBACKEND": "Agg",  # a plotting snippet never waits on a window
-        }
+        env = {**run_environment(new.seed), CHANNEL_ENV: str(write_fd)}
+        warm = None if wants_fresh(snippet) else self.warm
         channel = asyncio.ensure_future(self._read_channel(read_fd, live))
         saver = asyncio.ensure_future(_save_periodically(live))
         try:
@@ -331,9 +352,12 @@ class Runner:
                 cancel=cancel,
                 pass_fds=(write_fd,),
                 capture=live.output,
+                warm=warm,
             )
         finally:
             os.close(write_fd)
+            if warm is not None and warm.failure is not None:  # died: the next run goes warm
+                self.start_warm()
             saver.cancel()
             # Every writer is dead now, so the channel ends at once; one that escaped the
             # process group (setsid) cannot hold the run open.
@@ -382,6 +406,7 @@ class Runner:
             warnings=warnings,
         )
         try:
+            store_runs.set_start_path(db, live.run_id, result.start_path)
             store_runs.finish_run(db, live.run_id, end)
         except sqlite3.Error as exc:
             raise RunError(
