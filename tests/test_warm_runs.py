@@ -323,3 +323,36 @@ def test_wait_ready_gives_up_on_a_parent_that_cannot_start(tmp_path: Path) -> No
     warm = WarmParent.start(tmp_path / "missing", run_environment(0))  # no such folder
     assert asyncio.run(warm.wait_ready(5)) is False
     assert warm.failure is not None and "cannot start" in warm.failure
+
+
+async def test_the_tui_starts_a_warm_parent_after_its_first_paint_and_r_runs_warm(
+    tmp_path: Path,
+) -> None:
+    from studylog.store.history import list_runs
+    from studylog.tui.app import StudylogApp
+    from tests.tui_helpers import make_workspace, settings, until
+
+    ws = make_workspace(tmp_path)
+    app = StudylogApp(ws, settings(), warm=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen: object = pilot.app.screen
+
+        def warm() -> WarmParent | None:
+            return app.run_session.runner.warm if "run_session" in app.__dict__ else None
+
+        await until(pilot, lambda: getattr(screen, "notes", None), "the notes to load")
+        await until(pilot, warm, "the warm parent to start")
+        started = warm()
+        assert started is not None
+        await until(pilot, started.check_ready, "the warm parent to be ready", READY_SECONDS)
+        screen.open_note("pytorch/2022-01-21-training.md")  # type: ignore[attr-defined]
+        await until(pilot, lambda: getattr(screen, "snippet", None) == "train", "the note")
+        await pilot.press("r")
+        await until(pilot, lambda: list_runs(app.db), "the run to start")
+        await until(pilot, lambda: getattr(screen, "running", 1) is None, "the run", 120)
+        (run,) = list_runs(app.db)
+        assert run.status == "succeeded"
+        assert get_run(app.db, run.id).start_path == "warm"
+        assert started.process is not None
+        pid = started.process.pid
+    wait_for(lambda: gone_or_zombie(pid), "the warm parent to end with the app")

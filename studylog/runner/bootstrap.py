@@ -124,15 +124,21 @@ class _GiveBack(importlib.abc.Loader):
         module.__spec__ = self.original  # module_from_spec put ours there
 
 
-def main(spec_json: str, *, preloaded: bool = False) -> None:
-    """Run the snippet of `spec_json`. `preloaded`: in a warm run (`runner.warm`), whose
-    process has NumPy and torch imported already."""
+def hide_preloaded(names: Sequence[str]) -> _Preloaded:
+    """In a warm run's process, before its request: take the modules `names` (imported by
+    the warm parent) out of sys.modules until the snippet imports them; for `main`."""
+    return _Preloaded(names)
+
+
+def main(spec_json: str, *, preloaded: _Preloaded | None = None) -> None:
+    """Run the snippet of `spec_json`. `preloaded`: in a warm run (`runner.warm`), the
+    modules its process had imported, hidden (`hide_preloaded`)."""
     spec = json.loads(spec_json)
     seed = int(spec["seed"])
     random.seed(seed)
     sys.meta_path.insert(0, _SeedOnImport(seed))
-    if preloaded:
-        sys.meta_path.insert(1, _Preloaded(("numpy", "torch")))
+    if preloaded is not None:
+        sys.meta_path.insert(1, preloaded)
         track._channel = track._open_channel()  # the run's environment names its channel
     if track._channel is not None:  # programs the snippet starts must not inherit the pipe
         os.set_inheritable(track._channel.fd, False)

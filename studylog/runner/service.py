@@ -213,12 +213,14 @@ class Runner:
         if db is not None:
             self._remove_leftover_code(db)
 
-    def start_warm(self) -> WarmParent:
-        """Start (or restart, when it died) a warm parent for runs of the settings' seed; it
-        imports torch in the background, and runs go cold until it is ready. Call from the
-        thread that runs the runs (the warm parent dies with the thread that started it)."""
+    def start_warm(self, seed: int | None = None) -> WarmParent:
+        """Start (or restart, when it died) a warm parent for runs of `seed` (the settings'
+        by default); it imports torch in the background, and runs go cold until it is
+        ready. Call from the thread that runs the runs (the warm parent dies with the thread
+        that started it)."""
         if self.warm is None or not self.warm.alive():
-            env = run_environment(self.settings.seed)
+            seed = self.settings.seed if seed is None else seed
+            env = run_environment(seed)
             me = os.getpid()
             env[store_runs.RUN_TAG_ENV] = store_runs.owner_tag(me, store_runs._process_mark(me))
             env[store_runs.RUN_TAG_ENV] += "warm"

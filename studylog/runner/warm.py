@@ -4,21 +4,23 @@ starts in milliseconds and is still a fresh process of its own.
 How it goes. studylog starts `python -m studylog.runner.warm` (`WarmParent.start`) with one
 end of a socket pair. The warm parent imports NumPy and torch and does nothing else: no torch
 operation (a process forked from one whose OpenMP pool has started can hang), no thread of
-its own, no CUDA. It waits on the socket. A run request carries the run's spec, working
-folder, environment and limits, and (SCM_RIGHTS) the run's stdout, stderr, report and kept
-file descriptors. For each request the warm parent forks once and answers with the child's
-pid and a pidfd for it (opened before the child can be reaped, so it never names another
-process).
+its own, no CUDA. It then keeps one *spare run* ready: a forked supervisor process and,
+forked by that, the run's snippet process, both waiting. A run request carries the run's
+spec, working folder, environment and limits, and (SCM_RIGHTS) the run's stdout, stderr,
+report and kept file descriptors. The spare supervisor takes it from the socket, tells the
+warm parent (which forks the next spare), answers studylog with its pid and a pidfd, and
+hands the request and descriptors on to its snippet process. No fork stands between the
+request and the snippet's first statement.
 
-The forked child is the run's supervisor, as `runner.supervisor` is for a cold run: it makes
-a session of its own (the run's process group), becomes the child subreaper of the run's
-tree, dies with the warm parent (which dies with studylog), and forks the snippet. The
-snippet's process puts its descriptors where a cold run has them (stdin /dev/null, stdout,
+The spare supervisor is the run's supervisor, as `runner.supervisor` is for a cold run: a
+session of its own (the run's process group), the child subreaper of the run's tree, dead
+with the warm parent (which dies with studylog, and when studylog closes the socket); it
+watches the tree's memory, kills the whole tree at the end and writes the report. The
+snippet process puts its descriptors where a cold run has them (stdin /dev/null, stdout,
 stderr, the metric channel at the same number; nothing else open), takes the run's working
 folder, environment and data limit, and returns from `serve` to this module's top level,
-which runs `bootstrap.main` and then ends as any Python program does (threads joined, atexit
-handlers, streams flushed). studylog waits on the pidfd and reads the report pipe exactly as
-for a cold supervisor (`runner.process`).
+which runs `bootstrap.main` and ends the process (`_end`). studylog follows the supervisor
+through its pidfd and reads the report pipe exactly as for a cold one (`runner.process`).
 
 What makes a forked run the same as a cold one: the warm parent is started with the
 environment of a cold run of the same seed (`PYTHONHASHSEED` cannot change after start, so
@@ -271,9 +273,21 @@ def _reap(signum: int, frame: Any) -> None:
             pass
 
 
-def serve(sock_fd: int) -> _Request:
-    """The warm parent's loop. Returns only in the process of a run's snippet; ends the
-    process when studylog is gone."""
+def _parse(msg: bytes, fds: list[int]) -> _Request:
+    raw = json.loads(msg)
+    return _Request(
+        raw["spec"], raw["cwd"], raw["env"], raw["memory"], raw["data"], raw["keep"], fds
+    )
+
+
+def serve(sock_fd: int) -> tuple[_Request, Any]:
+    """The warm parent's loop. Returns only in the process of a run's snippet (the request,
+    and the hidden modules for `bootstrap`); ends the process when studylog is gone.
+
+    The parent keeps one spare run ready: a supervisor and, under it, a snippet process,
+    forked before any request. The spare supervisor takes the next request from the socket,
+    answers it, and hands it to its snippet process; only then does the parent fork the
+    next spare. So no fork stands between a request and the snippet's first statement."""
     from studylog.procctl import die_with_parent
 
     die_with_parent(signal.SIGKILL)
@@ -307,56 +321,78 @@ def serve(sock_fd: int) -> _Request:
     sock.send(json.dumps({"preloaded": preloaded}).encode())
     me = os.getpid()
     while True:
-        try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
-        except OSError:
+        taken_r, taken_w = os.pipe()
+        if os.fork() == 0:
+            os.close(taken_r)
+            return _spare(sock, taken_w, me)
+        os.close(taken_w)
+        word = _read_word(taken_r)  # the spare took a request, or saw studylog go
+        os.close(taken_r)
+        if word == b"e":
             os._exit(0)
-        if not msg:  # studylog closed its end: it is gone or done with us
-            os._exit(0)
-        try:
-            raw = json.loads(msg)
-            request = _Request(
-                raw["spec"], raw["cwd"], raw["env"], raw["memory"], raw["data"], raw["keep"], fds
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            for fd in fds:
-                os.close(fd)
-            sock.send(json.dumps({"error": f"bad request ({exc})"}).encode())
-            continue
-        # SIGCHLD held back until the pidfd is open: the child cannot be reaped before.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        pid = -1
-        try:
-            pid = os.fork()
-            if pid == 0:
-                sock.close()
-                return _supervise(request, me)
-            pidfd = os.pidfd_open(pid)
-        except OSError as exc:
-            for fd in fds:
-                os.close(fd)
-            sock.send(json.dumps({"error": f"cannot fork ({exc})"}).encode())
-            continue
-        finally:
-            if pid != 0:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-        for fd in fds:
-            os.close(fd)
-        try:
-            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
-        except OSError:
-            os._exit(0)
-        finally:
-            os.close(pidfd)
+        if not word:  # the spare died before it took one: try again, but not in a loop
+            if not _alive_peer(sock):
+                os._exit(0)
+            import time
+
+            time.sleep(0.1)
 
 
-def _supervise(request: _Request, warm_pid: int) -> _Request:
-    """In the forked run: be its supervisor; return (in the snippet's process) to run it."""
+def _read_word(fd: int) -> bytes:
+    while True:
+        try:
+            return os.read(fd, 1)
+        except InterruptedError:  # pragma: no cover (PEP 475 retries)
+            continue
+
+
+def _alive_peer(sock: socket.socket) -> bool:
+    """Whether studylog still holds its end of the socket (a poll, no read)."""
+    import select
+
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLRDHUP)
+    return not poller.poll(0)
+
+
+def _spare(sock: socket.socket, taken_w: int, warm_pid: int) -> tuple[_Request, Any]:
+    """A spare run: be its supervisor once a request comes; return (in the snippet's
+    process) to run it."""
+    from studylog.procctl import become_subreaper, die_with_parent
     from studylog.runner import supervisor
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     os.setsid()  # the run's own session and process group, as a cold supervisor has
+    become_subreaper()
+    die_with_parent(signal.SIGTERM)  # a spare whose warm parent is gone ends at once
+    if os.getppid() != warm_pid:
+        os._exit(0)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        os.close(taken_w)
+        sock.close()
+        ours.close()
+        return _spare_snippet(theirs)
+    theirs.close()
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
+    except OSError:
+        msg, fds = b"", []
+    os.write(taken_w, b"t" if msg else b"e")
+    os.close(taken_w)
+    if not msg:  # studylog closed its end: it is gone or done with us
+        os._exit(0)
+    try:
+        request = _parse(msg, fds)
+    except (ValueError, KeyError, TypeError) as exc:
+        with contextlib.suppress(OSError):
+            sock.send(json.dumps({"error": f"bad request ({exc})"}).encode())
+        os._exit(0)
+    pidfd = os.pidfd_open(os.getpid())
+    socket.send_fds(sock, [json.dumps({"pid": os.getpid()}).encode()], [pidfd])
+    os.close(pidfd)
+    sock.close()
     report_fd = request.fds[2]
     config = {
         "parent": warm_pid,
@@ -366,15 +402,9 @@ def _supervise(request: _Request, warm_pid: int) -> _Request:
     }
     if not supervisor.prepare(config):
         os._exit(0)
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _become_run(request)
-        except BaseException as exc:
-            os.write(2, f"studylog: cannot start the run: {exc}\n".encode(errors="replace"))
-            os._exit(127)
-        return request
-    for fd in request.fds:  # the snippet has them; ours would keep the pipes open
+    socket.send_fds(ours, [msg], fds)  # the snippet process starts
+    ours.close()
+    for fd in fds:  # the snippet has them; ours would keep the pipes open
         if fd != report_fd:
             os.close(fd)
     code = 1
@@ -382,6 +412,36 @@ def _supervise(request: _Request, warm_pid: int) -> _Request:
         code = supervisor.watch(config, pid)
     finally:
         os._exit(code)
+
+
+def _spare_snippet(sock: socket.socket) -> tuple[_Request, Any]:
+    """A spare run's snippet process: made ready before its request (the preloaded modules
+    touched and hidden), then made the run's on the request."""
+    from studylog.procctl import die_with_parent
+    from studylog.runner import bootstrap
+
+    die_with_parent(signal.SIGKILL)  # if the supervisor is SIGKILLed, the snippet goes too
+    # Seeding touches what a run's seeding will touch, so the pages are this process's own
+    # before the clock starts; the run seeds again with its seed when it imports them.
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(0)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(0)
+    hidden = bootstrap.hide_preloaded(PRELOAD)
+    try:
+        msg, fds, _flags, _addr = socket.recv_fds(sock, _MAX_MESSAGE, _MAX_FDS)
+    except OSError:
+        os._exit(0)
+    if not msg:  # the spare was never used
+        os._exit(0)
+    sock.close()
+    try:
+        request = _parse(msg, fds)
+        _become_run(request)
+    except BaseException as exc:
+        os.write(2, f"studylog: cannot start the run: {exc}\n".encode(errors="replace"))
+        os._exit(127)
+    return request, hidden
 
 
 def _become_run(request: _Request) -> None:
@@ -466,11 +526,11 @@ def _end(code: int) -> None:
 
 
 if __name__ == "__main__":
-    run = serve(int(sys.argv[1]))
+    run, hidden = serve(int(sys.argv[1]))
     from studylog.runner import bootstrap
 
     try:
-        bootstrap.main(run.spec, preloaded=True)
+        bootstrap.main(run.spec, preloaded=hidden)
     except SystemExit as exc:
         _end(_exit_code(exc))
     _end(0)
