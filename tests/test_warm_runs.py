@@ -19,7 +19,7 @@ from studylog.runner.events import RunFinished
 from studylog.runner.process import Limits, ProcessResult, run_process
 from studylog.runner.service import Runner, RunTarget, run_environment
 from studylog.runner.warm import WarmParent
-from studylog.settings import Settings
+from studylog.settings import RunSettings, Settings
 from studylog.store.db import open_store
 from studylog.store.history import RunDetail, get_run
 from studylog.store.index import index_notes
@@ -356,3 +356,19 @@ async def test_the_tui_starts_a_warm_parent_after_its_first_paint_and_r_runs_war
         assert started.process is not None
         pid = started.process.pid
     wait_for(lambda: gone_or_zombie(pid), "the warm parent to end with the app")
+
+
+async def test_a_memory_limit_too_small_for_a_fork_runs_cold(tmp_path: Path) -> None:
+    notes = Notes(tmp_path / "ws", None)
+    try:
+        warm = notes.runner.start_warm()
+        assert await warm.wait_ready(READY_SECONDS), warm.failure
+        assert warm.data_size > 0
+        # Room for a small cold run, not for a fork that starts with torch in memory.
+        limit_mb = max(64, warm.data_size // 2**20 // 2)
+        notes.runner.settings = RunSettings(memory_limit_mb=limit_mb)
+        finished, run = await notes.run(notes.target("print('small')"))
+        assert (finished.status, run.start_path, run.stdout) == ("succeeded", "cold", "small\n")
+        assert finished.warnings == []
+    finally:
+        notes.close(keep_warm=False)

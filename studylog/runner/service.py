@@ -358,8 +358,9 @@ class Runner:
             )
         finally:
             os.close(write_fd)
-            if warm is not None and warm.failure is not None:  # died: the next run goes warm
-                self.start_warm()
+            if warm is not None and warm.failure is not None and warm.was_ready:
+                # It died: the next runs go warm again once a new one is ready.
+                self.start_warm(int(warm.hash_seed) if warm.hash_seed.isdigit() else None)
             saver.cancel()
             # Every writer is dead now, so the channel ends at once; one that escaped the
             # process group (setsid) cannot hold the run open.

@@ -93,6 +93,8 @@ class WarmParent:
         self.ready = False
         self.failure: str | None = None  # why it is not there, for the record
         self.preloaded: list[str] = []
+        self.data_size = 0  # the warm parent's data memory, which every fork starts with
+        self.was_ready = False  # it got ready once (a parent that never did is not restarted)
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -149,7 +151,8 @@ class WarmParent:
             return False
         hello = json.loads(data)
         self.preloaded = list(hello.get("preloaded", []))
-        self.ready = True
+        self.data_size = int(hello.get("data", 0))
+        self.ready = self.was_ready = True
         return True
 
     async def wait_ready(self, seconds: float) -> bool:
@@ -183,6 +186,11 @@ class WarmParent:
             if self.failure:
                 raise WarmUnavailable(self.failure)
             raise WarmUnavailable("the warm parent is not ready yet", expected=True)
+        limit = config.get("data", 0)
+        if limit and limit < 2 * self.data_size:
+            # A fork starts with torch's memory, which a cold run without torch never has:
+            # under a limit this small, the run would fail where a cold one succeeds.
+            raise WarmUnavailable("the memory limit is too small for a warm run", expected=True)
         assert self.sock is not None
         request = {
             "spec": argv[3],
@@ -297,8 +305,9 @@ def serve(sock_fd: int) -> tuple[_Request, Any]:
         try:
             __import__(name)
             preloaded.append(name)
-        except ImportError:
-            continue
+        except Exception:  # not installed, or broken: a run that imports it shows why
+            for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+                del sys.modules[key]
     import studylog.runner.bootstrap  # noqa: F401  (and through it, track)
 
     # OpenBLAS (NumPy) starts a thread pool at import; its own fork handler stops it, so
@@ -318,7 +327,8 @@ def serve(sock_fd: int) -> tuple[_Request, Any]:
     # 80 ms, to tidy a process that is ending anyway; a snippet's own still run.
     for info in weakref.finalize._registry.values():  # type: ignore[attr-defined]
         info.atexit = False
-    sock.send(json.dumps({"preloaded": preloaded}).encode())
+    hello = {"preloaded": preloaded, "data": _data_size()}
+    sock.send(json.dumps(hello).encode())
     me = os.getpid()
     while True:
         taken_r, taken_w = os.pipe()
@@ -336,6 +346,18 @@ def serve(sock_fd: int) -> tuple[_Request, Any]:
             import time
 
             time.sleep(0.1)
+
+
+def _data_size() -> int:
+    """This process's data memory (what RLIMIT_DATA counts), in bytes; 0 when unknown."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _read_word(fd: int) -> bytes:
