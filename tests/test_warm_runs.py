@@ -372,3 +372,23 @@ async def test_a_memory_limit_too_small_for_a_fork_runs_cold(tmp_path: Path) -> 
         assert finished.warnings == []
     finally:
         notes.close(keep_warm=False)
+
+
+async def test_a_warm_run_ends_as_python_does_threads_atexit_open_files(
+    notes: Notes, tmp_path: Path
+) -> None:
+    code = """
+import atexit, sys, threading, time
+out = open(sys.argv[0] + ".left-open", "w")
+out.write("flushed at exit")  # never closed
+atexit.register(lambda: print("atexit ran"))
+threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+print("main done")
+"""
+    for attrs, path in (("", "warm"), ("fresh=true", "cold")):
+        target = notes.target(code, attrs)
+        finished, run = await notes.run(target)
+        assert (finished.status, run.start_path) == ("succeeded", path), run.stderr
+        assert run.stdout == "main done\nthread finished\natexit ran\n"
+        left = notes.workspace.root / f"notes/{target.note_path}.left-open"
+        assert left.read_text() == "flushed at exit"

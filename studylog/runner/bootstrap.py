@@ -1,6 +1,7 @@
 """The first code of every run, in the child: seed, report the environment, run the snippet.
 
-`python -m studylog.runner.bootstrap SPEC` where SPEC is JSON (see `runner.spawn`). Stdlib
+`python -m studylog.runner.bootstrap SPEC` where SPEC is JSON (see `runner.service`), or
+`main(SPEC, preloaded=...)` in a run forked by the warm parent (`runner.warm`). Stdlib
 only: a snippet that never imports torch pays nothing for it. NumPy and torch are seeded by an
 import hook the moment the snippet imports them, so seeding costs no import of its own.
 """
