@@ -37,6 +37,9 @@ class RunSettings:
     # Sample CPU %, memory and GPU use of every run once a second as `system/...` metrics
     # (a snippet's `system_metrics=true|false` decides for itself).
     system_metrics: bool = False
+    # Runs forked from a warm parent that has imported torch (the TUI, `run` of several
+    # snippets); false: every run starts a new interpreter.
+    warm: bool = True
 
 
 @dataclass(frozen=True)

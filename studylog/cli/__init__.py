@@ -48,7 +48,7 @@ def _open_app(workspace: Path | None) -> None:
         settings = load_settings(found.settings_file)
         from studylog.tui.app import StudylogApp
 
-        app = StudylogApp(found, settings)
+        app = StudylogApp(found, settings, warm=settings.run.warm)
     except (WorkspaceError, SettingsError, StoreError) as exc:
         raise fail(str(exc)) from exc
     app.run()

@@ -191,6 +191,8 @@ def run_detail(
     if cost := s.cost.text():
         facts.add_row("cost", safe(cost))
     facts.add_row("seed", str(s.seed))
+    if run.start_path:
+        facts.add_row("process", "warm (forked)" if run.start_path == "warm" else "cold (new)")
     if run.args:
         facts.add_row("args", safe(" ".join(run.args)))
     facts.add_row("code", safe(s.code_hash[:12]))

@@ -143,6 +143,10 @@ async def _run_all(
     from studylog.runner.session import RunSession
 
     runs = RunSession(s.workspace, s.settings.run)
+    if len(snippets) > 1 and s.settings.run.warm:
+        # A warm parent for the batch, ended with it: it holds this command's settings and
+        # environment, so the next command starts its own.
+        runs.start_warm(seed)
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     timers: list[asyncio.TimerHandle] = []

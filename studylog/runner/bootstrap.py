@@ -1,6 +1,7 @@
 """The first code of every run, in the child: seed, report the environment, run the snippet.
 
-`python -m studylog.runner.bootstrap SPEC` where SPEC is JSON (see `runner.spawn`). Stdlib
+`python -m studylog.runner.bootstrap SPEC` where SPEC is JSON (see `runner.service`), or
+`main(SPEC, preloaded=...)` in a run forked by the warm parent (`runner.warm`). Stdlib
 only: a snippet that never imports torch pays nothing for it. NumPy and torch are seeded by an
 import hook the moment the snippet imports them, so seeding costs no import of its own.
 """
@@ -99,11 +100,68 @@ class _SeedOnImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-def main(spec_json: str) -> None:
+class _Preloaded(importlib.abc.MetaPathFinder):
+    """In a warm run: NumPy and torch, imported by the warm parent, taken out of sys.modules
+    (with their submodules) and given back the moment the snippet imports them, so they are
+    seeded and reported then, as in a cold run."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.hidden: dict[str, dict[str, types.ModuleType]] = {}
+        for name in names:
+            if name not in sys.modules:
+                continue
+            family = {
+                key: module
+                for key, module in sys.modules.items()
+                if key == name or key.startswith(name + ".")
+            }
+            for key in family:
+                del sys.modules[key]
+            self.hidden[name] = family
+
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        family = self.hidden.pop(name, None)
+        if family is None:
+            return None
+        # One loader per module: the seeding finder wraps the loader's exec_module.
+        return importlib.machinery.ModuleSpec(name, _GiveBack(self, family), is_package=True)
+
+
+class _GiveBack(importlib.abc.Loader):
+    def __init__(self, finder: _Preloaded, family: dict[str, types.ModuleType]) -> None:
+        self.finder = finder
+        self.family = family
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = self.family.pop(spec.name)
+        self.original = module.__spec__
+        sys.modules.update(self.family)  # its submodules, as they were
+        if spec.name == "torch" and "numpy" in self.finder.hidden:
+            __import__("numpy")  # as importing torch does in a cold run
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__spec__ = self.original  # module_from_spec put ours there
+
+
+def hide_preloaded(names: Sequence[str]) -> _Preloaded:
+    """In a warm run's process, before its request: take the modules `names` (imported by
+    the warm parent) out of sys.modules until the snippet imports them; for `main`."""
+    return _Preloaded(names)
+
+
+def main(spec_json: str, *, preloaded: _Preloaded | None = None) -> None:
+    """Run the snippet of `spec_json`. `preloaded`: in a warm run (`runner.warm`), the
+    modules its process had imported, hidden (`hide_preloaded`)."""
     spec = json.loads(spec_json)
     seed = int(spec["seed"])
     random.seed(seed)
     sys.meta_path.insert(0, _SeedOnImport(seed))
+    if preloaded is not None:
+        sys.meta_path.insert(1, preloaded)
+        track._channel = track._open_channel()  # the run's environment names its channel
     if track._channel is not None:  # programs the snippet starts must not inherit the pipe
         os.set_inheritable(track._channel.fd, False)
 

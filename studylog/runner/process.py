@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from studylog.runner import supervisor
 from studylog.runner.output import CappedOutput
+from studylog.runner.warm import WarmParent, WarmUnavailable
 from studylog.store.runs import (
     RUN_TAG_ENV,
     RunCost,
@@ -76,6 +77,7 @@ class ProcessResult(RunEnd):
     ended: float
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    start_path: Literal["warm", "cold"] = "cold"  # forked by the warm parent, or started
 
 
 class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
@@ -96,10 +98,12 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _kill_everything(pid: int, tag: str) -> None:
-    """The supervisor's group, and every process that carries the run's tag whatever its
+def _kill_everything(child: _Started, tag: str) -> None:
+    """The supervisor, its group, and every process that carries the run's tag whatever its
     session: the way out when the supervisor cannot do it (stuck, killed, or we are)."""
-    _kill_group(pid)
+    with contextlib.suppress(ProcessLookupError):
+        child.signal(signal.SIGKILL)
+    _kill_group(child.pid)
     kill_tagged(tag)
 
 
@@ -141,6 +145,20 @@ async def _pump(
             on_line(stream, line)
 
 
+@dataclass
+class _Started:
+    """A run's supervisor, started one way or the other: what `_follow` needs of it."""
+
+    pid: int
+    exited: asyncio.Future[None]  # done the moment the supervisor ends
+    stdout: asyncio.StreamReader
+    stderr: asyncio.StreamReader
+    signal: Callable[[int], None]  # raises ProcessLookupError when it is gone
+    own_status: Callable[[], int | None]  # its exit status, where we can know it
+    close: Callable[[], None]
+    path: Literal["warm", "cold"]
+
+
 async def run_process(
     argv: Sequence[str],
     *,
@@ -152,49 +170,161 @@ async def run_process(
     pass_fds: Sequence[int] = (),
     capture: tuple[CappedOutput, CappedOutput] | None = None,
     on_start: Callable[[int], None] | None = None,
+    warm: WarmParent | None = None,
 ) -> ProcessResult:
     """Run `argv` to its end (or its limit) and say how it went; never raises for the child's
     faults. Every way out kills every process the child started, whatever its session or
     process group. `capture` (stdout, stderr) lets the caller read the output so far;
-    `on_start` is told the pid of the run's supervisor, the root of its process tree."""
+    `on_start` is told the pid of the run's supervisor, the root of its process tree.
+    `warm`: fork the run from this warm parent when it can take it, else start it cold."""
     started, t0 = time.time(), time.monotonic()
-    loop = asyncio.get_running_loop()
     me = os.getpid()
     tag = owner_tag(me, _process_mark(me)) + secrets.token_hex(6)
     report_r, report_w = os.pipe()
     memory = limits.memory_mb * 1024 * 1024 if limits.memory_mb else 0
     config = {"parent": me, "report_fd": report_w, "memory": memory, "data": memory}
-    config.update({f"keep{i}": fd for i, fd in enumerate(pass_fds)})
+    env = {**(os.environ if env is None else env), RUN_TAG_ENV: tag}
+    notes: list[str] = []
+    child: _Started | None = None
     try:
-        transport, protocol = await loop.subprocess_exec(
-            lambda: _Protocol(_CHUNK, loop),
-            *supervisor.command(config, list(argv)),
-            cwd=cwd,
-            env={**(os.environ if env is None else env), RUN_TAG_ENV: tag},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own group: a terminal's Ctrl-C reaches studylog only
-            pass_fds=(*pass_fds, report_w),
-        )
+        if warm is not None:
+            try:
+                child = await _start_warm(warm, argv, cwd, env, config, pass_fds)
+            except WarmUnavailable as exc:
+                if not exc.expected:
+                    notes.append(f"started cold: {exc}")
+        if child is None:
+            config.update({f"keep{i}": fd for i, fd in enumerate(pass_fds)})
+            child = await _start_cold(argv, cwd, env, config, pass_fds, report_w)
     except BaseException:
         os.close(report_r)
         raise
     finally:
         os.close(report_w)
     if on_start is not None:
-        on_start(transport.get_pid())
+        on_start(child.pid)
     try:
-        return await _follow(
-            transport, protocol, report_r, tag, limits, on_line, cancel, capture, started, t0
-        )
+        result = await _follow(child, report_r, tag, limits, on_line, cancel, capture, started, t0)
     finally:
         os.close(report_r)
+    result.notes[:0] = notes
+    result.start_path = child.path
+    return result
+
+
+async def _start_cold(
+    argv: Sequence[str],
+    cwd: Path,
+    env: dict[str, str],
+    config: dict[str, int],
+    pass_fds: Sequence[int],
+    report_w: int,
+) -> _Started:
+    """A supervisor process of our own, which starts `argv` with exec."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _Protocol(_CHUNK, loop),
+        *supervisor.command(config, list(argv)),
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # its own group: a terminal's Ctrl-C reaches studylog only
+        pass_fds=(*pass_fds, report_w),
+    )
+    proc = asyncio.subprocess.Process(transport, protocol, loop)
+    assert proc.stdout is not None and proc.stderr is not None
+    pid = proc.pid
+
+    def send(signum: int) -> None:
+        os.kill(pid, signum)
+
+    return _Started(
+        pid=pid,
+        exited=protocol.exited,
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        signal=send,
+        own_status=transport.get_returncode,
+        close=transport.close,
+        path="cold",
+    )
+
+
+async def _start_warm(
+    warm: WarmParent,
+    argv: Sequence[str],
+    cwd: Path,
+    env: dict[str, str],
+    config: dict[str, int],
+    pass_fds: Sequence[int],
+) -> _Started:
+    """A supervisor forked by the warm parent (not our child: followed through a pidfd)."""
+    loop = asyncio.get_running_loop()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        launched = await warm.launch(
+            argv,
+            cwd=cwd,
+            env=env,
+            config=config,
+            fds={"stdout": out_w, "stderr": err_w, "report": config["report_fd"]},
+            keep=pass_fds,
+        )
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    pidfd = launched.pidfd
+    readers: list[asyncio.StreamReader] = []
+    transports: list[asyncio.BaseTransport] = []
+    for fd in (out_r, err_r):
+        reader = asyncio.StreamReader(limit=_CHUNK)
+        protocol = asyncio.StreamReaderProtocol(reader)
+
+        def factory(made: asyncio.StreamReaderProtocol = protocol) -> asyncio.BaseProtocol:
+            return made
+
+        transport, _ = await loop.connect_read_pipe(factory, os.fdopen(fd, "rb", buffering=0))
+        readers.append(reader)
+        transports.append(transport)
+    exited: asyncio.Future[None] = loop.create_future()
+
+    def on_exit() -> None:
+        loop.remove_reader(pidfd)
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(pidfd, on_exit)
+
+    def send(signum: int) -> None:
+        signal.pidfd_send_signal(pidfd, signum)
+
+    def close() -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        for transport in transports:
+            transport.close()
+
+    return _Started(
+        pid=launched.pid,
+        exited=exited,
+        stdout=readers[0],
+        stderr=readers[1],
+        signal=send,
+        own_status=lambda: None,
+        close=close,
+        path="warm",
+    )
 
 
 async def _follow(
-    transport: asyncio.SubprocessTransport,
-    protocol: _Protocol,
+    child: _Started,
     report_fd: int,
     tag: str,
     limits: Limits,
@@ -205,16 +335,12 @@ async def _follow(
     t0: float,
 ) -> ProcessResult:
     """Stream the output of a started supervisor until the run ends, then say how it went."""
-    loop = asyncio.get_running_loop()
-    proc = asyncio.subprocess.Process(transport, protocol, loop)
-    pid = proc.pid
-    assert proc.stdout is not None and proc.stderr is not None
     out, err = capture or (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
     pumps = asyncio.gather(
-        _pump(proc.stdout, "stdout", out, on_line), _pump(proc.stderr, "stderr", err, on_line)
+        _pump(child.stdout, "stdout", out, on_line), _pump(child.stderr, "stderr", err, on_line)
     )
     # Not proc.wait(): it also waits for the pipes, which something outside the run may hold.
-    waiter: asyncio.Future[Any] = asyncio.ensure_future(asyncio.shield(protocol.exited))
+    waiter: asyncio.Future[Any] = asyncio.ensure_future(asyncio.shield(child.exited))
     watchers: set[asyncio.Future[Any]] = {waiter}
     cancel_task: asyncio.Future[Any] | None = None
     if cancel is not None:
@@ -232,15 +358,15 @@ async def _follow(
             ended_by = "cancelled"
         if ended_by is not None:  # the supervisor ends the tree; if it cannot, we do
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                child.signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(asyncio.shield(protocol.exited), STOP_GRACE_SECONDS)
+                await asyncio.wait_for(asyncio.shield(child.exited), STOP_GRACE_SECONDS)
             except TimeoutError:
-                _kill_everything(pid, tag)
-                await protocol.exited
+                _kill_everything(child, tag)
+                await child.exited
         report = _read_report(report_fd)
         if report is None or report.get("all_killed") != "1":  # the supervisor could not finish
-            _kill_everything(pid, tag)
+            _kill_everything(child, tag)
         # The run's processes are gone, so the pipes are at their end: unless something
         # outside the run holds them (a descriptor passed away). Then stop reading them.
         try:
@@ -249,23 +375,23 @@ async def _follow(
             pumps.cancel()
             notes.append("a process outside the run held its output open; stopped reading it")
     except BaseException:  # cancelled, or a bug of ours: no process of the run outlives it
-        _kill_everything(pid, tag)
+        _kill_everything(child, tag)
         pumps.cancel()
         # Nobody awaits the pumps now: their CancelledError is taken here, or the event
         # loop logs it from a finalizer ("exception was never retrieved") at any moment.
         pumps.add_done_callback(lambda f: f.cancelled() or f.exception())
-        transport.close()
+        child.close()
         raise
     finally:
         if cancel_task is not None:
             cancel_task.cancel()
-    transport.close()
+    child.close()
     duration = time.monotonic() - t0
     last = err.last_line()
     if report is not None and "returncode" in report:
         returncode = int(report["returncode"])
     else:  # the supervisor died (or the snippet could not be waited for): its own end
-        own = transport.get_returncode()
+        own = child.own_status()
         returncode = own or -signal.SIGKILL
         notes.append(f"the run's supervisor ended unexpectedly (exit status {own})")
     status = ended_by

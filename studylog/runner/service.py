@@ -36,8 +36,10 @@ from studylog.runner.snippets import (
     fence_system_metrics,
     fence_timeout,
     snippet_code,
+    wants_fresh,
 )
 from studylog.runner.store_thread import StoreThread
+from studylog.runner.warm import WarmParent
 from studylog.store import runs as store_runs
 
 if TYPE_CHECKING:
@@ -87,6 +89,17 @@ def base_environment() -> dict[str, Any]:
         "studylog": __version__,
         "torch": _installed("torch"),
         "numpy": _installed("numpy"),
+    }
+
+
+def run_environment(seed: int) -> dict[str, str]:
+    """The environment of every run of this seed, less its channel and tag."""
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",  # output streams as it is printed
+        "PYTHONIOENCODING": "utf-8",
+        "PYTHONHASHSEED": str(seed),  # str hashes and set orders repeat too
+        "MPLBACKEND": "Agg",  # a plotting snippet never waits on a window
     }
 
 
@@ -230,11 +243,28 @@ class Runner:
         self.store = store if store is not None else StoreThread(workspace.db_path)
         self._owns_store = store is None
         self._cleaned = False
+        self.warm: WarmParent | None = None
         if db is not None:
             self._remove_leftover_code(db)
 
+    def start_warm(self, seed: int | None = None) -> WarmParent:
+        """Start (or restart, when it died) a warm parent for runs of `seed` (the settings'
+        by default); it imports torch in the background, and runs go cold until it is
+        ready. Call from the thread that runs the runs (the warm parent dies with the thread
+        that started it)."""
+        if self.warm is None or not self.warm.alive():
+            seed = self.settings.seed if seed is None else seed
+            env = run_environment(seed)
+            me = os.getpid()
+            env[store_runs.RUN_TAG_ENV] = store_runs.owner_tag(me, store_runs._process_mark(me))
+            env[store_runs.RUN_TAG_ENV] += "warm"
+            self.warm = WarmParent.start(self.workspace.root, env)
+        return self.warm
+
     def close(self) -> None:
-        """End the store's thread (when this runner made it)."""
+        """End the warm parent, and the store's thread (when this runner made it)."""
+        if self.warm is not None:
+            self.warm.close()
         if self._owns_store:
             self.store.close()
 
@@ -351,14 +381,8 @@ class Runner:
             "seed": new.seed,
         }
         read_fd, write_fd = os.pipe()
-        env = {
-            **os.environ,
-            CHANNEL_ENV: str(write_fd),
-            "PYTHONUNBUFFERED": "1",  # output streams as it is printed
-            "PYTHONIOENCODING": "utf-8",
-            "PYTHONHASHSEED": str(new.seed),  # str hashes and set orders repeat too
-            "MPLBACKEND": "Agg",  # a plotting snippet never waits on a window
-        }
+        env = {**run_environment(new.seed), CHANNEL_ENV: str(write_fd)}
+        warm = None if wants_fresh(snippet) else self.warm
         channel = asyncio.ensure_future(self._read_channel(read_fd, live))
         saver = asyncio.ensure_future(_save_periodically(live))
         sampler = None
@@ -382,9 +406,13 @@ class Runner:
                 pass_fds=(write_fd,),
                 capture=live.output,
                 on_start=None if sampler is None else sampler.start,
+                warm=warm,
             )
         finally:
             os.close(write_fd)
+            if warm is not None and warm.failure is not None and warm.was_ready:
+                # It died: the next runs go warm again once a new one is ready.
+                self.start_warm(int(warm.hash_seed) if warm.hash_seed.isdigit() else None)
             saver.cancel()
             if sampler is not None:
                 await asyncio.to_thread(sampler.stop)  # its last points are on their way
@@ -424,6 +452,7 @@ class Runner:
         end = live.end(result)
         warnings = live.problems() + result.notes
         try:
+            store_runs.set_start_path(db, live.run_id, result.start_path)
             store_runs.finish_run(
                 db,
                 live.run_id,

@@ -334,8 +334,15 @@ class RunSession:
         """Several runs' records and curves (read in the store's thread)."""
         return await self.store.call(lambda db: [run_view(db, run_id) for run_id in run_ids])
 
+    def start_warm(self, seed: int | None = None) -> None:
+        """Start a warm parent for the runs to come, of `seed` (the settings' by default),
+        in the background: runs start cold until it has imported torch. Call from the
+        thread of the runs' event loop."""
+        self.runner.start_warm(seed)
+
     def close(self) -> None:
-        """End the store's thread (after the batch going now is over)."""
+        """End the warm parent and the store's thread (after the batch going now is over)."""
+        self.runner.close()
         self.store.close()
 
 

@@ -37,6 +37,12 @@ def snippet_code(workspace: Workspace, snippet: Snippet) -> str:
         raise RunError(f"{snippet.path}: cannot read the snippet's file ({exc})") from exc
 
 
+def wants_fresh(snippet: Snippet) -> bool:
+    """A snippet marked `fresh=true` always starts in a new interpreter (never forked from
+    the warm parent): for code that must see a process no module was imported in."""
+    return snippet.attrs.get("fresh", "").strip().lower() in ("true", "1", "yes", "on")
+
+
 def fence_timeout(snippet: Snippet) -> tuple[float | None, str | None]:
     """The snippet's own `timeout=` in seconds (None when it has none), and a warning when
     that value is not a positive number (then it is ignored)."""

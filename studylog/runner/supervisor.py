@@ -41,15 +41,21 @@ def _start(argv: list[str], report_fd: int, data_limit: int) -> int:
     if pid:
         return pid
     try:
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        die_with_parent(signal.SIGKILL)  # if we are SIGKILLed, the snippet goes too
         os.close(report_fd)
-        if data_limit:
-            resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+        become_snippet(data_limit)
         os.execvp(argv[0], argv)
     except BaseException as exc:
         os.write(2, f"studylog: cannot start {argv[0]}: {exc}\n".encode(errors="replace"))
     os._exit(127)
+
+
+def become_snippet(data_limit: int) -> None:
+    """In the supervisor's forked child, before it runs the snippet: no blocked signals, dead
+    with the supervisor, the per-process memory limit."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    die_with_parent(signal.SIGKILL)  # if we are SIGKILLed, the snippet goes too
+    if data_limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
 
 
 def command(config: dict[str, int], argv: list[str]) -> list[str]:
@@ -71,15 +77,29 @@ def parse_words(line: str) -> dict[str, str]:
 
 def main(config_words: str, argv: list[str]) -> int:
     config = {key: int(value) for key, value in parse_words(config_words).items()}
-    parent, report_fd, limit = config["parent"], config["report_fd"], config.get("memory", 0)
+    if not prepare(config):
+        return 0
+    child = _start(argv, config["report_fd"], config.get("data", 0))
+    return watch(config, child)
+
+
+def prepare(config: dict[str, int]) -> bool:
+    """Take the tree in hand before the snippet starts: its signals, its orphans, our death
+    with the parent. False (the report written) when the parent is gone already."""
     signal.pthread_sigmask(signal.SIG_BLOCK, _WATCHED)  # taken with sigtimedwait below
     become_subreaper()
     die_with_parent(signal.SIGTERM)
+    if os.getppid() != config["parent"]:  # studylog died before we could ask to die with it
+        _write(config["report_fd"], {})
+        return False
+    return True
+
+
+def watch(config: dict[str, int], child: int) -> int:
+    """Wait for the snippet `child` (started after `prepare`), watch the tree's memory, end
+    the tree, write the report. The supervisor's exit status."""
+    parent, report_fd, limit = config["parent"], config["report_fd"], config.get("memory", 0)
     report: dict[str, int | str] = {}
-    if os.getppid() != parent:  # studylog died before we could ask to die with it
-        _write(report_fd, report)
-        return 0
-    child = _start(argv, report_fd, config.get("data", 0))
     for key, fd in config.items():  # the snippet has them; ours would keep them open
         if key.startswith("keep"):
             os.close(fd)

@@ -77,6 +77,7 @@ class RunDetail:
     stderr: str
     params: dict[str, Any]
     metrics: list[MetricInfo]
+    start_path: str | None = None  # warm (forked by the warm parent) | cold; None before m009
 
     def to_json(self) -> dict[str, object]:
         data = self.summary.to_json()
@@ -88,6 +89,7 @@ class RunDetail:
             args=self.args,
             timeout=self.timeout,
             memory_limit_mb=self.memory_limit_mb,
+            start_path=self.start_path,
             ended=self.ended,
             truncated=self.truncated,
             environment=self.env,
@@ -197,7 +199,8 @@ def latest_runs(db: sqlite_utils.Database, note_id: int) -> dict[str, RunSummary
 def get_run(db: sqlite_utils.Database, run_id: int) -> RunDetail:
     row = db.execute(
         f"""SELECT {_SUMMARY_COLUMNS}, source, snippet_path, code, args, timeout,
-                   memory_limit_mb, ended, truncated, env, warnings, stdout, stderr
+                   memory_limit_mb, ended, truncated, env, warnings, stdout, stderr,
+                   start_path
             FROM {_SUMMARY_FROM} WHERE runs.id = ?""",
         [run_id],
     ).fetchone()
@@ -230,6 +233,7 @@ def get_run(db: sqlite_utils.Database, run_id: int) -> RunDetail:
         stderr=row[_SUMMARY_WIDTH + 11],
         params=params,
         metrics=_metric_infos(db, run_id),
+        start_path=row[_SUMMARY_WIDTH + 12],
     )
 
 

@@ -547,3 +547,13 @@ class MetricWriter:
         conn.execute("RELEASE points")
         # OR IGNORE skips a point at a place already taken: count what did not land.
         self.rejected += len(batch) - inserted
+
+
+def set_start_path(db: sqlite_utils.Database, run_id: int, path: str) -> None:
+    """Record how the run's process started: 'warm' or 'cold'."""
+
+    def write() -> None:
+        with db.conn:
+            db.execute("UPDATE runs SET start_path = ? WHERE id = ?", (path, run_id))
+
+    retry_locked(write)

@@ -337,5 +337,12 @@ _M008 = """
 """
 
 
+@migrations()
+def m009_run_start_path(db: sqlite_utils.Database) -> None:
+    """How each run's process started: 'warm' (forked by the warm parent) or 'cold' (a new
+    interpreter); NULL for runs recorded before."""
+    db.execute("ALTER TABLE runs ADD COLUMN start_path TEXT")
+
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9

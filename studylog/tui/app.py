@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -80,10 +81,11 @@ class StudylogApp(App[None]):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, workspace: Workspace, settings: Settings) -> None:
+    def __init__(self, workspace: Workspace, settings: Settings, *, warm: bool = False) -> None:
         super().__init__()
         self.workspace = workspace
         self.settings = settings
+        self.warm = warm  # start a warm parent for the runs once the first screen is painted
         self.db = open_store(workspace.db_path)  # the caller reports a store that won't open
         self.store = NoteIndex(workspace, settings)
         self.ui_state = load_state(workspace.ui_state_file)
@@ -98,6 +100,16 @@ class StudylogApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
+
+    def on_mount(self) -> None:
+        if self.warm:
+            self.call_after_refresh(self._start_warm)
+
+    @work(exclusive=True, group="warm", exit_on_error=False)
+    async def _start_warm(self) -> None:
+        """The warm parent, started from the app's own thread (it dies with the thread that
+        started it); it imports torch in its own process, so this takes milliseconds."""
+        self.run_session.start_warm()
 
     def on_unmount(self) -> None:
         if "run_session" in self.__dict__:
