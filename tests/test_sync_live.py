@@ -192,7 +192,11 @@ def test_run_sync_survives_a_server_that_goes_away_and_comes_back(
     (root / "notes").mkdir(parents=True)
     stop = tmp_path / "stop"
     (root / "studylog.toml").write_text(
-        f'[sync]\nmlflow_uri = "{server.url}"\nexperiment = "{experiment}"\n', encoding="utf-8"
+        # The run lasts until the test touches `stop`; its timeout must not end it first
+        # while a loaded machine restarts the server (each wait has its own deadline).
+        f'[run]\ntimeout = 1800\n\n[sync]\nmlflow_uri = "{server.url}"\n'
+        f'experiment = "{experiment}"\n',
+        encoding="utf-8",
     )
     code = LIVE.format(stop=str(stop))
     (root / "notes" / "train.md").write_text(
