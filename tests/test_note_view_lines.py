@@ -39,3 +39,33 @@ async def test_a_long_group_label_is_cut_before_its_count(tmp_path: Path) -> Non
         assert "…" in label  # the name is what is cut
         assert len(label) <= room, (label, room)
         assert label.startswith(("▼ ", "▶ "))  # the expand arrow stays
+
+
+TRAINING = "pytorch/2022-01-21-training.md"
+
+
+async def test_at_80x24_the_curve_of_a_run_gets_rows_to_read(tmp_path: Path) -> None:
+    from studylog.store.history import list_runs
+    from studylog.tui.widgets.metric_plot import MetricPlot
+    from studylog.tui.widgets.note_view import NoteView
+    from studylog.tui.widgets.run_log import RunLog
+
+    ws = make_workspace(tmp_path / "ws")
+    app = StudylogApp(ws, settings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen.open_note(TRAINING)
+        view = screen.query_one(NoteView)
+        await until(pilot, lambda: view.ready.is_set() and screen.snippet == "train", "the note")
+        await pilot.press("r")
+        await until(pilot, lambda: screen.running is None and list_runs(app.db), "the run")
+        plot = screen.query_one(MetricPlot)
+        await until(pilot, lambda: plot.curves.get("loss"), "the curve")
+        await pilot.pause()
+        # The curve: its title, frame, x ticks and label take six rows; three are left for
+        # the curve itself (one before). The output keeps a line; the note keeps its rows.
+        assert plot.size.height >= 9, plot.size
+        assert screen.query_one(RunLog).size.height >= 2
+        assert view.size.height >= 8, view.size
