@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from markdown_it import MarkdownIt
 
@@ -43,7 +44,7 @@ def split_blocks(body: str) -> list[Block]:
     lines = body.split("\n")
     html_blocks = {
         token.map[0]: token.map[1]
-        for token in MarkdownIt("commonmark").parse(body)
+        for token in _block_parser().parse(body)
         if token.type == "html_block" and token.map and _TAGS.search(token.content)
     }
     root: list[Block] = []
@@ -101,6 +102,13 @@ def split_blocks(body: str) -> list[Block]:
         index = end
     flush()
     return root
+
+
+@cache
+def _block_parser() -> MarkdownIt:
+    """A CommonMark parser that stops at blocks: only their kinds and lines are read here,
+    and the inline pass would double the parse of a long note."""
+    return MarkdownIt("commonmark").disable(["inline", "text_join"])
 
 
 def _residue(html_text: str) -> str:

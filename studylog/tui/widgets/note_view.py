@@ -15,6 +15,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -33,6 +34,7 @@ from studylog.notes.model import Section
 from studylog.safe_text import visible, visible_lines
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
     from rich.markdown import Markdown
 
     from studylog.notes.blocks import Block
@@ -172,23 +174,32 @@ def chunk_texts(text: str) -> list[str]:
     always starting a piece (so the outline lands on it)."""
     if len(text) <= CHUNK_CHARS and not re.search(r"\n#{1,6} ", text):
         return [text]
-    from markdown_it import MarkdownIt
-
     lines = text.split("\n")
+    # Where each line starts in `text`: a piece's size is a subtraction.
+    offsets = [0]
+    for line_text in lines:
+        offsets.append(offsets[-1] + len(line_text) + 1)
     starts: list[tuple[int, bool]] = []
-    for token in MarkdownIt("commonmark").enable("table").parse(text):
+    for token in _block_parser().parse(text):
         if token.level == 0 and token.nesting >= 0 and token.map is not None:
             starts.append((token.map[0], token.type == "heading_open"))
     pieces: list[str] = []
     begin = 0
-    size = 0
     for line, heading in sorted(set(starts)):
-        if line > begin and (heading or size >= CHUNK_CHARS):
+        if line > begin and (heading or offsets[line] - offsets[begin] >= CHUNK_CHARS):
             pieces.append("\n".join(lines[begin:line]))
-            begin, size = line, 0
-        size = sum(len(x) + 1 for x in lines[begin:line])
+            begin = line
     pieces.append("\n".join(lines[begin:]))
     return [piece for piece in pieces if piece.strip()]
+
+
+@cache
+def _block_parser() -> MarkdownIt:
+    """CommonMark with tables, blocks only: chunking reads where top-level blocks start,
+    and the inline pass would double the parse."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
 
 
 class Highlighted:
@@ -501,21 +512,26 @@ class NoteView(VerticalScroll):
             return
         from studylog.notes.blocks import split_blocks
 
-        items = list(_items(split_blocks(detail.body), memory=memory if keep_place else None))
+        # Made as they are mounted: a long note's later sections cost nothing before the
+        # first screen is painted.
+        items = _items(split_blocks(detail.body), memory=memory if keep_place else None)
         if place is None:
             self.scroll_home(animate=False)
-        items.reverse()  # popped from the end
         first = True
         limit = BATCH_CHARS
-        while items and generation == self._generation:
+        while generation == self._generation:
             if first:
                 batch = self._first_screen(items)
             else:
                 batch, size = [], 0
-                while items and (not batch or size < limit):
-                    item = items.pop()
+                while not batch or size < limit:
+                    item = next(items, None)
+                    if item is None:
+                        break
                     batch.append(item.widget)
                     size += item.size
+            if not batch:
+                break
             await self.mount_all(batch)
             await self._painted()
             if generation != self._generation:
@@ -526,18 +542,22 @@ class NoteView(VerticalScroll):
             first = False
             if place is not None:
                 self.scroll_to(y=place[0], animate=False)
-        self.ready.set()
+        if generation == self._generation:
+            self.first_painted.set()  # (a note with an empty body)
+            self.ready.set()
 
-    def _first_screen(self, items: list[_Item]) -> list[Widget]:
-        """The first widgets of `items` (reversed), enough to fill the view: chunks are
-        rendered here at the view's width to know their height (the render is kept)."""
+    def _first_screen(self, items: Iterator[_Item]) -> list[Widget]:
+        """The first widgets of `items`, enough to fill the view: chunks are rendered here
+        at the view's width to know their height (the render is kept)."""
         width = self.scrollable_content_region.width or self.size.width or 80
         wanted = max(self.size.height, 10) + 2
         height = 6  # the header, about
         batch: list[Widget] = []
         size = 0
-        while items and height < wanted and size < FIRST_CHARS:
-            item = items.pop()
+        while height < wanted and size < FIRST_CHARS:
+            item = next(items, None)
+            if item is None:
+                break
             batch.append(item.widget)
             size += item.size
             if isinstance(item.widget, MarkdownChunk):
