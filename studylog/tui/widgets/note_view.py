@@ -44,8 +44,10 @@ from studylog.store.queries import NoteDetail
 CHUNK_CHARS = 2500
 # Mounted before the first paint: a screen's worth of lines, at most this many characters.
 FIRST_CHARS = 6000
-# Mounted between two paints while the rest of a long note arrives.
-BATCH_CHARS = 12000
+# Mounted between two paints while the rest of a long note arrives (doubling each time):
+# each batch costs a layout of all that is mounted, so few and large (measured with
+# benchmarks/bench_note_open.py: 12,000 took about 15% more CPU for 100 KB).
+BATCH_CHARS = 32000
 # `<details>` deeper than this are shown flat (their summary in bold): a widget per level of
 # a 2,000-deep nesting would take the app down.
 MAX_DEPTH = 12
@@ -537,6 +539,8 @@ class NoteView(VerticalScroll):
             if generation != self._generation:
                 return
             self.first_painted.set()
+            # Keys and waiters get their turn before the next batch is made.
+            await asyncio.sleep(0)
             if not first:
                 limit *= 2  # fewer, larger batches: each costs a layout of all that is mounted
             first = False
