@@ -69,3 +69,28 @@ async def test_at_80x24_the_curve_of_a_run_gets_rows_to_read(tmp_path: Path) -> 
         assert plot.size.height >= 9, plot.size
         assert screen.query_one(RunLog).size.height >= 2
         assert view.size.height >= 8, view.size
+
+
+async def test_a_note_with_no_body_counts_as_painted_and_ready(tmp_path: Path) -> None:
+    from studylog.tui.widgets.note_view import NoteView
+
+    extra: dict[str, str | bytes] = {"empty.md": "---\ntitle: Only a title\n---\n"}
+    ws = make_workspace(tmp_path / "ws", extra)
+    async with StudylogApp(ws, settings()).run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen.open_note("empty.md")
+        view = screen.query_one(NoteView)
+        # Waiters on the first screen (the outline, search, the benchmark) are let go.
+        await until(
+            pilot,
+            lambda: (
+                view.detail is not None
+                and view.detail.summary.path == "empty.md"
+                and view.ready.is_set()
+                and view.first_painted.is_set()
+            ),
+            "the empty note painted",
+        )
+        assert "Only a title" in str(screen.query_one("#note-header").render())
