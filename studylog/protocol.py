@@ -14,6 +14,9 @@ KEY = "key"  # {"key": [key, name]}: a metric's name gets its small integer key
 POINTS = "points"  # {"points": {column: base64 of its array}}: a batch of points
 PARAMS = "params"  # {"params": {name: value}}
 ENV = "env"  # {"env": {name: value}}: facts of the child's environment (CUDA, ...)
+# {"cost": {name: value}}: what the child alone can tell of its cost, sent as it exits:
+# cuda_device, cuda_peak_allocated and cuda_peak_reserved (bytes) when it used CUDA
+COST = "cost"
 
 # A batch of points: these columns, each an array of this type code, all of one length.
 COLUMNS = (("key", "q"), ("seq", "q"), ("step", "q"), ("value", "d"), ("ms", "q"))

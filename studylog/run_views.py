@@ -125,6 +125,8 @@ def run_summary(
         (f"  run #{run.summary.id}", "dim"),
     )
     lines.append(head)
+    if cost := run.summary.cost.text():
+        lines.append(Text(cost, style="dim"))
     if run.summary.signal:
         lines.append(safe(f"killed by {run.summary.signal}", "red"))
     if run.summary.last_error and finished_status != "succeeded":
@@ -207,6 +209,8 @@ def run_detail(
     facts.add_row("started", safe(s.started))
     facts.add_row("duration", duration_text(s.duration))
     facts.add_row("exit code", "—" if s.exit_code is None else str(s.exit_code))
+    if cost := s.cost.text():
+        facts.add_row("cost", safe(cost))
     facts.add_row("seed", str(s.seed))
     if run.args:
         facts.add_row("args", safe(" ".join(run.args)))

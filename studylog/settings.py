@@ -34,6 +34,9 @@ class RunSettings:
     timeout: float = 120.0
     memory_limit_mb: int = 4096
     seed: int = 0
+    # Sample CPU %, memory and GPU use of every run once a second as `system/...` metrics
+    # (a snippet's `system_metrics=true|false` decides for itself).
+    system_metrics: bool = False
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,9 @@ def test_runs_and_runs_show(run_cli, write_note):
     listed = run_cli.json("runs", "two", "--snippet", "ok")
     assert [r["snippet"] for r in listed] == ["ok"]
     shown = run_cli.json("runs", "show", str(listed[0]["id"]))
-    assert shown["stdout"] == "trained\n" and shown["params"] == {"lr": 0.1}
+    assert shown["output"]["stdout"] == "trained\n" and shown["params"] == {"lr": 0.1}
     assert shown["metrics"][0]["name"] == "loss" and shown["metrics"][0]["points"] == 50
-    assert shown["env"]["python"]
+    assert shown["environment"]["python"]
     text = run_cli("runs", "show", str(listed[0]["id"])).stdout
     assert "trained" in text and "param lr" in text and "loss" in text
     assert "┤" in text  # the plot's axis

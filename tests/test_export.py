@@ -21,7 +21,15 @@ from studylog.paths import Workspace, sample_course
 from studylog.store.db import open_store
 from studylog.store.index import index_notes
 from studylog.store.queries import get_note
-from studylog.store.runs import Columns, MetricWriter, NewRun, RunEnd, finish_run, start_run
+from studylog.store.runs import (
+    Columns,
+    MetricWriter,
+    NewRun,
+    RunCost,
+    RunEnd,
+    finish_run,
+    start_run,
+)
 from tests.tui_helpers import settings
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
@@ -60,18 +68,15 @@ def record(
         db,
         run_id,
         RunEnd(
-            status,
-            0,
-            1.5,
-            0 if status == "succeeded" else 1,
-            None,
-            None,
-            stdout,
-            stderr,
-            False,
-            {"python": "3.11"},
-            [],
+            status=status,
+            duration=1.5,
+            exit_code=0 if status == "succeeded" else 1,
+            cost=RunCost(peak_memory=212 * 2**20, cpu_user=1.5, cpu_system=0.35),
         ),
+        ended=0,
+        stdout=stdout,
+        stderr=stderr,
+        env={"python": "3.11"},
     )
     return run_id
 

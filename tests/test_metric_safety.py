@@ -83,8 +83,8 @@ def test_an_odd_param_is_refused_in_the_snippet_and_the_rest_is_kept(run_cli, wr
     (run,) = _json_runs(result)
     assert run["status"] == "succeeded" and run["lost"] == 0 and run["warnings"] == []
     detail = run_cli.json("runs", "show", str(run["id"]))
-    assert "refused: track: param 'data_file' holds '\\udcff'" in detail["stdout"]
-    assert "refused: track: a metric name must be a string, not 123" in detail["stdout"]
+    assert "refused: track: param 'data_file' holds '\\udcff'" in detail["output"]["stdout"]
+    assert "refused: track: a metric name must be a string, not 123" in detail["output"]["stdout"]
     assert detail["params"] == {"lr": 0.1, "data_file": "data.csv"}
     assert [(m["name"], m["points"]) for m in detail["metrics"]] == [("loss", 10)]
 

@@ -326,7 +326,7 @@ async def test_a_shared_mapping_counts_against_the_memory_limit(tmp_path):
         textwrap.dedent(_SHARED), tmp_path, limits=Limits(memory_mb=128, timeout=50)
     )
     assert result.status == "out_of_memory", result
-    assert "memory limit" in (result.last_error_line or "")
+    assert "memory limit" in (result.last_error or "")
 
 
 async def test_forked_workers_are_summed_against_the_memory_limit(tmp_path):
@@ -344,4 +344,4 @@ async def test_forked_workers_are_summed_against_the_memory_limit(tmp_path):
 async def test_a_private_mapping_refused_by_the_limit_is_out_of_memory(tmp_path):
     result = await _run(textwrap.dedent(_PRIVATE), tmp_path, limits=Limits(memory_mb=128))
     assert result.status == "out_of_memory", result
-    assert "Cannot allocate memory" in (result.last_error_line or "")
+    assert "Cannot allocate memory" in (result.last_error or "")

@@ -31,7 +31,7 @@ async def test_success_streams_lines_in_order(tmp_path):
     assert [line for s, line in lines if s == "stdout"] == ["one\n", "two\n"]
     assert ("stderr", "err\n") in lines
     assert result.stdout == "one\ntwo\n"
-    assert result.last_error_line is None
+    assert result.last_error is None
 
 
 async def test_working_directory_is_the_given_folder(tmp_path):
@@ -42,13 +42,13 @@ async def test_working_directory_is_the_given_folder(tmp_path):
 async def test_failure_keeps_the_last_error_line(tmp_path):
     result = await run("raise ValueError('bad shape (3, 4)')", tmp_path)
     assert result.status == "failed" and result.exit_code == 1
-    assert result.last_error_line == "ValueError: bad shape (3, 4)"
+    assert result.last_error == "ValueError: bad shape (3, 4)"
 
 
 async def test_infinite_loop_is_timed_out_and_killed(tmp_path):
     result = await run("while True: pass", tmp_path, limits=Limits(timeout=0.5))
     assert result.status == "timed_out"
-    assert result.signal_name == "SIGKILL"
+    assert result.signal == "SIGKILL"
 
 
 @pytest.mark.parametrize(
@@ -61,14 +61,14 @@ async def test_infinite_loop_is_timed_out_and_killed(tmp_path):
 async def test_crash_names_the_signal(tmp_path, code, signal_name):
     result = await run(code, tmp_path)
     assert result.status == "crashed"
-    assert result.signal_name == signal_name
+    assert result.signal == signal_name
 
 
 async def test_unbounded_allocation_is_out_of_memory(tmp_path):
     code = "blocks = []\nwhile True: blocks.append(bytearray(50_000_000))"
     result = await run(code, tmp_path, limits=Limits(memory_mb=500, timeout=60))
     assert result.status == "out_of_memory"
-    assert "MemoryError" in result.last_error_line
+    assert "MemoryError" in result.last_error
 
 
 async def test_stdin_is_closed(tmp_path):

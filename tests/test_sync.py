@@ -203,7 +203,7 @@ def test_sync_sends_params_points_tags_artifacts_and_status_once(
     assert tags["studylog.code_hash"] == local["code_hash"]
     assert tags["studylog.status"] == "succeeded" and boom.data.tags["studylog.status"] == "failed"
     assert tags["studylog.started"] == local["started"]
-    assert json.loads(tags["studylog.environment"])["python"] == local["env"]["python"]
+    assert json.loads(tags["studylog.environment"])["python"] == local["environment"]["python"]
 
     artifacts = {a.path for a in client.list_artifacts(adam.info.run_id)}
     assert {"output", "code", "params.json", "environment.json"} <= artifacts

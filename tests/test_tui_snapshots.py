@@ -11,7 +11,15 @@ import studylog.tui.widgets.run_area as run_area
 from studylog.store.db import open_store
 from studylog.store.index import index_notes
 from studylog.store.queries import get_note
-from studylog.store.runs import Columns, MetricWriter, NewRun, RunEnd, finish_run, start_run
+from studylog.store.runs import (
+    Columns,
+    MetricWriter,
+    NewRun,
+    RunCost,
+    RunEnd,
+    finish_run,
+    start_run,
+)
 from studylog.tui.app import StudylogApp
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.runs_table import RunsTable
@@ -50,7 +58,15 @@ def ws(tmp_path, fixed_time):
         finish_run(
             db,
             run_id,
-            RunEnd("succeeded", 0, 1.25, 0, None, None, "trained 40 steps\n", "", False, {}, []),
+            RunEnd(
+                status="succeeded",
+                duration=1.25,
+                exit_code=0,
+                cost=RunCost(peak_memory=180 * 2**20, cpu_user=1.0, cpu_system=0.2),
+            ),
+            ended=0,
+            stdout="trained 40 steps\n",
+            stderr="",
         )
     db.close()
     return ws

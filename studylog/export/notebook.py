@@ -223,6 +223,7 @@ def _run_metadata(result: SnippetResult) -> dict[str, Any]:
         "seed": s.seed,
         "started": s.started,
         "duration": s.duration,
+        "cost": s.cost.to_json(),
         "params": result.run.params,
         "environment": result.run.env,
     }

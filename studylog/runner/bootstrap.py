@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from studylog import track
-from studylog.protocol import ENV
+from studylog.protocol import COST, ENV
 
 
 def _report(message: dict[str, Any]) -> None:
@@ -41,6 +41,27 @@ def _seed_torch(module: types.ModuleType, seed: int) -> None:
     except Exception as exc:  # a broken CUDA setup must not stop a CPU snippet
         env["cuda_error"] = f"{type(exc).__name__}: {exc}"
     _report({ENV: env})
+
+
+def _report_cuda_cost() -> None:
+    """As the snippet ends: the peak CUDA memory torch allocated and reserved, when the
+    snippet used CUDA (torch imported and CUDA initialised; nothing is initialised here)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    try:
+        if not torch.cuda.is_initialized():
+            return
+        device = torch.cuda.current_device()
+        cost = {
+            "cuda_device": torch.cuda.get_device_name(device),
+            "cuda_peak_allocated": int(torch.cuda.max_memory_allocated(device)),
+            "cuda_peak_reserved": int(torch.cuda.max_memory_reserved(device)),
+        }
+    except Exception as exc:  # a broken CUDA state must not change how the snippet ended
+        _report({ENV: {"cuda_cost_error": f"{type(exc).__name__}: {exc}"}})
+        return
+    _report({COST: cost})
 
 
 class _SeedOnImport(importlib.abc.MetaPathFinder):
@@ -112,6 +133,8 @@ def main(spec_json: str) -> None:
             type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None
         )
         sys.exit(1)
+    finally:
+        _report_cuda_cost()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-from studylog.protocol import COLUMNS, ENV, KEY, PARAMS, POINTS, Columns
+from studylog.protocol import COLUMNS, COST, ENV, KEY, PARAMS, POINTS, Columns
 
 # A line longer than this is not something track.py sent (its batches stay far below).
 MAX_LINE = 64 * 1024 * 1024
@@ -25,6 +25,7 @@ class Decoded:
     points: list[Columns] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -87,9 +88,9 @@ class ChannelDecoder:
                     raise ValueError("bad key")
                 _text(name)
                 out.keys.append((key, name))
-            elif kind in (PARAMS, ENV) and isinstance(body, dict):
+            elif kind in (PARAMS, ENV, COST) and isinstance(body, dict):
                 # One bad value loses itself, not the values sent with it.
-                kept = out.params if kind == PARAMS else out.env
+                kept = {PARAMS: out.params, ENV: out.env, COST: out.cost}[kind]
                 for name, value in body.items():
                     try:
                         _text(json.dumps([name, value], ensure_ascii=False))

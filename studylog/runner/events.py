@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from studylog.protocol import Columns
+from studylog.store.runs import RunEnd
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,11 @@ class MetricPoints:
         return out
 
 
-@dataclass(frozen=True)
-class RunFinished:
+@dataclass(kw_only=True)
+class RunFinished(RunEnd):
+    """How a run ended (a RunEnd), once it is recorded."""
+
     run_id: int
-    status: str
-    duration: float
-    exit_code: int | None
-    signal: str | None
-    last_error: str | None
     warnings: list[str]
     # Metric channel messages, points, params and metric names that did not reach the store
     # (the warnings say which and why): `studylog run` then exits non-zero.

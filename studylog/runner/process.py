@@ -20,7 +20,14 @@ from typing import Any, Literal
 
 from studylog.runner import supervisor
 from studylog.runner.output import CappedOutput
-from studylog.store.runs import RUN_TAG_ENV, _process_mark, kill_tagged, owner_tag
+from studylog.store.runs import (
+    RUN_TAG_ENV,
+    RunCost,
+    RunEnd,
+    _process_mark,
+    kill_tagged,
+    owner_tag,
+)
 
 Stream = Literal["stdout", "stderr"]
 LineCallback = Callable[[Stream, str], None]
@@ -56,17 +63,17 @@ class Limits:
     output_cap: int = 1_000_000  # characters kept per stream
 
 
-@dataclass
-class ProcessResult:
+@dataclass(kw_only=True)
+class ProcessResult(RunEnd):
+    """How the child ended (a RunEnd, its cost from the supervisor's report), and what it
+    left."""
+
     status: Status
-    exit_code: int | None
-    signal_name: str | None
+    duration: float
     stdout: str
     stderr: str
-    last_error_line: str | None
     started: float  # time.time()
     ended: float
-    duration: float
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -144,10 +151,12 @@ async def run_process(
     cancel: asyncio.Event | None = None,
     pass_fds: Sequence[int] = (),
     capture: tuple[CappedOutput, CappedOutput] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> ProcessResult:
     """Run `argv` to its end (or its limit) and say how it went; never raises for the child's
     faults. Every way out kills every process the child started, whatever its session or
-    process group. `capture` (stdout, stderr) lets the caller read the output so far."""
+    process group. `capture` (stdout, stderr) lets the caller read the output so far;
+    `on_start` is told the pid of the run's supervisor, the root of its process tree."""
     started, t0 = time.time(), time.monotonic()
     loop = asyncio.get_running_loop()
     me = os.getpid()
@@ -173,6 +182,8 @@ async def run_process(
         raise
     finally:
         os.close(report_w)
+    if on_start is not None:
+        on_start(transport.get_pid())
     try:
         return await _follow(
             transport, protocol, report_r, tag, limits, on_line, cancel, capture, started, t0
@@ -265,15 +276,27 @@ async def _follow(
     return ProcessResult(
         status=status or _status(returncode, last),
         exit_code=returncode if returncode >= 0 else None,
-        signal_name=signal.Signals(-returncode).name if returncode < 0 else None,
+        signal=signal.Signals(-returncode).name if returncode < 0 else None,
         stdout=out.text(),
         stderr=err.text(),
-        last_error_line=last if returncode != 0 or status else None,
+        last_error=last if returncode != 0 or status else None,
         started=started,
         ended=started + duration,
         duration=duration,
         truncated=bool(out.dropped_lines or err.dropped_lines),
         notes=notes,
+        cost=_cost(report),
+    )
+
+
+def _cost(report: dict[str, str] | None) -> RunCost:
+    """The tree's peak memory and CPU time from the supervisor's report (unknown without)."""
+    if report is None or "cpu_user" not in report:
+        return RunCost()
+    return RunCost(
+        peak_memory=int(report["peak_memory"]),
+        cpu_user=float(report["cpu_user"]),
+        cpu_system=float(report["cpu_system"]),
     )
 
 

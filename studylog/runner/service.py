@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import importlib.metadata
 import json
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studylog import __version__
-from studylog.protocol import CHANNEL_ENV
+from studylog.protocol import CHANNEL_ENV, Columns
 from studylog.runner.channel import ChannelDecoder, Decoded
 from studylog.runner.events import (
     EventCallback,
@@ -30,7 +31,12 @@ from studylog.runner.events import (
 from studylog.runner.metric_writer import BackgroundMetricWriter
 from studylog.runner.output import CappedOutput
 from studylog.runner.process import Limits, ProcessResult, Status, run_process
-from studylog.runner.snippets import RunError, fence_timeout, snippet_code
+from studylog.runner.snippets import (
+    RunError,
+    fence_system_metrics,
+    fence_timeout,
+    snippet_code,
+)
 from studylog.runner.store_thread import StoreThread
 from studylog.store import runs as store_runs
 
@@ -106,6 +112,7 @@ class _Live:
     output: tuple[CappedOutput, CappedOutput]
     decoder: ChannelDecoder = field(default_factory=ChannelDecoder)
     names: dict[int, str] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)  # the child's own cost message
     warnings: list[str] = field(default_factory=list)
     channel_problems: int = 0
     output_error: str | None = None
@@ -123,6 +130,7 @@ class _Live:
         if decoded.params:
             self.writer.add_params(decoded.params)
         self.env.update(decoded.env)
+        self.cost.update(decoded.cost)
         for problem in decoded.problems:
             self.channel_problems += 1
             if self.channel_problems <= 3:
@@ -131,6 +139,10 @@ class _Live:
             self.writer.add_points(batch)
         if decoded.points and self.on_event is not None:
             self.on_event(MetricPoints(self.run_id, dict(self.names), decoded.points))
+
+    def take_system(self, keys: list[tuple[int, str]], points: Columns) -> None:
+        """A sample of the system sampler (runner/sampler.py), as if the child had sent it."""
+        self.take(Decoded(keys=keys, points=[points]))
 
     def save_output(self) -> None:
         """The output so far into the store, in the store's thread (metrics go by the
@@ -152,6 +164,27 @@ class _Live:
 
         self.saving = True
         self.store.submit(save)
+
+    def end(self, result: ProcessResult) -> store_runs.RunEnd:
+        """How the run ended: the process's end, with what the child told of its CUDA use."""
+        cuda = self.cuda_cost()
+        if not cuda:
+            return result
+        return store_runs.RunEnd(
+            **{**result.end_facts(), "cost": dataclasses.replace(result.cost, **cuda)}
+        )
+
+    def cuda_cost(self) -> dict[str, Any]:
+        """The CUDA fields of the child's cost message, those of the right type."""
+        wanted = {"cuda_device": str, "cuda_peak_allocated": int, "cuda_peak_reserved": int}
+        kept: dict[str, Any] = {}
+        for name, value in self.cost.items():
+            kind = wanted.get(name)
+            if kind is not None and type(value) is kind:
+                kept[name] = value
+            else:
+                self.warnings.append(f"metric channel: ignored cost {name}={value!r}")
+        return kept
 
     def problems(self) -> list[str]:
         """Warnings for the run's record (call after the writer is closed)."""
@@ -217,6 +250,11 @@ class Runner:
                 with contextlib.suppress(OSError):
                     path.unlink()
 
+    def system_metrics(self, snippet: Snippet) -> bool:
+        """Whether the run samples system metrics: the snippet's say, else the settings'."""
+        wanted = fence_system_metrics(snippet)[0]
+        return self.settings.system_metrics if wanted is None else wanted
+
     def limits(self, snippet: Snippet, timeout: float | None = None) -> Limits:
         """--timeout, else the snippet's `timeout=`, else the settings'."""
         if timeout is None:
@@ -263,6 +301,8 @@ class Runner:
         output = (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
         writer = BackgroundMetricWriter(self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS)
         live = _Live(self.store, run_id, on_event, writer, dict(new.env), output)
+        if bad_flag := fence_system_metrics(snippet)[1]:
+            live.warnings.append(bad_flag)
         if timeout is None and (bad_timeout := fence_timeout(snippet)[1]):
             live.warnings.append(bad_timeout)
         if on_event is not None:
@@ -321,6 +361,16 @@ class Runner:
         }
         channel = asyncio.ensure_future(self._read_channel(read_fd, live))
         saver = asyncio.ensure_future(_save_periodically(live))
+        sampler = None
+        if self.system_metrics(snippet):
+            from studylog.runner.sampler import SystemSampler
+
+            loop = asyncio.get_running_loop()
+
+            def to_loop(keys: list[tuple[int, str]], points: Columns) -> None:
+                loop.call_soon_threadsafe(live.take_system, keys, points)
+
+            sampler = SystemSampler(to_loop)
         try:
             return await run_process(
                 [sys.executable, "-m", "studylog.runner.bootstrap", json.dumps(spec)],
@@ -331,10 +381,14 @@ class Runner:
                 cancel=cancel,
                 pass_fds=(write_fd,),
                 capture=live.output,
+                on_start=None if sampler is None else sampler.start,
             )
         finally:
             os.close(write_fd)
             saver.cancel()
+            if sampler is not None:
+                await asyncio.to_thread(sampler.stop)  # its last points are on their way
+                live.warnings.extend(sampler.warnings)
             # Every writer is dead now, so the channel ends at once; one that escaped the
             # process group (setsid) cannot hold the run open.
             try:
@@ -367,38 +421,28 @@ class Runner:
     def _record(self, db: sqlite_utils.Database, live: _Live, result: ProcessResult) -> RunFinished:
         """Record how the run ended (in the store's thread)."""
         live.writer.close()  # at once if closed already
+        end = live.end(result)
         warnings = live.problems() + result.notes
-        end = store_runs.RunEnd(
-            status=result.status,
-            ended=result.ended,
-            duration=result.duration,
-            exit_code=result.exit_code,
-            signal=result.signal_name,
-            last_error=result.last_error_line,
-            stdout=result.stdout,
-            stderr=result.stderr,
-            truncated=result.truncated,
-            env=live.env,
-            warnings=warnings,
-        )
         try:
-            store_runs.finish_run(db, live.run_id, end)
+            store_runs.finish_run(
+                db,
+                live.run_id,
+                end,
+                ended=result.ended,
+                stdout=result.stdout,
+                stderr=result.stderr,
+                truncated=result.truncated,
+                env=live.env,
+                warnings=warnings,
+            )
         except sqlite3.Error as exc:
             raise RunError(
                 f"{self.workspace.db_path}: run {live.run_id} ended ({result.status}) but could "
                 f"not be recorded ({exc}); it will show as interrupted"
             ) from exc
-        finished = RunFinished(
-            run_id=live.run_id,
-            status=result.status,
-            duration=result.duration,
-            exit_code=result.exit_code,
-            signal=result.signal_name,
-            last_error=result.last_error_line,
-            warnings=warnings,
-            lost=live.lost(),
+        return RunFinished(
+            **end.end_facts(), run_id=live.run_id, warnings=warnings, lost=live.lost()
         )
-        return finished
 
 
 async def _save_periodically(live: _Live) -> None:
@@ -415,10 +459,9 @@ def _not_started(
     return ProcessResult(
         status=status,
         exit_code=None,
-        signal_name=None,
         stdout=stdout,
         stderr=stderr,
-        last_error_line=error,
+        last_error=error,
         started=now,
         ended=now,
         duration=0.0,

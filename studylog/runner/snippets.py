@@ -55,6 +55,26 @@ def fence_timeout(snippet: Snippet) -> tuple[float | None, str | None]:
     )
 
 
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off")
+
+
+def fence_system_metrics(snippet: Snippet) -> tuple[bool | None, str | None]:
+    """The snippet's own `system_metrics=` (None when it has none), and a warning when that
+    value is not true or false (then it is ignored)."""
+    raw = snippet.attrs.get("system_metrics")
+    if raw is None:
+        return None, None
+    if raw.lower() in _TRUE:
+        return True, None
+    if raw.lower() in _FALSE:
+        return False, None
+    return None, (
+        f"snippet {snippet.name}: system_metrics={raw} is neither true nor false; "
+        "the system_metrics of studylog.toml applies"
+    )
+
+
 @dataclass
 class SnippetState:
     snippet: Snippet

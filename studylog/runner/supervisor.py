@@ -30,6 +30,7 @@ _POLL_NEAR = 0.02  # above half the limit
 _POLL_MID = 0.1  # above a quarter
 _POLL_FAR = 0.25
 _POLL_IDLE = 0.5
+_MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 _WATCHED = {signal.SIGCHLD, *_STOP_SIGNALS}
 
@@ -110,9 +111,9 @@ def main(config_words: str, argv: list[str]) -> int:
         if os.getppid() != parent:
             report["stopped"] = "parent"
             break
+        used = tree_memory(me)  # also without a limit: the run's cost records its peak
+        peak = max(peak, used)
         if limit:
-            used = tree_memory(me)
-            peak = max(peak, used)
             if used > limit:
                 report["out_of_memory"] = 1
                 break
@@ -124,7 +125,12 @@ def main(config_words: str, argv: list[str]) -> int:
     if status is not None:
         report["returncode"] = os.waitstatus_to_exitcode(status)
     report["memory"] = used
-    report["peak_memory"] = peak
+    # The cost of the tree: every process of it was reaped by us or by a reaped parent. The
+    # largest single process's peak RSS covers a peak that fell between two samples.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report["peak_memory"] = max(peak, usage.ru_maxrss * _MAXRSS_UNIT)
+    report["cpu_user"] = f"{usage.ru_utime:.3f}"
+    report["cpu_system"] = f"{usage.ru_stime:.3f}"
     _write(report_fd, report)
     return 0
 

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from studylog.store.runs import COST_COLUMNS, RunCost, RunEnd
+
 if TYPE_CHECKING:
     import sqlite_utils
 
@@ -16,20 +18,18 @@ class RunNotFound(LookupError):
     """No run has that id."""
 
 
-@dataclass
-class RunSummary:
+@dataclass(kw_only=True)
+class RunSummary(RunEnd):
+    """A run as a list shows it: how it ended (a RunEnd: status `running` while it goes),
+    what ran, and the last value of each metric."""
+
     id: int
     note_id: int | None
     note_path: str
     snippet: str
-    status: str
     started: str
-    duration: float | None
-    exit_code: int | None
-    signal: str | None
     seed: int
     code_hash: str
-    last_error: str | None
     final_metrics: dict[str, float | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
@@ -88,9 +88,10 @@ class RunDetail:
             memory_limit_mb=self.memory_limit_mb,
             ended=self.ended,
             truncated=self.truncated,
-            env=self.env,
+            environment=self.env,
             warnings=self.warnings,
             params=self.params,
+            cost=self.summary.cost.to_json(),
             metrics=[
                 {
                     "name": m.name,
@@ -102,18 +103,37 @@ class RunDetail:
                 }
                 for m in self.metrics
             ],
-            stdout=self.stdout,
-            stderr=self.stderr,
+            output={"stdout": self.stdout, "stderr": self.stderr},
         )
         return data
 
 
-_SUMMARY_COLUMNS = """id, note_id, note_path, snippet, status, started, duration, exit_code,
-    signal, seed, code_hash, last_error"""
+_SUMMARY_NAMES = (
+    "id",
+    "note_id",
+    "note_path",
+    "snippet",
+    "status",
+    "started",
+    "duration",
+    "exit_code",
+    "signal",
+    "seed",
+    "code_hash",
+    "last_error",
+)
+# A run's summary and its cost (no cost row: not measured), FROM runs LEFT JOIN run_cost.
+_SUMMARY_COLUMNS = ", ".join(
+    [f"runs.{name}" for name in _SUMMARY_NAMES] + [f"run_cost.{name}" for name in COST_COLUMNS]
+)
+_SUMMARY_FROM = "runs LEFT JOIN run_cost ON run_cost.run_id = runs.id"
+_SUMMARY_WIDTH = len(_SUMMARY_NAMES) + len(COST_COLUMNS)
 
 
 def _summary(row: tuple[Any, ...]) -> RunSummary:
-    return RunSummary(*row)
+    n = len(_SUMMARY_NAMES)
+    cost = RunCost(**dict(zip(COST_COLUMNS, row[n:_SUMMARY_WIDTH], strict=True)))
+    return RunSummary(**dict(zip(_SUMMARY_NAMES, row[:n], strict=True)), cost=cost)
 
 
 def _add_final_metrics(db: sqlite_utils.Database, runs: list[RunSummary]) -> None:
@@ -142,15 +162,15 @@ def list_runs(
     where: list[str] = []
     params: list[object] = []
     if note_id is not None:
-        where.append("note_id = ?")
+        where.append("runs.note_id = ?")
         params.append(note_id)
     if snippet is not None:
-        where.append("snippet = ?")
+        where.append("runs.snippet = ?")
         params.append(snippet)
-    sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC"
+    sql += " ORDER BY runs.id DESC"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     runs = [_summary(row) for row in db.execute(sql, params)]
@@ -163,7 +183,7 @@ def latest_runs(db: sqlite_utils.Database, note_id: int) -> dict[str, RunSummary
     runs = [
         _summary(row)
         for row in db.execute(
-            f"""SELECT {_SUMMARY_COLUMNS} FROM runs WHERE id IN
+            f"""SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE runs.id IN
                     (SELECT max(id) FROM runs WHERE note_id = ? GROUP BY snippet)""",
             [note_id],
         )
@@ -176,15 +196,15 @@ def get_run(db: sqlite_utils.Database, run_id: int) -> RunDetail:
     row = db.execute(
         f"""SELECT {_SUMMARY_COLUMNS}, source, snippet_path, code, args, timeout,
                    memory_limit_mb, ended, truncated, env, warnings, stdout, stderr
-            FROM runs WHERE id = ?""",
+            FROM {_SUMMARY_FROM} WHERE runs.id = ?""",
         [run_id],
     ).fetchone()
     if row is None:
         raise RunNotFound(f"no run {run_id}; `studylog runs` lists the runs")
-    summary = _summary(row[:12])
+    summary = _summary(row)
     _add_final_metrics(db, [summary])
     (source, snippet_path, code, args, timeout, memory, ended, truncated, env, warnings) = row[
-        12:22
+        _SUMMARY_WIDTH : _SUMMARY_WIDTH + 10
     ]
     params = {
         name: json.loads(value)
@@ -204,8 +224,8 @@ def get_run(db: sqlite_utils.Database, run_id: int) -> RunDetail:
         truncated=bool(truncated),
         env=json.loads(env),
         warnings=json.loads(warnings),
-        stdout=row[22],
-        stderr=row[23],
+        stdout=row[_SUMMARY_WIDTH + 10],
+        stderr=row[_SUMMARY_WIDTH + 11],
         params=params,
         metrics=_metric_infos(db, run_id),
     )

@@ -12,7 +12,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from studylog.protocol import Columns
@@ -58,21 +58,94 @@ class NewRun:
     env: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunCost:
+    """What a run cost: the peak memory of its process tree (the sum of each process's
+    proportional set size, at its highest), the CPU time of the tree, and when the snippet
+    used CUDA the device and the peak memory torch allocated and reserved on it. None where
+    it is not known (a run recorded before studylog measured it, a supervisor that died)."""
+
+    peak_memory: int | None = None  # bytes
+    cpu_user: float | None = None  # seconds, the whole tree
+    cpu_system: float | None = None
+    cuda_device: str | None = None
+    cuda_peak_allocated: int | None = None  # bytes
+    cuda_peak_reserved: int | None = None
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        if self.cpu_user is None or self.cpu_system is None:
+            return None
+        return self.cpu_user + self.cpu_system
+
+    @property
+    def used_cuda(self) -> bool:
+        return self.cuda_peak_allocated is not None
+
+    def row(self) -> tuple[Any, ...]:
+        """The columns of table run_cost, in order (after run_id)."""
+        return tuple(getattr(self, name) for name in COST_COLUMNS)
+
+    def to_json(self) -> dict[str, Any]:
+        """As `runs show --json` gives it (DESIGN.md)."""
+        cuda = None
+        if self.used_cuda:
+            cuda = {
+                "device": self.cuda_device,
+                "peak_allocated_mb": _mb(self.cuda_peak_allocated),
+                "peak_reserved_mb": _mb(self.cuda_peak_reserved),
+            }
+        seconds = self.cpu_seconds
+        return {
+            "peak_memory_mb": _mb(self.peak_memory),
+            "cpu_seconds": None if seconds is None else round(seconds, 3),
+            "cuda": cuda,
+        }
+
+    def text(self) -> str:
+        """`peak 212 MB · CPU 1.40 s · CUDA NVIDIA H100: 1,024 MB allocated, 1,100 MB
+        reserved`, or "" when nothing is known."""
+        parts = []
+        if self.peak_memory is not None:
+            parts.append(f"peak {self.peak_memory / MB:,.0f} MB")
+        if (seconds := self.cpu_seconds) is not None:
+            parts.append(f"CPU {seconds:.2f} s")
+        if self.used_cuda:
+            reserved = self.cuda_peak_reserved or 0
+            parts.append(
+                f"CUDA {self.cuda_device or 'device'}: {(self.cuda_peak_allocated or 0) / MB:,.0f}"
+                f" MB allocated, {reserved / MB:,.0f} MB reserved"
+            )
+        return " · ".join(parts)
+
+
+# The columns of table run_cost (schema m007) after run_id: RunCost's fields.
+COST_COLUMNS = tuple(f.name for f in fields(RunCost))
+
+
+def _mb(size: int | None) -> float | None:
+    return None if size is None else round(size / MB, 1)
+
+
+@dataclass(kw_only=True)
 class RunEnd:
-    """How a run ended, as the runner saw it."""
+    """How a run ended: the one description of it. The process's result, the runner's
+    RunFinished event and the history's RunSummary are each a RunEnd with more around it,
+    so a fact added here reaches every layer (`end_facts` carries it from one to another)."""
 
     status: str
-    ended: float
-    duration: float
-    exit_code: int | None
-    signal: str | None
-    last_error: str | None
-    stdout: str
-    stderr: str
-    truncated: bool
-    env: dict[str, Any]
-    warnings: list[str]
+    duration: float | None = None  # seconds
+    exit_code: int | None = None
+    signal: str | None = None  # the signal that ended it, e.g. "SIGKILL"
+    last_error: str | None = None
+    cost: RunCost = field(default_factory=RunCost)
+
+    def end_facts(self) -> dict[str, Any]:
+        """This end's RunEnd fields (not a subclass's own), to make another kind of end."""
+        return {f.name: getattr(self, f.name) for f in fields(RunEnd)}
 
 
 def _process_stat(pid: int) -> list[str] | None:
@@ -186,32 +259,52 @@ def _start_run(db: sqlite_utils.Database, run: NewRun) -> int:
     return cursor.lastrowid
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, end: RunEnd) -> None:
-    retry_locked(lambda: _finish_run(db, run_id, end))
+def finish_run(
+    db: sqlite_utils.Database,
+    run_id: int,
+    end: RunEnd,
+    *,
+    ended: float,
+    stdout: str,
+    stderr: str,
+    truncated: bool = False,
+    env: dict[str, Any] | None = None,
+    warnings: Sequence[str] = (),
+) -> None:
+    """Record how run `run_id` ended (`ended` a time.time()), with what it left."""
+    row = (
+        end.status,
+        iso(ended),
+        None if end.duration is None else round(end.duration, 3),
+        end.exit_code,
+        end.signal,
+        end.last_error,
+        stdout,
+        stderr,
+        int(truncated),
+        json.dumps(env or {}, ensure_ascii=False),
+        json.dumps(list(warnings), ensure_ascii=False),
+        run_id,
+    )
+    retry_locked(lambda: _finish_run(db, row, (run_id, *end.cost.row())))
 
 
-def _finish_run(db: sqlite_utils.Database, run_id: int, end: RunEnd) -> None:
+_INSERT_COST = (
+    f"INSERT OR REPLACE INTO run_cost (run_id, {', '.join(COST_COLUMNS)}) "
+    f"VALUES (?{', ?' * len(COST_COLUMNS)})"
+)
+
+
+def _finish_run(db: sqlite_utils.Database, row: tuple[Any, ...], cost: tuple[Any, ...]) -> None:
     with db.conn:
         db.execute(
             """UPDATE runs SET status = ?, ended = ?, duration = ?, exit_code = ?, signal = ?,
                    last_error = ?, stdout = ?, stderr = ?, truncated = ?, env = ?, warnings = ?,
                    owner_pid = NULL, owner_start = NULL
                WHERE id = ?""",
-            (
-                end.status,
-                iso(end.ended),
-                round(end.duration, 3),
-                end.exit_code,
-                end.signal,
-                end.last_error,
-                end.stdout,
-                end.stderr,
-                int(end.truncated),
-                json.dumps(end.env, ensure_ascii=False),
-                json.dumps(end.warnings, ensure_ascii=False),
-                run_id,
-            ),
+            row,
         )
+        db.execute(_INSERT_COST, cost)
 
 
 def save_output(db: sqlite_utils.Database, run_id: int, stdout: str, stderr: str) -> None:

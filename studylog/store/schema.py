@@ -285,5 +285,26 @@ def m006_search_spelling(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m007_run_cost(db: sqlite_utils.Database) -> None:
+    _execute_each(db, _M007)
+
+
+# What a run cost (store/runs.py RunCost), in a table of its own: in `runs` it would sit
+# behind the output's overflow pages, and every list of runs reads it. No row: not measured
+# (a run from before this table, or one still going).
+_M007 = """
+        CREATE TABLE run_cost (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+            peak_memory INTEGER,            -- bytes: the process tree's PSS at its highest
+            cpu_user REAL,                  -- seconds, the whole tree
+            cpu_system REAL,
+            cuda_device TEXT,               -- when the snippet used CUDA
+            cuda_peak_allocated INTEGER,    -- bytes, torch.cuda.max_memory_allocated
+            cuda_peak_reserved INTEGER      -- bytes, torch.cuda.max_memory_reserved
+        )
+"""
+
+
 # The number of migrations above: PRAGMA user_version of an up-to-date store.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7

@@ -55,7 +55,7 @@ class CompareScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one(MetricPlot).show(self.curves, "")
         table = self.query_one(DataTable)
-        table.add_columns("run", "snippet", "status", "seed", "took", "params", "final")
+        table.add_columns("run", "snippet", "status", "seed", "took", "cost", "params", "final")
         for run in self.runs:
             s = run.summary
             table.add_row(
@@ -64,6 +64,7 @@ class CompareScreen(ModalScreen[None]):
                 badge(s.status),
                 str(s.seed),
                 duration_text(s.duration),
+                Text(visible(s.cost.text() or "—")),
                 Text(visible("  ".join(f"{k}={v}" for k, v in run.params.items()))),
                 Text(
                     visible("  ".join(f"{k} {number_text(v)}" for k, v in s.final_metrics.items()))
@@ -122,6 +123,7 @@ class CompareScreen(ModalScreen[None]):
                 Text(visible(f"{r.status} (remote)")),
                 "" if r.seed is None else str(r.seed),
                 duration_text(r.duration),
+                Text(""),
                 Text(""),
                 Text(
                     visible("  ".join(f"{k} {number_text(v)}" for k, v in r.final_metrics.items()))

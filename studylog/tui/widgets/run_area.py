@@ -129,6 +129,8 @@ class RunArea(Horizontal):
     def _draw_run(self, view: RunView) -> None:
         s = view.run.summary
         title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
+        if cost := s.cost.text():
+            title += f" · {cost}"
         self.log_view.show_text(view.run.stdout, view.run.stderr, title)
         self.plot.show(view.curves, f"run #{s.id}")
 
