@@ -36,7 +36,7 @@ def live_status(
     metrics: int = 4,
     points: int = 0,
     queued: int = 0,
-    hint: str = "",
+    hint: str = "  Ctrl-C cancels",
 ) -> Text:
     """The line under a run going now: `▶ train  12.3 s · 2 queued  loss 0.25 @40 …`, how
     many runs wait (when `queued`), the latest value of its first `metrics` metrics, how many

@@ -37,7 +37,7 @@ def split_blocks(body: str) -> list[Block]:
     lines = body.split("\n")
     html_blocks = {
         token.map[0]: token.map[1]
-        for token in markdown_parser().parse(body)
+        for token in markdown_parser(blocks_only=True).parse(body)
         if token.type == "html_block" and token.map and DETAILS_TAGS.search(token.content)
     }
     root: list[Block] = []

@@ -28,10 +28,14 @@ def has_scheme(target: str) -> bool:
 
 
 @cache
-def markdown_parser(*, front_matter: bool = False, tables: bool = False) -> MarkdownIt:
+def markdown_parser(
+    *, front_matter: bool = False, tables: bool = False, blocks_only: bool = False
+) -> MarkdownIt:
     """A CommonMark parser (made once per kind; parsing keeps no state in it): with the
     front-matter block plugin when the text may start with one, with tables where block
-    boundaries must see them. Rendering to HTML (the exports) configures its own."""
+    boundaries must see them, without the inline pass where only blocks' kinds and lines
+    are read (it would double the parse of a long note). Rendering to HTML (the exports)
+    configures its own."""
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark")
@@ -41,4 +45,6 @@ def markdown_parser(*, front_matter: bool = False, tables: bool = False) -> Mark
         parser.use(front_matter_plugin)
     if tables:
         parser.enable("table")
+    if blocks_only:
+        parser.disable(["inline", "text_join"])
     return parser

@@ -31,12 +31,12 @@ def open_todos(main: MainScreen) -> None:
 
 
 def open_at_line(main: MainScreen, path: str, line: int) -> None:
-    """Open notes/`path` in the main screen and select it in the tree."""
+    """Open the note at `path` in the main screen and select it in the tree."""
     from studylog.tui.widgets.note_tree import NoteTree
 
     main.query_one(NoteTree).select_path(path)
     main.open_note(path)
-    main.notify(f"notes/{path}, line {line}", timeout=3)
+    main.notify(f"{main.app.workspace.label(path)}, line {line}", timeout=3)
 
 
 def new_note(main: MainScreen) -> None:
@@ -68,8 +68,8 @@ def _make(main: MainScreen, request: NewNoteRequest) -> None:
     except NewNoteError as exc:
         main.notify(str(exc), title="New note", severity="error", timeout=10)
         return
-    relative = path.relative_to(app.workspace.notes_dir).as_posix()
-    main.notify(f"Made notes/{relative}", title="New note")
+    relative = path.relative_to(app.workspace.notes_dir).as_posix()  # the note's path
+    main.notify(f"Made {app.workspace.label(relative)}", title="New note")
     error = app.edit(path)
     if error:
         main.notify(error, title="Editor", severity="warning")

@@ -148,7 +148,8 @@ class ReviewScreen(Screen[None]):
             status.update("")
             return
         text = Text(clean(card.question), style="bold")
-        text.append(f"\n\nnotes/{clean(card.path)}:{card.line}", style="dim")
+        place = self.app.workspace.label(card.path)
+        text.append(f"\n\n{clean(place)}:{card.line}", style="dim")
         question.update(text)
         self.query_one("#review-answer", Markdown).update(display_markdown(clean(card.answer)))
         if (

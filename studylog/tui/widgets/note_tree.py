@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from studylog.tui.app import StudylogApp
 
 OPEN_FIRST_LEVEL_UP_TO = 500
+# What a click on the expand arrow carries (as the Tree itself draws it).
+TOGGLE_STYLE = Style.from_meta({"toggle": True})
 
 
 class NoteTree(Tree[object]):
@@ -76,12 +78,19 @@ class NoteTree(Tree[object]):
             label = _note_label(note, with_date=self.mode == "topic", due=self._due.get(note.id))
             node.add_leaf(label, data=note)
 
-    def _group_label(self, group: Group) -> Text:
-        label = Text.assemble(visible(group.label), (f"  {group.count()}", "dim"))
+    def _group_label(self, group: Group, width: int | None = None) -> Text:
+        """The group's name, its count and its due mark; with `width`, the name is cut to
+        fit, never the count or the mark."""
+        tail = Text(f"  {group.count()}", style="dim")
         due = self._group_due(group)
         if due:
-            label.append(f" {DUE_MARK}{due}", style=DUE_STYLE)
-        return label
+            tail.append(f" {DUE_MARK}{due}", style=DUE_STYLE)
+        name = Text(visible(group.label))
+        if width is not None:
+            room = max(width - tail.cell_len, 1)
+            if name.cell_len > room:
+                name.truncate(room, overflow="ellipsis")
+        return Text.assemble(name, tail)
 
     def _group_due(self, group: Group) -> int:
         """The group's due cards: its notes', each note once."""
@@ -137,8 +146,9 @@ class NoteTree(Tree[object]):
         return dict(self._due)
 
     def render_label(self, node: TreeNode[object], base_style: Style, style: Style) -> Text:
-        """A note's title is cut to the tree's width before its marks."""
-        if not isinstance(node.data, NoteSummary):
+        """A note's title, or a group's name, is cut to the tree's width before its count
+        and marks."""
+        if not isinstance(node.data, NoteSummary | Group):
             return super().render_label(node, base_style, style)
         # The guides take guide_depth cells a level (the root is hidden); the scrollbar 1-2.
         width = self.scrollable_content_region.width - 1
@@ -146,6 +156,11 @@ class NoteTree(Tree[object]):
         while parent is not None:
             depth, parent = depth + 1, parent.parent
         room = width - max(depth - 1, 0) * self.guide_depth - 1
+        if isinstance(node.data, Group):
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            label = self._group_label(node.data, width=max(room - len(icon), 8))
+            label.stylize(style)
+            return Text.assemble((icon, base_style + TOGGLE_STYLE), label)
         label = _note_label(
             node.data,
             with_date=self.mode == "topic",

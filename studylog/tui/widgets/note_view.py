@@ -43,19 +43,23 @@ from studylog.store.queries import NoteDetail
 CHUNK_CHARS = 2500
 # Mounted before the first paint: a screen's worth of lines, at most this many characters.
 FIRST_CHARS = 6000
-# Mounted between two paints while the rest of a long note arrives.
-BATCH_CHARS = 12000
+# Mounted between two paints while the rest of a long note arrives (doubling each time):
+# each batch costs a layout of all that is mounted, so few and large (measured with
+# benchmarks/bench_note_open.py: 12,000 took about 15% more CPU for 100 KB).
+BATCH_CHARS = 32000
 # `<details>` deeper than this are shown flat (their summary in bold): a widget per level of
 # a 2,000-deep nesting would take the app down.
 MAX_DEPTH = 12
 HIGHLIGHT = Style(color="black", bgcolor="yellow", bold=True)
 
 
-def header_text(detail: NoteDetail, *, gone: bool = False, kept: bool = False) -> Text:
+def header_text(detail: NoteDetail, place: str, *, gone: bool = False, kept: bool = False) -> Text:
+    """The note's title, its place in the workspace (`place`), date, topic, tags, to-dos and
+    warnings."""
     s = detail.summary
     # Note text is never markup and its control characters are shown (safe_text).
     text = Text(visible(s.title), style="bold")
-    text.append(f"\nnotes/{visible(s.path)}", style="dim")
+    text.append(f"\n{visible(place)}", style="dim")
     facts = [s.date or UNDATED, s.topic or NO_TOPIC]
     facts += [lecture.label() for lecture in s.lectures]
     text.append("\n" + visible("  |  ".join(facts)), style="cyan")
@@ -68,12 +72,12 @@ def header_text(detail: NoteDetail, *, gone: bool = False, kept: bool = False) -
         text.append(f"\n⚠ {visible(warning)}", style="bold yellow")
     if gone:
         text.append(
-            f"\n⚠ notes/{visible(s.path)} was removed or moved: this is the last version read.",
+            f"\n⚠ {visible(place)} was removed or moved: this is the last version read.",
             style="bold red",
         )
     if kept:
         text.append(
-            f"\n⚠ notes/{visible(s.path)} cannot be read now: this is the last version read.",
+            f"\n⚠ {visible(place)} cannot be read now: this is the last version read.",
             style="bold red",
         )
     return text
@@ -176,18 +180,20 @@ def chunk_texts(text: str) -> list[str]:
     from studylog.notes.markup import markdown_parser
 
     lines = text.split("\n")
+    # Where each line starts in `text`: a piece's size is a subtraction.
+    offsets = [0]
+    for line_text in lines:
+        offsets.append(offsets[-1] + len(line_text) + 1)
     starts: list[tuple[int, bool]] = []
-    for token in markdown_parser(tables=True).parse(text):
+    for token in markdown_parser(tables=True, blocks_only=True).parse(text):
         if token.level == 0 and token.nesting >= 0 and token.map is not None:
             starts.append((token.map[0], token.type == "heading_open"))
     pieces: list[str] = []
     begin = 0
-    size = 0
     for line, heading in sorted(set(starts)):
-        if line > begin and (heading or size >= CHUNK_CHARS):
+        if line > begin and (heading or offsets[line] - offsets[begin] >= CHUNK_CHARS):
             pieces.append("\n".join(lines[begin:line]))
-            begin, size = line, 0
-        size = sum(len(x) + 1 for x in lines[begin:line])
+            begin = line
     pieces.append("\n".join(lines[begin:]))
     return [piece for piece in pieces if piece.strip()]
 
@@ -446,6 +452,12 @@ class NoteView(VerticalScroll):
     NoteView Collapsible { padding-bottom: 0; }
     """
 
+    def _label(self, detail: NoteDetail) -> str:
+        """How the note is named to the user: its place in the workspace."""
+        workspace = getattr(self.app, "workspace", None)
+        path = detail.summary.path
+        return workspace.label(path) if workspace is not None else f"notes/{path}"
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: NoteDetail | None = None
@@ -482,7 +494,9 @@ class NoteView(VerticalScroll):
             # The open note became unreadable (binary, not UTF-8): its last version stays,
             # under a header that says why it is not the file's content.
             self.detail, self.kept = detail, True
-            self.query_one("#note-header", Static).update(header_text(detail, kept=True))
+            self.query_one("#note-header", Static).update(
+                header_text(detail, self._label(detail), kept=True)
+            )
             self.first_painted.set()
             return
         place = self._place() if keep_place else None
@@ -494,7 +508,7 @@ class NoteView(VerticalScroll):
         self.detail, self.gone, self.kept = detail, False, False
         self._highlighted = []
         # The header stays (updated in place); the old note's parts go.
-        self.query_one("#note-header", Static).update(header_text(detail))
+        self.query_one("#note-header", Static).update(header_text(detail, self._label(detail)))
         await self.remove_children(list(self.children)[1:])
         if not detail.summary.readable:
             self.ready.set()
@@ -502,43 +516,54 @@ class NoteView(VerticalScroll):
             return
         from studylog.notes.blocks import split_blocks
 
-        items = list(_items(split_blocks(detail.body), memory=memory if keep_place else None))
+        # Made as they are mounted: a long note's later sections cost nothing before the
+        # first screen is painted.
+        items = _items(split_blocks(detail.body), memory=memory if keep_place else None)
         if place is None:
             self.scroll_home(animate=False)
-        items.reverse()  # popped from the end
         first = True
         limit = BATCH_CHARS
-        while items and generation == self._generation:
+        while generation == self._generation:
             if first:
                 batch = self._first_screen(items)
             else:
                 batch, size = [], 0
-                while items and (not batch or size < limit):
-                    item = items.pop()
+                while not batch or size < limit:
+                    item = next(items, None)
+                    if item is None:
+                        break
                     batch.append(item.widget)
                     size += item.size
+            if not batch:
+                break
             await self.mount_all(batch)
             await self._painted()
             if generation != self._generation:
                 return
             self.first_painted.set()
+            # Keys and waiters get their turn before the next batch is made.
+            await asyncio.sleep(0)
             if not first:
                 limit *= 2  # fewer, larger batches: each costs a layout of all that is mounted
             first = False
             if place is not None:
                 self.scroll_to(y=place[0], animate=False)
-        self.ready.set()
+        if generation == self._generation:
+            self.first_painted.set()  # (a note with an empty body)
+            self.ready.set()
 
-    def _first_screen(self, items: list[_Item]) -> list[Widget]:
-        """The first widgets of `items` (reversed), enough to fill the view: chunks are
-        rendered here at the view's width to know their height (the render is kept)."""
+    def _first_screen(self, items: Iterator[_Item]) -> list[Widget]:
+        """The first widgets of `items`, enough to fill the view: chunks are rendered here
+        at the view's width to know their height (the render is kept)."""
         width = self.scrollable_content_region.width or self.size.width or 80
         wanted = max(self.size.height, 10) + 2
         height = 6  # the header, about
         batch: list[Widget] = []
         size = 0
-        while items and height < wanted and size < FIRST_CHARS:
-            item = items.pop()
+        while height < wanted and size < FIRST_CHARS:
+            item = next(items, None)
+            if item is None:
+                break
             batch.append(item.widget)
             size += item.size
             if isinstance(item.widget, MarkdownChunk):
@@ -562,7 +587,9 @@ class NoteView(VerticalScroll):
         """The shown note's file was removed or moved: say so; what was read stays."""
         if self.detail is not None and not self.gone:
             self.gone = True
-            self.query_one("#note-header", Static).update(header_text(self.detail, gone=True))
+            self.query_one("#note-header", Static).update(
+                header_text(self.detail, self._label(self.detail), gone=True)
+            )
 
     def _place(self) -> tuple[float]:
         return (self.scroll_y,)

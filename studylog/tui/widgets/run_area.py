@@ -388,7 +388,9 @@ class RunArea(Horizontal):
         if self.running is None:
             return
         elapsed = _clock() - self.run_started
-        text = live_status(self.running, elapsed, self.latest, metrics=3, queued=len(self.queue))
+        text = live_status(
+            self.running, elapsed, self.latest, metrics=3, queued=len(self.queue), hint=""
+        )
         # The keys, as far as the line has room (the run and the queue come first).
         room = self.status.content_size.width - text.cell_len
         for hint in ("   c cancels · X clears" if self.queue else "", "   c cancels"):
