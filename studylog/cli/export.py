@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from studylog.cli.common import (
     ws_of,
 )
 from studylog.cli.views import safe  # names of notes and files: never markup, shown inert
+
+if TYPE_CHECKING:
+    from studylog.store.history import RunChoice
 
 # Show a progress bar from this many notes on.
 PROGRESS_FROM = 20
@@ -46,6 +50,16 @@ PROGRESS_FROM = 20
     "written before (no --format, no --out).",
 )
 @click.option(
+    "--run",
+    "run_choice",
+    default="succeeded",
+    show_default=True,
+    metavar="succeeded|latest|ID",
+    help="Which run of each snippet to show: its latest succeeded run (the latest when none "
+    "succeeded, with a warning), its latest run, or the run with this id (for its snippet; "
+    "the others show their latest succeeded run).",
+)
+@click.option(
     "--by",
     type=click.Choice(["notes", "date", "topic"]),
     default="notes",
@@ -61,6 +75,7 @@ def export(
     fmt: str,
     out_dir: Path | None,
     in_place: bool,
+    run_choice: str,
     by: str,
     workspace: Path | None,
 ) -> None:
@@ -93,8 +108,9 @@ def export(
             )
         except NoteNotFound as exc:
             raise fail(str(exc)) from exc
+        runs = _run_choice(s, run_choice, paths)
         if in_place:
-            _in_place(s, paths)
+            _in_place(s, paths, runs)
             return
         assert fmt is not None and out_dir is not None
         bar = None
@@ -113,6 +129,7 @@ def export(
                 out_dir,
                 by,  # type: ignore[arg-type]
                 progress=(lambda done, total: bar.update(task, completed=done)) if bar else None,
+                runs=runs,
             )
         except ExportError as exc:
             raise fail(str(exc)) from exc
@@ -139,10 +156,31 @@ def _problems(warnings: list[str], failed: list[str]) -> None:
         err.print(safe(f"✘ {failure}", "red"))
 
 
-def _in_place(s: Session, paths: list[str]) -> None:
+def _run_choice(s: Session, text: str, paths: list[str]) -> RunChoice:
+    """`--run`: succeeded, latest, or the id of a run of one of the exported notes."""
+    from studylog.store.history import RunNotFound, get_run
+
+    if text in ("succeeded", "latest"):
+        return "latest" if text == "latest" else "succeeded"
+    wanted = text.removeprefix("#")
+    if not wanted.isdigit():
+        raise fail(f"--run takes succeeded, latest or a run id, not {text!r}")
+    try:
+        run = get_run(s.db, int(wanted)).summary
+    except RunNotFound as exc:
+        raise fail(f"--run {text}: there is no run #{wanted} (studylog runs lists them)") from exc
+    if run.note_path not in paths:
+        raise fail(
+            f"--run {text}: run #{run.id} is of {s.workspace.label(run.note_path)}, "
+            "which is not among the notes exported"
+        )
+    return run.id
+
+
+def _in_place(s: Session, paths: list[str], runs: RunChoice) -> None:
     from studylog.export.inplace import export_in_place
 
-    report = export_in_place(s.db, s.workspace, paths)
+    report = export_in_place(s.db, s.workspace, paths, runs)
     _problems(report.warnings, report.failed)
     written = len(report.changed)
     console().print(

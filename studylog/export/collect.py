@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from studylog.notes.markup import has_scheme, markdown_parser
 from studylog.notes.model import Snippet
 from studylog.notes.read import decode_note
-from studylog.store.history import RunDetail, get_run, latest_runs, series
+from studylog.store.history import RunChoice, RunDetail, get_run, series, shown_runs
 from studylog.store.queries import NoteDetail, NoteNotFound, get_note
 
 if TYPE_CHECKING:
@@ -70,8 +70,11 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> ExportNote:
-    """The note at `path` (under notes/) with the latest run of each of its snippets."""
+def collect(
+    db: sqlite_utils.Database, workspace: Workspace, path: str, runs: RunChoice = "succeeded"
+) -> ExportNote:
+    """The note at `path` with the run `runs` chooses of each of its snippets (the latest
+    succeeded one by default)."""
     try:
         detail = get_note(db, path, workspace)
     except NoteNotFound as exc:
@@ -90,7 +93,7 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
     text = decoded.text
     warnings = [f"{label}: {w}" for w in decoded.warnings if w != "empty file"]
     newline = "\r\n" if b"\r\n" in raw else "\n"
-    latest = latest_runs(db, detail.summary.id)
+    shown = shown_runs(db, detail.summary.id, runs)
     results = []
     for snippet in detail.snippets:
         unsafe = unsafe_field(snippet)
@@ -100,8 +103,13 @@ def collect(db: sqlite_utils.Database, workspace: Workspace, path: str) -> Expor
                 f"in its {unsafe}; left out of the export"
             )
             continue
-        summary = latest.get(snippet.name)
-        run = get_run(db, summary.id) if summary is not None else None
+        chosen = shown.get(snippet.name)
+        run = get_run(db, chosen.summary.id) if chosen is not None else None
+        if chosen is not None and chosen.why == "latest, none succeeded":
+            warnings.append(
+                f"{label}: snippet {snippet.name!r} has no succeeded run; its latest "
+                f"(#{chosen.summary.id}, {chosen.summary.status}) is shown"
+            )
         curves = (
             {m.name: series(db, run.summary.id, m.name, PLOT_POINTS) for m in run.metrics}
             if run is not None

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from studylog.paths import Workspace
+    from studylog.store.history import RunChoice
 
 Format = Literal["md", "html", "ipynb"]
 Layout = Literal["notes", "date", "topic"]
@@ -52,6 +53,7 @@ def export_notes(
     out_dir: Path,
     layout: Layout = "notes",
     progress: Callable[[int, int], None] | None = None,
+    runs: RunChoice = "succeeded",
 ) -> ExportReport:
     """Export the notes at `paths` (under notes/) into `out_dir`. A note that fails is
     reported and skipped; the others are exported. Nothing in `out_dir` that an export did
@@ -66,7 +68,7 @@ def export_notes(
         suffix = {"md": ".md", "html": ".html", "ipynb": ".ipynb"}[fmt]
         for number, path in enumerate(paths, start=1):
             try:
-                note = collect(db, workspace, path)
+                note = collect(db, workspace, path, runs)
                 label = workspace.label(path)
                 # The manifest's key, and how a clash names the note (`notes/x.md` as before
                 # in the classic layout).

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from studylog.paths import Workspace
+    from studylog.store.history import RunChoice
 
 _START = re.compile(r"<!-- studylog:output [^\n]*-->")
 _END = "<!-- /studylog:output {digest} -->"
@@ -39,14 +40,18 @@ class InPlaceReport:
 
 
 def export_in_place(
-    db: sqlite_utils.Database, workspace: Workspace, paths: Sequence[str]
+    db: sqlite_utils.Database,
+    workspace: Workspace,
+    paths: Sequence[str],
+    runs: RunChoice = "succeeded",
 ) -> InPlaceReport:
-    """Write the latest output of each snippet of the notes at `paths` into the notes,
-    replacing the blocks written before. A note that fails is reported; the others go on."""
+    """Write the output of each snippet's run (the latest succeeded one by default; `runs`
+    chooses) into the notes at `paths`, replacing the blocks written before. A note that
+    fails is reported; the others go on."""
     report = InPlaceReport()
     for path in paths:
         try:
-            changed = _rewrite(db, workspace, path, report.warnings)
+            changed = _rewrite(db, workspace, path, report.warnings, runs)
         except (ExportError, OSError) as exc:
             report.failed.append(
                 str(exc) if isinstance(exc, ExportError) else f"{workspace.label(path)}: {exc}"
@@ -90,7 +95,11 @@ def _digest(text: str) -> str:
 
 
 def _rewrite(
-    db: sqlite_utils.Database, workspace: Workspace, path: str, warnings: list[str]
+    db: sqlite_utils.Database,
+    workspace: Workspace,
+    path: str,
+    warnings: list[str],
+    runs: RunChoice,
 ) -> bool:
     """Rewrite one note's blocks; whether its file changed."""
     source = workspace.note_file(path)
@@ -108,7 +117,7 @@ def _rewrite(
         ) from None
     lines = strip_blocks(_LINE.findall(body), label)
     text = "".join(lines).replace("\r\n", "\n")
-    results = _results(db, workspace, path, text, warnings)
+    results = _results(db, workspace, path, text, warnings, runs)
     newline = "\r\n" if "\r\n" in body else "\n"
     after: dict[int | None, list[str]] = {}
     for result in results:
@@ -131,18 +140,23 @@ def _rewrite(
 
 
 def _results(
-    db: sqlite_utils.Database, workspace: Workspace, path: str, text: str, warnings: list[str]
+    db: sqlite_utils.Database,
+    workspace: Workspace,
+    path: str,
+    text: str,
+    warnings: list[str],
+    runs: RunChoice,
 ) -> list[SnippetResult]:
-    """The latest run of each snippet of `text` (the note without its blocks), placed."""
+    """The chosen run of each snippet of `text` (the note without its blocks), placed."""
     from studylog.notes.parse import parse_note
-    from studylog.store.history import get_run, latest_runs
+    from studylog.store.history import get_run, shown_runs
     from studylog.store.queries import NoteNotFound, get_note
 
     try:
         note_id = get_note(db, path, workspace).summary.id
     except NoteNotFound as exc:
         raise ExportError(str(exc)) from exc
-    latest = latest_runs(db, note_id)
+    shown = shown_runs(db, note_id, runs)
     results = []
     for snippet in parse_note(text, path).snippets:
         unsafe = unsafe_field(snippet)
@@ -151,8 +165,14 @@ def _results(
                 f"{workspace.label(path)}: snippet {snippet.name!r} has a newline or control "
                 f"character in its {unsafe}; no output written for it"
             )
-        elif snippet.name in latest:
-            results.append(SnippetResult(snippet, get_run(db, latest[snippet.name].id)))
+        elif snippet.name in shown:
+            chosen = shown[snippet.name]
+            if chosen.why == "latest, none succeeded":
+                warnings.append(
+                    f"{workspace.label(path)}: snippet {snippet.name!r} has no succeeded run; "
+                    f"its latest (#{chosen.summary.id}, {chosen.summary.status}) is written"
+                )
+            results.append(SnippetResult(snippet, get_run(db, chosen.summary.id)))
     place(text, results)
     return results
 

@@ -25,11 +25,11 @@ class Figure:
 
 
 def summary(result: SnippetResult) -> str:
-    """`sgd · ✔ succeeded · 2026-11-20 21:30 · 1.9 s · seed 0 · peak 212 MB · CPU 1.85 s`
-    (plain text; the cost as far as it is known)."""
+    """`sgd · run #12 · ✔ succeeded · 2026-11-20 21:30 · 1.9 s · seed 0 · peak 212 MB · CPU
+    1.85 s` (plain text; which run is shown, and its cost as far as it is known)."""
     assert result.run is not None
     s = result.run.summary
-    parts = [result.snippet.name, status_label(s.status), started_text(s.started)]
+    parts = [result.snippet.name, f"run #{s.id}", status_label(s.status), started_text(s.started)]
     if s.duration is not None:
         parts.append(duration_text(s.duration))
     parts.append(f"seed {s.seed}")

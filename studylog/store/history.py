@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from studylog.store.runs import COST_COLUMNS, RunCost, RunEnd
 
@@ -182,18 +182,59 @@ def list_runs(
     return runs
 
 
-def latest_runs(db: sqlite_utils.Database, note_id: int) -> dict[str, RunSummary]:
-    """The latest run of each snippet of a note, by snippet name."""
+def latest_runs(
+    db: sqlite_utils.Database, note_id: int, status: str | None = None
+) -> dict[str, RunSummary]:
+    """The latest run of each snippet of a note (of that `status` when given), by snippet
+    name."""
+    where = "note_id = ?" + (" AND status = ?" if status is not None else "")
     runs = [
         _summary(row)
         for row in db.execute(
             f"""SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM} WHERE runs.id IN
-                    (SELECT max(id) FROM runs WHERE note_id = ? GROUP BY snippet)""",
-            [note_id],
+                    (SELECT max(id) FROM runs WHERE {where} GROUP BY snippet)""",
+            [note_id] if status is None else [note_id, status],
         )
     ]
     _add_final_metrics(db, runs)
     return {r.snippet: r for r in runs}
+
+
+# Which run of each snippet an export shows: the latest, the latest that succeeded (the
+# default: a cancelled 5-step try must not replace a good 200-step run), or a run by its id.
+RunChoice = Literal["latest", "succeeded"] | int
+
+
+@dataclass(frozen=True)
+class ShownRun:
+    """The run an export shows for a snippet, and why this one."""
+
+    summary: RunSummary
+    why: Literal["latest", "latest succeeded", "chosen", "latest, none succeeded"]
+
+
+def shown_runs(
+    db: sqlite_utils.Database, note_id: int, choice: RunChoice = "succeeded"
+) -> dict[str, ShownRun]:
+    """The run each snippet of a note shows in an export, by snippet name. "succeeded": the
+    latest succeeded run, else (never succeeded) the latest; a run id: that run for its
+    snippet when it is of this note, the latest succeeded for the others."""
+    latest = latest_runs(db, note_id)
+    if choice == "latest":
+        return {name: ShownRun(run, "latest") for name, run in latest.items()}
+    good = latest_runs(db, note_id, "succeeded")
+    shown = {
+        name: ShownRun(good[name], "latest succeeded")
+        if name in good
+        else ShownRun(run, "latest, none succeeded")
+        for name, run in latest.items()
+    }
+    if isinstance(choice, int):
+        row = db.execute("SELECT note_id FROM runs WHERE id = ?", [choice]).fetchone()
+        if row is not None and row[0] == note_id:
+            chosen = get_run(db, choice).summary
+            shown[chosen.snippet] = ShownRun(chosen, "chosen")
+    return shown
 
 
 def get_run(db: sqlite_utils.Database, run_id: int) -> RunDetail:
