@@ -366,6 +366,26 @@ async def test_a_flood_is_drawn_in_summary(ws):
         assert text[1] == "line 300" and text[-1] == f"line {MAX_DRAW + 299}"
 
 
+async def test_a_runs_first_line_is_drawn_without_waiting_for_a_tick(ws):
+    """A line after a quiet spell is drawn on the next turn of the loop (it waited for a
+    50 ms tick once: a quarter of the time from `r` to the first line on screen); the lines
+    that follow at once wait for the next draw, so a flood still costs one draw a tick."""
+    async with _app(ws).run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, "pytorch/2022-01-21-training.md")
+        assert screen.run_area is not None
+        log = screen.run_area.log_view
+        log.clear()
+        log._last_draw = 0.0  # long ago
+        log.add_line("first\n")
+        log.add_line("second\n")  # before the draw: drawn with the first
+        log.add_line("third\n")
+        await pilot.pause()
+        assert [str(line.text) for line in log.lines] == ["first", "second", "third"]
+        log.add_line("soon after\n")  # within DRAW_SECONDS of that draw: waits for its time
+        assert log._scheduled and log._pending == ["soon after\n"]
+        await until(pilot, lambda: len(log.lines) == 4, "the next draw")
+
+
 async def test_the_watch_pass_keeps_the_runs_table_and_its_marks(ws):
     """The watch pass redraws the snippets' badges; it must not empty the chosen snippet's
     runs (it did once the run area read its history per snippet: marks were lost every 2 s)."""

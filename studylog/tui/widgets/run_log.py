@@ -3,12 +3,14 @@ output never floods the UI; a finished run's stored output is shown whole."""
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.widgets import RichLog
 
 from studylog.safe_text import visible, visible_output
 
-# Draw at most this often while output streams.
+# Draw at most this often while output streams (a line after a quiet spell draws at once).
 DRAW_SECONDS = 0.05
 # Keep this many lines on screen (the run's stored output keeps the rest, head and tail).
 MAX_LINES = 5_000
@@ -21,16 +23,28 @@ class RunLog(RichLog):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, max_lines=MAX_LINES, wrap=True, markup=False, highlight=False)
         self._pending: list[str] = []
-
-    def on_mount(self) -> None:
-        self.set_interval(DRAW_SECONDS, self.draw)
+        self._scheduled = False  # a draw is on its way
+        self._last_draw = 0.0  # time.monotonic() of the last draw
 
     def add_line(self, line: str) -> None:
+        """A line of the running run: drawn at once when no draw was made in the last
+        DRAW_SECONDS (the first line of a run shows without waiting for a tick), else with
+        the next draw, so a flood costs at most one draw per DRAW_SECONDS."""
         self._pending.append(line)
+        if self._scheduled:
+            return
+        self._scheduled = True
+        wait = self._last_draw + DRAW_SECONDS - time.monotonic()
+        if wait <= 0:
+            self.call_next(self.draw)
+        else:
+            self.set_timer(wait, self.draw)
 
     def draw(self) -> None:
+        self._scheduled = False
         if not self._pending:
             return
+        self._last_draw = time.monotonic()
         pending, self._pending = self._pending, []
         if len(pending) > MAX_DRAW:
             skipped = len(pending) - MAX_DRAW
