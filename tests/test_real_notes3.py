@@ -4,6 +4,7 @@ export copies plain relative images next to the note."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import zipfile
@@ -170,6 +171,22 @@ def test_markdown_export_copies_relative_images_beside_the_note(tmp_path: Path) 
     assert "![code](img/x.png)" in text  # inside a code block: as written
     assert (page.parent / files / "x.png").read_bytes() == _png()
     assert "adam" not in result.stderr
+
+
+def test_notebook_export_attaches_relative_images_beside_the_note(tmp_path: Path) -> None:
+    root = make_blog(tmp_path / "myblog")
+    (root / "_posts" / "img").mkdir()
+    (root / "_posts" / "img" / "x.png").write_bytes(_png())
+    (root / "_posts" / "2022-01-10-adam.md").write_text(
+        "---\ntitle: Adam\n---\n\n# Adam\n\n![plain](img/x.png)\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    _cli("-w", str(root), "export", "adam", "--format", "ipynb", "--out", str(out))
+    (page,) = out.rglob("*adam.ipynb")
+    cells = json.loads(page.read_text(encoding="utf-8"))["cells"]
+    [cell] = [c for c in cells if "![plain]" in "".join(c["source"])]
+    assert "![plain](attachment:x.png)" in "".join(cell["source"])
+    assert base64.b64decode(cell["attachments"]["x.png"]["image/png"]) == _png()
 
 
 def test_markdown_export_reads_no_relative_image_outside_the_workspace(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 markdown cells (each <details> flattened into a heading), snippets code cells with their
 latest output as stream outputs and their curves as image/png; the seed and environment go
 into the notebook's metadata, and a first cell seeds as studylog does. Images a blog writes
-for its site (`/assets/img/x.png`, Liquid-wrapped) become attachments of their cell."""
+for its site (`/assets/img/x.png`, Liquid-wrapped) or beside the note (`img/x.png`) become
+attachments of their cell."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def build_notebook(
         attachments[name] = {kind: data}
         return f"attachment:{name}"
 
-    body = rewrite_site_images(note, workspace, attach).split("\n")
+    body = rewrite_site_images(note, workspace, attach, relative=True).split("\n")
     fence_lines: dict[int, tuple[int, SnippetResult]] = {}  # fence start → (end, result)
     after: dict[int | None, list[SnippetResult]] = {}
     start_line = _body_start(note.text)
