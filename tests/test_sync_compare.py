@@ -165,3 +165,33 @@ def test_the_mlflow_run_names_a_blog_post_by_its_place(
     assert exp is not None
     (run,) = client.search_runs([exp.experiment_id])
     assert run.data.tags["mlflow.note.content"] == f"{post} · snippet hello"
+
+
+def test_the_remote_runs_table_shows_a_teammates_names_as_written() -> None:
+    """Names come from the server: a snippet named like Rich markup (`x[/]`) or with an
+    escape is shown as written, never read as markup (which raised MarkupError) or obeyed."""
+    from rich.console import Console
+
+    from studylog.cli.sync import remote_table
+    from studylog.sync.remote import RemoteRun
+
+    run = RemoteRun(
+        mlflow_run_id="0123456789abcdef",
+        experiment="group",
+        user="mallory[bold]",
+        mine=False,
+        note="notes/x.md",
+        snippet="x[/]\x1b[2J",
+        status="succeeded",
+        started="2026-11-27T10:00:00",
+        duration=1.5,
+        seed=0,
+        code_hash="abc",
+        same_code=False,
+        final_metrics={"loss[/]": 0.5},
+    )
+    console = Console(record=True, width=200, color_system=None)
+    console.print(remote_table([run], "http://127.0.0.1:5000"))
+    text = console.export_text()
+    assert "x[/]␛[2J" in text and "mallory[bold]" in text and "loss[/] 0.5" in text
+    assert "\x1b" not in text and "differs" in text

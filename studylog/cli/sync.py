@@ -21,7 +21,10 @@ from studylog.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from studylog.store.history import RunDetail
+    from studylog.sync.remote import RemoteRun
 
 
 @cli.command()
@@ -140,27 +143,34 @@ def remote_history(
         what = s.workspace.label(note_path) if note_path else "any note"
         console().print(f"No runs of {what} on {target.server} yet. Send yours: `studylog sync`.")
         return
+    console().print(remote_table(found, target.server))
+
+
+def remote_table(found: list[RemoteRun], server: str) -> Table:
+    """The group's runs as a table. Every name in it comes from the server (a teammate's
+    note, snippet, metric and user names): Text cells, never read as markup, their control
+    characters shown."""
     from rich.table import Table
+    from rich.text import Text
 
     from studylog.labels import duration_text
+    from studylog.rich_labels import metrics_cell
+    from studylog.safe_text import visible
 
-    table = Table(title=f"Remote runs on {target.server} (read-only)", title_justify="left")
+    table = Table(title=Text(visible(f"Remote runs on {server} (read-only)")), title_justify="left")
     for column in ("run", "member", "note · snippet", "status", "started", "took", "final", "code"):
         table.add_column(column)
     for r in found:
-        final = ", ".join(
-            f"{k}={'nan' if v is None else f'{v:.4g}'}" for k, v in r.final_metrics.items()
-        )
-        code = {None: "", True: "same", False: "[yellow]differs[/]"}[r.same_code]
+        code = {None: Text(""), True: Text("same"), False: Text("differs", style="yellow")}
         member = f"{r.user} (you)" if r.mine else r.user
         table.add_row(
-            r.mlflow_run_id[:8],
-            member,
-            f"{r.note} · {r.snippet}",
-            r.status,
-            r.started[:16].replace("T", " "),
+            Text(visible(r.mlflow_run_id[:8])),
+            Text(visible(member)),
+            Text(visible(f"{r.note} · {r.snippet}")),
+            Text(visible(r.status)),
+            Text(visible(r.started[:16].replace("T", " "))),
             duration_text(r.duration),
-            final,
-            code,
+            metrics_cell(r.final_metrics, limit=None),
+            code[r.same_code],
         )
-    console().print(table)
+    return table
