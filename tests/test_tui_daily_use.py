@@ -178,10 +178,16 @@ async def test_m_maximizes_the_focused_panel_and_restores_it(ws):
         screen = await _open(pilot, TRAINING)
         await until(pilot, lambda: screen.run_area is not None, "the run area")
         await pilot.press("s")
+        run_area = screen.run_area
+        assert run_area is not None
+        before = run_area.region.height
         await pilot.press("m")
-        assert screen.maximized is screen.run_area
+        assert screen.maximized is run_area
+        # It fills the screen but the footer (it kept its own height once, centred in hatch).
+        await until(pilot, lambda: run_area.region.height >= 22, "the run area filling the screen")
         await pilot.press("m")
         assert screen.maximized is None
+        await until(pilot, lambda: run_area.region.height == before, "the run area as before")
 
 
 # -- 5. getting around ------------------------------------------------------------------
