@@ -120,6 +120,9 @@ async def test_r_while_a_run_goes_queues_x_removes_c_cancels_and_the_queue_goes_
         assert status_of(table, "alpha").endswith("succeeded")
         assert status_of(table, "beta").endswith("never run")
         assert status_of(table, "gamma").endswith("succeeded")
+        # The notice says it was cancelled, not how the tree was ended (it read "SIGKILL").
+        said = [str(n.message) for n in notifications(pilot.app, "warning")]
+        assert "slow: cancelled." in said and not any("SIGKILL" in m for m in said)
     assert stored(ws) == {"slow": ["cancelled"], "alpha": ["succeeded"], "gamma": ["succeeded"]}
 
 

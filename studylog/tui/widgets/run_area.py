@@ -343,9 +343,11 @@ class RunArea(Horizontal):
         if finished.status == "succeeded":
             self.notify(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
         else:
-            why = finished.last_error or finished.signal or ""
+            # A cancel ends the tree with a kill: that signal is how, not why.
+            cancelled = finished.status == "cancelled"
+            why = "" if cancelled else finished.last_error or finished.signal or ""
             self.notify(
-                f"{visible(name)}: {finished.status.replace('_', ' ')}. {why}",
+                f"{visible(name)}: {finished.status.replace('_', ' ')}. {visible(why)}".rstrip(),
                 title="Run did not succeed",
                 severity="warning" if finished.status == "cancelled" else "error",
             )
