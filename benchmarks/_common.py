@@ -35,5 +35,12 @@ def corpus_workspace(count: int = 10_000) -> Path:
     return ensure(DEFAULT_OUT, count)
 
 
+def median_p90_ms(values: list[float]) -> str:
+    """`12 / 23 ms`: the median and the 90th percentile of times in seconds."""
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    return f"{statistics.median(values) * 1000:.0f} / {p90 * 1000:.0f} ms"
+
+
 def report(name: str, value: str, baseline: str, verdict: str) -> None:
     print(f"{name:<34} {value:>14}   baseline {baseline:>12}   {verdict}")

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import report
+from _common import median_p90_ms, report
 
 from studylog.paths import Workspace
 from studylog.runner.events import RunEvent
@@ -85,12 +85,6 @@ def bare_python(repeat: int) -> list[tuple[float, float]]:
     return times
 
 
-def _ms(values: list[float]) -> str:
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return f"{statistics.median(values) * 1000:.0f} / {p90 * 1000:.0f} ms"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=15)
@@ -105,14 +99,14 @@ def main() -> None:
     for i, what in enumerate(("request → first statement", "request → torch imported")):
         report(
             f"{what}, warm",
-            _ms([p[i] for p in warm]),
-            f"cold {_ms([p[i] for p in cold])}",
+            median_p90_ms([p[i] for p in warm]),
+            f"cold {median_p90_ms([p[i] for p in cold])}",
             f"{med(cold, i) / med(warm, i):.0f}× faster than cold",
         )
         report(
             f"{what}, cold",
-            _ms([p[i] for p in cold]),
-            f"bare {_ms([p[i] for p in bare])}",
+            median_p90_ms([p[i] for p in cold]),
+            f"bare {median_p90_ms([p[i] for p in bare])}",
             f"{med(cold, i) / med(bare, i):.2f}× bare python",
         )
 

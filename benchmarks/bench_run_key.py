@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import report
+from _common import median_p90_ms, report
 
 from studylog.paths import Workspace
 from studylog.settings import RunSettings, Settings
@@ -74,12 +74,6 @@ async def measure(root: Path, repeat: int) -> dict[str, list[float]]:
     return times
 
 
-def _ms(values: list[float]) -> str:
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return f"{statistics.median(values) * 1000:.0f} / {p90 * 1000:.0f} ms"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=10)
@@ -95,8 +89,8 @@ def main() -> None:
     print(f"{args.repeat} presses of r each; median / p90 (goal: warm median ≤ 50 ms)\n")
     report(
         "key r → first output line, warm",
-        _ms(times["warm"]),
-        f"cold {_ms(times['cold'])}",
+        median_p90_ms(times["warm"]),
+        f"cold {median_p90_ms(times['cold'])}",
         f"{statistics.median(times['cold']) / statistics.median(times['warm']):.0f}× faster",
     )
 
