@@ -283,7 +283,14 @@ async def test_a_thousand_warm_runs_leak_no_descriptor_thread_or_zombie(
         )
 
     await one(-1)
-    before = _counts(shared_warm)
+
+    def settled() -> tuple[int, int, int, int, int, int] | None:
+        counts = _counts(shared_warm)
+        return counts if counts[2] == 0 and counts[5] == 0 else None
+
+    # Counted once the first run's supervisor is reaped (counted as a zombie, it made the
+    # end never match: the end waits for the same reaping).
+    before = wait_for(settled, "the first run's supervisor reaped", seconds=30)
     for i in range(1000):
         result = await one(i)
         assert (result.status, result.start_path, result.stdout) == (
