@@ -1,0 +1,169 @@
+"""Issue 10, the small things: the run area's rows at 80×24 and 100×30, the curve's ticks,
+compact search hits, the tree kept open when a note is added, the tree's marks. Real
+files, a real store, real child processes; every wait is on the app's state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from studylog.paths import Workspace
+from studylog.tui.app import StudylogApp
+from studylog.tui.screens.main import MainScreen
+from studylog.tui.widgets.metric_plot import MetricPlot, nice_ticks, short_number, tick_labels
+from studylog.tui.widgets.note_view import NoteView
+from tests.tui_helpers import make_workspace, settings, until
+
+TRAINING = "pytorch/2022-01-21-training.md"
+THREE = "pytorch/2022-01-23-three.md"
+THREE_NOTE = """---
+title: Three snippets
+date: 2022-01-23
+topic: Pytorch
+lecture: 6
+---
+# Three snippets
+
+```python run name=first
+for i in range(8):
+    print(f"line {i}")
+```
+
+```python run name=second
+print("two")
+```
+
+```python run name=third
+print("three")
+```
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return make_workspace(tmp_path / "ws", {THREE: THREE_NOTE})
+
+
+def _app(ws: Workspace) -> StudylogApp:
+    return StudylogApp(ws, settings())
+
+
+async def _open(pilot: Pilot[None], path: str) -> MainScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, MainScreen)
+    await until(pilot, lambda: screen.notes, "the notes to load")
+    screen.open_note(path)
+    view = screen.query_one(NoteView)
+    await until(
+        pilot,
+        lambda: (
+            view.detail is not None
+            and view.detail.summary.path == path
+            and view.ready.is_set()
+            and screen.run_area is not None
+            and screen.run_area.display
+            and screen.snippet is not None
+        ),
+        f"{path} to open",
+    )
+    return screen
+
+
+# -- 1. the run area at 80×24 and 100×30 -------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=["80x24", "100x30"])
+async def test_small_terminal_run_area_shows_three_snippets_four_output_lines_and_the_curve(
+    ws: Workspace, size: tuple[int, int]
+) -> None:
+    async with _app(ws).run_test(size=size) as pilot:
+        screen = await _open(pilot, THREE)
+        area = screen.run_area
+        assert area is not None
+        await pilot.press("r")  # eight lines of output
+        await until(pilot, lambda: len(area.log_view.lines) >= 8, "the output")
+        await pilot.pause()
+        snippets, log, plot = area.snippets, area.log_view, area.plot
+        # Three snippet rows under the header, no horizontal scrollbar eating one.
+        assert snippets.scrollable_content_region.height >= 1 + 3, snippets.region
+        assert not snippets.scrollbars_enabled[1]
+        # Four lines of output, the curve under them, the note above with a few rows.
+        assert log.scrollable_content_region.height >= 4, log.region
+        assert plot.region.height >= 7, plot.region
+        assert screen.query_one(NoteView).region.height >= 5
+        # Everything on the screen, above the footer.
+        assert plot.region.bottom <= size[1] - 1
+        # The note's column keeps most of the width (a slim sidebar at 100 columns).
+        assert screen.query_one("#main").region.width >= 68
+
+
+# -- 2. the curve's ticks ------------------------------------------------------------------
+
+
+def test_nice_ticks_are_round_and_whole_steps_are_integers() -> None:
+    ticks, shown = nice_ticks(0, 99, 5, integer=True)
+    assert ticks == [0, 20, 40, 60, 80] and shown == (0, 99)
+    ticks, _ = nice_ticks(10, 12, 8, integer=True)  # zoomed in: never 10.5
+    assert ticks == [10, 11, 12]
+    ticks, _ = nice_ticks(3, 1_000_003, 4, integer=True)
+    assert all(t == int(t) for t in ticks)
+
+
+def test_nice_ticks_loose_range_labels_both_ends() -> None:
+    # A loss from 7.1 down to 0.003: the range grows to the ticks, 0 is labelled.
+    ticks, shown = nice_ticks(0.003, 7.1, 2, loose=True)
+    assert ticks[0] == 0 and ticks[-1] >= 7.1
+    assert shown == (ticks[0], ticks[-1])
+    ticks, shown = nice_ticks(-3, 2, 3, loose=True)
+    assert 0 in ticks and shown[0] <= -3 and shown[1] >= 2
+    ticks, shown = nice_ticks(1.5, 1.5, 3, loose=True)  # one value: a range around it
+    assert shown[0] < 1.5 < shown[1] and 1.5 in ticks
+
+
+def test_tick_labels_are_short_and_distinct() -> None:
+    assert [short_number(v) for v in (0, 0.25, 12, 1200, 3_400_000, 3e-4, 999.9)] == [
+        "0",
+        "0.25",
+        "12",
+        "1.2k",
+        "3.4M",
+        "3e-4",
+        "1k",
+    ]
+    assert tick_labels([1000.1, 1000.2, 1000.3]) == ["1.0001k", "1.0002k", "1.0003k"]
+    assert tick_labels([0, 2e-4, 4e-4]) == ["0", "2e-4", "4e-4"]
+
+
+def _axes(plot: MetricPlot) -> tuple[list[str], list[str]]:
+    """The y and the x tick labels of the plot as drawn on screen."""
+    render = plot.render()
+    lines = getattr(render, "plain", str(render)).splitlines()
+    y_labels = [line.split("┤")[0].strip() for line in lines if "┤" in line]
+    bottom = next(i for i, line in enumerate(lines) if "└" in line)
+    x_labels = lines[bottom + 1].split() if bottom + 1 < len(lines) else []
+    return y_labels, x_labels
+
+
+async def test_curve_at_80x24_has_a_zero_tick_and_whole_steps(ws: Workspace) -> None:
+    async with _app(ws).run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot, TRAINING)
+        area = screen.run_area
+        assert area is not None
+        await pilot.press("r")  # train: loss 1/(step+1) over steps 0-19
+        await until(pilot, lambda: len(area.plot.curves.get("loss", [])) == 20, "the curve")
+        await until(pilot, lambda: area.running is None, "the run to end")
+        area.plot.draw()
+        await pilot.pause()
+        y_labels, x_labels = _axes(area.plot)
+        assert "0" in y_labels, y_labels  # the bottom of a loss that nears 0
+        assert len(y_labels) >= 2
+        assert x_labels and all(label.isdigit() for label in x_labels), x_labels
+        assert all(len(label) <= 5 for label in y_labels + x_labels)
+        # Zoomed in: steps stay whole, never 10.5.
+        area.plot.focus()
+        await pilot.press("plus", "plus")
+        await pilot.pause()
+        _, x_labels = _axes(area.plot)
+        assert x_labels and all(label.isdigit() for label in x_labels), x_labels
