@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
 from studylog.paths import Workspace
+from studylog.store.search import plain_text
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.metric_plot import MetricPlot, nice_ticks, short_number, tick_labels
@@ -167,3 +169,57 @@ async def test_curve_at_80x24_has_a_zero_tick_and_whole_steps(ws: Workspace) -> 
         await pilot.pause()
         _, x_labels = _axes(area.plot)
         assert x_labels and all(label.isdigit() for label in x_labels), x_labels
+
+
+# -- 3. search hits ------------------------------------------------------------------------
+
+LONG_PATH = "courses/deep-learning-fundamentals/2022-01-28-dataloader-worker-processes.md"
+MARKED_NOTE = """---
+title: DataLoader workers and their random seeds in long training runs
+date: 2022-01-28
+---
+# Workers
+
+Use **several workers** with [the docs](https://pytorch.org/docs/stable/data.html) and
+`num_workers=2`; *each* worker seeds itself.
+"""
+
+
+def _option_lines(results: OptionList) -> list[str]:
+    """The search results' lines as drawn."""
+    return [results.render_line(y).text.rstrip() for y in range(results.size.height)]
+
+
+async def test_search_hits_are_cut_with_an_ellipsis_and_read_as_plain_text(
+    tmp_path: Path,
+) -> None:
+    ws = make_workspace(tmp_path / "ws", {LONG_PATH: MARKED_NOTE})
+    async with _app(ws).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        await pilot.press("slash", *"docs")
+        results = screen.query_one("#search-results", OptionList)
+        await until(pilot, lambda: results.option_count == 1, "the hit")
+        await pilot.pause()
+        lines = [line.strip(" ▊▎") for line in _option_lines(results)]
+        lines = [line for line in lines if line]
+        # One hit, three lines: title, path, excerpt; each cut with …, none wrapped.
+        assert len(lines) == 3, lines
+        title, path, excerpt = lines
+        assert title.endswith("…") and MARKED_NOTE.count(title.rstrip("…")) == 1
+        assert path.endswith("…") and f"notes/{LONG_PATH}".startswith(path.rstrip("…"))
+        # The excerpt as plain text: no **, no link target, no backticks or heading marks.
+        assert "the docs and num_" in excerpt, excerpt  # [the docs](…) and `num_workers=2`
+        for mark in ("**", "](", "`", "#", "https"):
+            assert mark not in excerpt, (mark, excerpt)
+
+
+def test_excerpts_read_inline_markdown_as_plain_text() -> None:
+    text = "# Title\n**bold**, *em*, ~~old~~, [text](https://x.org), ![alt](a.png), `code`\n"
+    assert " ".join(plain_text(text).split()) == "Title bold, em, old, text, alt, code"
+    # Not the marks inside words and code: snake_case, x**2, a * b.
+    assert plain_text("autograd_basics and x**2 and a * b * c") == (
+        "autograd_basics and x**2 and a * b * c"
+    )
+    assert plain_text("| a | b |\n|---|:-:|\n| 1 | 2 |").split() == ["a", "|", "b", "1", "|", "2"]
