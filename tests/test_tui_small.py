@@ -4,19 +4,27 @@ files, a real store, real child processes; every wait is on the app's state."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
+from textual.widgets.tree import TreeNode
 
+from studylog.grouping import Group
 from studylog.paths import Workspace
+from studylog.store.queries import NoteSummary
 from studylog.store.search import plain_text
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
+from studylog.tui.screens.new_note import NewNoteScreen
 from studylog.tui.widgets.metric_plot import MetricPlot, nice_ticks, short_number, tick_labels
+from studylog.tui.widgets.note_tree import NoteTree
 from studylog.tui.widgets.note_view import NoteView
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, settings, until, until_screen
 
 TRAINING = "pytorch/2022-01-21-training.md"
 THREE = "pytorch/2022-01-23-three.md"
@@ -223,3 +231,72 @@ def test_excerpts_read_inline_markdown_as_plain_text() -> None:
         "autograd_basics and x**2 and a * b * c"
     )
     assert plain_text("| a | b |\n|---|:-:|\n| 1 | 2 |").split() == ["a", "|", "b", "1", "|", "2"]
+
+
+# -- 4. a new note keeps the tree as it was ------------------------------------------------
+
+
+def _open_groups(tree: NoteTree) -> set[str]:
+    """The labels' names of the open groups in the tree, by the way to them."""
+    found: set[str] = set()
+
+    def walk(node: TreeNode[object], way: str) -> None:
+        for child in node.children:
+            if isinstance(child.data, Group) and child.is_expanded:
+                found.add(f"{way}/{child.data.label}")
+                walk(child, f"{way}/{child.data.label}")
+
+    walk(tree.root, "")
+    return found
+
+
+async def test_a_new_note_keeps_the_open_branches_and_is_selected(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An editor that exits at once, as a person who saved the template would leave it.
+    monkeypatch.setenv("EDITOR", f"{shlex.quote(sys.executable)} -c pass")
+    monkeypatch.delenv("VISUAL", raising=False)
+    async with _app(ws).run_test(size=(140, 44)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        tree = screen.query_one(NoteTree)
+        # The user opens the branch of a note (second level) and closes a first-level one.
+        tree.select_path(TRAINING)
+        await until(pilot, lambda: "/Pytorch/Lecture 5" in _open_groups(tree), "the branch")
+        no_topic = next(
+            c
+            for c in tree.root.children
+            if isinstance(c.data, Group) and c.data.label == "No topic"
+        )
+        no_topic.collapse()
+        basics = next(
+            c for c in tree.root.children if isinstance(c.data, Group) and "Basics" in c.data.label
+        )
+        await until(pilot, lambda: basics.children, "the first level's groups")
+        basics.children[0].expand()  # a branch away from the cursor, opened by hand
+        await pilot.pause()
+        before = _open_groups(tree)
+        assert "/Pytorch/Lecture 5" in before and f"/{no_topic.data.label}" not in before
+        assert f"/{basics.data.label}/Lecture 4" in before, before
+        await pilot.press("n")
+        dialog = await until_screen(pilot, NewNoteScreen, "the new-note dialog")
+        dialog.query_one("#new-lecture", Input).value = "7"
+        await pilot.press(*"Schedulers", "enter")
+        made = f"pytorch/{dt.date.today().isoformat()}-schedulers.md"
+        await until(
+            pilot,
+            lambda: screen.detail is not None and screen.detail.summary.path == made,
+            "the new note to open",
+        )
+
+        def selected() -> str | None:
+            node = tree.cursor_node
+            return (
+                node.data.path if node is not None and isinstance(node.data, NoteSummary) else None
+            )
+
+        await until(pilot, lambda: selected() == made, "the new note selected in the tree")
+        # The branches open before are open still (and the new note's way with them).
+        assert before <= _open_groups(tree), (before, _open_groups(tree))
+        assert f"/{no_topic.data.label}" not in _open_groups(tree)
