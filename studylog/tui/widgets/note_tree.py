@@ -59,9 +59,10 @@ class NoteTree(Tree[object]):
         closed stay closed; the selected note stays selected if it is there, unless a note
         asked for by `select_path` before it was listed has come."""
         self._notes = notes
+        known: set[tuple[str, ...]] = set()
+        opened: set[tuple[str, ...]] = set()
         if mode is not None and mode != self.mode:
-            self.mode = mode
-            known, opened = set(), set()  # other groups: each as it comes
+            self.mode = mode  # other groups: each opened as it comes
         else:
             known, opened = self._group_keys(self.root)
         selected = self.cursor_node.data if self.cursor_node is not None else None
