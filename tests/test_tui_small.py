@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 from textual.widgets.tree import TreeNode
@@ -22,7 +23,7 @@ from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.new_note import NewNoteScreen
 from studylog.tui.widgets.metric_plot import MetricPlot, nice_ticks, short_number, tick_labels
-from studylog.tui.widgets.note_tree import NoteTree
+from studylog.tui.widgets.note_tree import SNIPPET_MARK, NoteTree
 from studylog.tui.widgets.note_view import NoteView
 from tests.tui_helpers import make_workspace, settings, until, until_screen
 
@@ -303,3 +304,61 @@ async def test_a_new_note_keeps_the_open_branches_and_is_selected(
         # The branches open before are open still (and the new note's way with them).
         assert before <= _open_groups(tree), (before, _open_groups(tree))
         assert closed not in _open_groups(tree)
+
+
+# -- 5. the tree's marks -----------------------------------------------------------------
+
+LONG_TITLE = "역전파와 연쇄 법칙을 손으로 풀어 보는 아주 긴 제목의 강의 노트 " * 2
+LONG_NOTE = f"""---
+title: {LONG_TITLE.strip()}
+date: 2022-01-30
+topic: Pytorch
+lecture: 5
+---
+# Long
+
+```python run name=one
+print(1)
+```
+
+```python run name=two
+print(2)
+```
+
+```python run name=three
+print(3)
+```
+"""
+
+
+def _tree_lines(tree: NoteTree) -> list[str]:
+    return [tree.render_line(y).text.rstrip() for y in range(tree.size.height)]
+
+
+@pytest.mark.parametrize("mode", ["topic", "date"])
+async def test_tree_marks_differ_from_the_arrows_and_a_long_title_is_cut_before_them(
+    tmp_path: Path, mode: str
+) -> None:
+    ws = make_workspace(tmp_path / "ws", {"pytorch/2022-01-30-long.md": LONG_NOTE})
+    async with _app(ws).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        tree = screen.query_one(NoteTree)
+        if mode == "date":
+            await pilot.press("t")
+        tree.select_path("pytorch/2022-01-30-long.md")
+        await until(
+            pilot,
+            lambda: any("◆3" in line for line in _tree_lines(tree)),
+            "the long note's line",
+        )
+        lines = _tree_lines(tree)
+        (line,) = [line for line in lines if "◆3" in line]
+        # Cut before the mark, the mark whole at the end, inside the tree's width.
+        assert "…" in line and line.rstrip(" │▁▂▃▄▅▆▇█▊▌").endswith("◆3"), line
+        assert cell_len(line) <= tree.size.width
+        # Arrows fold and unfold groups; the snippet mark is another glyph, on notes only.
+        arrows = [line for line in lines if "▶" in line or "▼" in line]
+        assert arrows and not any("◆" in line for line in arrows), arrows
+        assert SNIPPET_MARK not in (NoteTree.ICON_NODE + NoteTree.ICON_NODE_EXPANDED)
