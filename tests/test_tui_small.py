@@ -362,3 +362,22 @@ async def test_tree_marks_differ_from_the_arrows_and_a_long_title_is_cut_before_
         arrows = [line for line in lines if "▶" in line or "▼" in line]
         assert arrows and not any("◆" in line for line in arrows), arrows
         assert SNIPPET_MARK not in (NoteTree.ICON_NODE + NoteTree.ICON_NODE_EXPANDED)
+
+
+async def test_footer_and_help_fit_80_columns(ws: Workspace) -> None:
+    from textual.widgets._footer import FooterKey
+
+    async with _app(ws).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        keys = list(screen.query(FooterKey))
+        assert keys and all(0 < key.region.right <= 80 for key in keys), [
+            (key.key_display, key.region) for key in keys
+        ]
+        await pilot.press("question_mark")
+        await until(pilot, lambda: pilot.app.screen is not screen, "the help")
+        await pilot.pause()
+        help_panel = pilot.app.screen.query_one("#help")
+        assert help_panel.region.right <= 80
+        assert help_panel.max_scroll_x == 0  # nothing wider than the screen
