@@ -371,6 +371,12 @@ async def test_footer_and_help_fit_80_columns(ws: Workspace) -> None:
         screen = pilot.app.screen
         assert isinstance(screen, MainScreen)
         await until(pilot, lambda: screen.notes, "the notes to load")
+        keys = await until(
+            pilot,
+            lambda: [k for k in screen.query(FooterKey) if k.region.width] or None,
+            "the footer's keys laid out",
+        )
+        await pilot.pause()
         keys = list(screen.query(FooterKey))
         assert keys and all(0 < key.region.right <= 80 for key in keys), [
             (key.key_display, key.region) for key in keys
