@@ -74,8 +74,10 @@ def _make(main: MainScreen, request: NewNoteRequest) -> None:
     if error:
         main.notify(error, title="Editor", severity="warning")
     from studylog.store.index import index_notes
+    from studylog.tui.widgets.note_tree import NoteTree
 
     index_notes(app.db, app.workspace, app.settings)  # incremental: the new file, quickly
+    main.query_one(NoteTree).select_path(relative)  # once the tree lists it, its branches kept
     main.load_notes()  # the tree
     main.open_note(relative)
 

@@ -56,9 +56,9 @@ class MainScreen(Screen[None]):
         Binding("C", "calendar", "Calendar", show=False),
         Binding("escape", "close_search", "Back", show=False),
     ]
-    # Narrow: the sidebar hides itself (b shows it); short: the run area gives its rows to
-    # the output and the curve (app.tcss).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    # Narrow: the sidebar hides itself (b shows it); medium: a slimmer sidebar; short: the
+    # run area gives its rows to the output and the curve (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (140, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     # What the palette offers beside the footer's keys (app.py).
     PALETTE_KEYS = ("g", "R", "t", "s", "u", "c", "x", "X", "v", "e")
