@@ -3,6 +3,7 @@ sanitizer's promises, a notebook that runs in a real kernel, and every bad input
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -19,66 +20,14 @@ from studylog.export.exporter import export_notes
 from studylog.export.files import safe_name, safe_relative
 from studylog.paths import Workspace, sample_course
 from studylog.store.db import open_store
-from studylog.store.index import index_notes
-from studylog.store.queries import get_note
-from studylog.store.runs import (
-    Columns,
-    MetricWriter,
-    NewRun,
-    RunCost,
-    RunEnd,
-    finish_run,
-    start_run,
-)
-from tests.tui_helpers import settings
+from tests.store_helpers import indexed_store, record_run
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 MLP = "dl-basics/2022-01-18-neural-networks-mlp.md"
 OPTIMIZATION = "dl-basics/2022-01-19-optimization.md"
 UPDATE = os.environ.get("STUDYLOG_UPDATE_GOLDEN") == "1"
-
-
-def record(
-    db,
-    note_path: str,
-    snippet: str,
-    stdout: str,
-    curves: dict[str, list[float]],
-    stderr: str = "",
-    status: str = "succeeded",
-    seed: int = 0,
-) -> int:
-    """A finished run, as the runner would have stored it, with fixed values."""
-    note = get_note(db, note_path)
-    found = next(s for s in note.snippets if s.name == snippet)
-    run_id = start_run(
-        db,
-        NewRun(
-            note.summary.id, note_path, snippet, found.source, found.path, found.code or "", seed
-        ),
-    )
-    writer = MetricWriter(db, run_id)
-    for key, (name, values) in enumerate(curves.items()):
-        writer.add_key(key, name)
-        steps = list(range(len(values)))
-        writer.add_points(Columns([key] * len(values), steps, steps, values, steps))
-    writer.add_params({"lr": 0.1})
-    writer.flush()
-    finish_run(
-        db,
-        run_id,
-        RunEnd(
-            status=status,
-            duration=1.5,
-            exit_code=0 if status == "succeeded" else 1,
-            cost=RunCost(peak_memory=212 * 2**20, cpu_user=1.5, cpu_system=0.35),
-        ),
-        ended=0,
-        stdout=stdout,
-        stderr=stderr,
-        env={"python": "3.11"},
-    )
-    return run_id
+# The runs of the goldens: recorded with a fixed environment, which the exports show.
+record = functools.partial(record_run, env={"python": "3.11"})
 
 
 @pytest.fixture
@@ -89,8 +38,7 @@ def course(tmp_path, monkeypatch) -> Workspace:
     for name in ("notes", "experiments"):
         shutil.copytree(sample_course() / name, root / name)
     ws = Workspace(root)
-    db = open_store(ws.db_path)
-    index_notes(db, ws, settings())
+    db = indexed_store(ws)
     decay = [2.0 / (1 + 0.3 * s) for s in range(30)]
     record(
         db,
@@ -188,8 +136,7 @@ def test_a_note_that_never_ran_exports_unchanged(course, tmp_path):
 def test_unchanged_means_byte_for_byte_even_with_a_bom_and_crlf(workspace, write_note, tmp_path):
     raw = "\ufeff# Windows note\r\n\r\n```python run\r\nprint(1)\r\n```\r\n".encode()
     write_note("windows.md", raw)
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     db.close()
     _export(workspace, ["windows.md"], "md", tmp_path / "out")
     assert (tmp_path / "out" / "windows.md").read_bytes() == raw
@@ -197,8 +144,7 @@ def test_unchanged_means_byte_for_byte_even_with_a_bom_and_crlf(workspace, write
 
 def test_a_link_inside_out_cannot_lead_outside(workspace, write_note, tmp_path):
     write_note("dl/note.md", "# Note\n")
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     db.close()
     out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     out.mkdir()
@@ -279,8 +225,7 @@ print("</script><img src=x onerror=alert(2)>")
 def test_html_sanitizer_promises(workspace, write_note, tmp_path, monkeypatch):
     monkeypatch.setattr(store_runs, "now_iso", lambda: "2026-11-20T21:30:00.000+00:00")
     write_note("hostile.md", HOSTILE_NOTE)
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     record(
         db,
         "hostile.md",
@@ -306,8 +251,7 @@ def test_html_sanitizer_promises(workspace, write_note, tmp_path, monkeypatch):
 
 def test_markdown_output_cannot_close_its_fence_or_carry_escapes(workspace, write_note, tmp_path):
     write_note("fence.md", "# F\n\n```python run name=f\nprint(1)\n```\n")
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     record(db, "fence.md", "f", "~~~\nnot code\n\x1b[1mbold\x1b[0m\n", {})
     db.close()
     _export(workspace, ["fence.md"], "md", tmp_path / "out")
@@ -365,8 +309,7 @@ def test_safe_names(name, safe):
 def test_nothing_a_note_holds_can_write_outside_out(workspace, write_note, tmp_path):
     write_note("evil.md", "---\ntopic: ../../../../outside\ntitle: ../../x\n---\n# Evil\n")
     write_note("CON.md", "# Reserved name\n")
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     db.close()
     out = tmp_path / "out"
     report = _export(workspace, ["evil.md", "CON.md"], "html", out, layout="topic")
