@@ -3,10 +3,12 @@ with fixed values: the setup of the export goldens and of the TUI snapshots."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from studylog.export.exporter import ExportReport, export_notes
 from studylog.paths import Workspace
 from studylog.store.db import open_store
 from studylog.store.index import index_notes
@@ -28,6 +30,17 @@ def indexed_store(workspace: Workspace) -> sqlite_utils.Database:
     db = open_store(workspace.db_path)
     index_notes(db, workspace, settings())
     return db
+
+
+def export(
+    workspace: Workspace, paths: list[str], fmt: str, out: Path, **options: Any
+) -> ExportReport:
+    """export_notes over the workspace's store, opened and closed around it."""
+    db = open_store(workspace.db_path)
+    try:
+        return export_notes(db, workspace, paths, fmt, out, **options)  # type: ignore[arg-type]
+    finally:
+        db.close()
 
 
 def record_run(

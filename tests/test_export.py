@@ -16,11 +16,10 @@ import pytest
 
 import studylog.store.runs as store_runs
 from studylog.export.collect import ExportError
-from studylog.export.exporter import export_notes
 from studylog.export.files import safe_name, safe_relative
 from studylog.paths import Workspace, sample_course
 from studylog.store.db import open_store
-from tests.store_helpers import indexed_store, record_run
+from tests.store_helpers import export, indexed_store, record_run
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 MLP = "dl-basics/2022-01-18-neural-networks-mlp.md"
@@ -59,14 +58,6 @@ def course(tmp_path, monkeypatch) -> Workspace:
     return ws
 
 
-def _export(ws: Workspace, paths: list[str], fmt: str, out: Path, **kw):
-    db = open_store(ws.db_path)
-    try:
-        return export_notes(db, ws, paths, fmt, out, **kw)  # type: ignore[arg-type]
-    finally:
-        db.close()
-
-
 def _golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if UPDATE:
@@ -93,7 +84,7 @@ def _normal_notebook(text: str) -> str:
 @pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
 def test_markdown_golden(course, tmp_path, note):
     out = tmp_path / "out"
-    report = _export(course, [note], "md", out)
+    report = export(course, [note], "md", out)
     stem = Path(note).stem
     text = (out / note).read_text(encoding="utf-8")
     _golden(f"{stem}.md", text)
@@ -114,14 +105,14 @@ def test_markdown_golden(course, tmp_path, note):
 @pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
 def test_html_golden(course, tmp_path, note):
     out = tmp_path / "out"
-    _export(course, [note], "html", out)
+    export(course, [note], "html", out)
     _golden(f"{Path(note).stem}.html", _normal_html((out / note).with_suffix(".html").read_text()))
 
 
 @pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
 def test_notebook_golden(course, tmp_path, note):
     out = tmp_path / "out"
-    _export(course, [note], "ipynb", out)
+    export(course, [note], "ipynb", out)
     text = (out / note).with_suffix(".ipynb").read_text(encoding="utf-8")
     nbformat.validate(nbformat.reads(text, as_version=4))
     _golden(f"{Path(note).stem}.ipynb", _normal_notebook(text))
@@ -129,7 +120,7 @@ def test_notebook_golden(course, tmp_path, note):
 
 def test_a_note_that_never_ran_exports_unchanged(course, tmp_path):
     path = "dl-basics/2022-01-20-backpropagation.md"
-    _export(course, [path], "md", tmp_path / "out")
+    export(course, [path], "md", tmp_path / "out")
     assert (tmp_path / "out" / path).read_bytes() == (course.notes_dir / path).read_bytes()
 
 
@@ -138,7 +129,7 @@ def test_unchanged_means_byte_for_byte_even_with_a_bom_and_crlf(workspace, write
     write_note("windows.md", raw)
     db = indexed_store(workspace)
     db.close()
-    _export(workspace, ["windows.md"], "md", tmp_path / "out")
+    export(workspace, ["windows.md"], "md", tmp_path / "out")
     assert (tmp_path / "out" / "windows.md").read_bytes() == raw
 
 
@@ -150,21 +141,21 @@ def test_a_link_inside_out_cannot_lead_outside(workspace, write_note, tmp_path):
     out.mkdir()
     elsewhere.mkdir()
     (out / "dl").symlink_to(elsewhere)  # left there by something else
-    report = _export(workspace, ["dl/note.md"], "html", out)
+    report = export(workspace, ["dl/note.md"], "html", out)
     assert report.failed and "outside" in report.failed[0]
     assert list(elsewhere.iterdir()) == []
 
 
 def test_reexport_replaces_the_earlier_one(course, tmp_path):
     out = tmp_path / "out"
-    _export(course, [MLP], "md", out)
+    export(course, [MLP], "md", out)
     files = out / "dl-basics" / "2022-01-18-neural-networks-mlp_files"
     stale = files / "linear-regression-loss.png"
     assert stale.exists()
     db = open_store(course.db_path)
     record(db, MLP, "linear-regression", "again\n", {"accuracy": [0.5, 0.9]})
     db.close()
-    _export(course, [MLP], "md", out)
+    export(course, [MLP], "md", out)
     assert not stale.exists()  # the earlier export's plot, gone with its metric
     assert (files / "linear-regression-accuracy.png").exists()
     assert (out / MLP).read_text().count('<details markdown="1">') == 1
@@ -175,7 +166,7 @@ def test_every_bundled_note_exports_in_every_format(course, tmp_path):
     paths = [row[0] for row in db.execute("SELECT path FROM notes ORDER BY path")]
     db.close()
     for fmt in ("md", "html", "ipynb"):
-        report = _export(course, paths, fmt, tmp_path / fmt)
+        report = export(course, paths, fmt, tmp_path / fmt)
         assert report.failed == [] and report.notes == len(paths) == 8
     assert (tmp_path / "html" / "index.html").exists()
     index = (tmp_path / "html" / "index.html").read_text()
@@ -234,7 +225,7 @@ def test_html_sanitizer_promises(workspace, write_note, tmp_path, monkeypatch):
         {},
     )
     db.close()
-    report = _export(workspace, ["hostile.md"], "html", tmp_path / "out")
+    report = export(workspace, ["hostile.md"], "html", tmp_path / "out")
     page = (tmp_path / "out" / "hostile.html").read_text()
     parsed = _Elements()
     parsed.feed(page)
@@ -254,7 +245,7 @@ def test_markdown_output_cannot_close_its_fence_or_carry_escapes(workspace, writ
     db = indexed_store(workspace)
     record(db, "fence.md", "f", "~~~\nnot code\n\x1b[1mbold\x1b[0m\n", {})
     db.close()
-    _export(workspace, ["fence.md"], "md", tmp_path / "out")
+    export(workspace, ["fence.md"], "md", tmp_path / "out")
     text = (tmp_path / "out" / "fence.md").read_text()
     assert "~~~~text\n~~~\nnot code\nbold\n~~~~" in text
 
@@ -262,7 +253,7 @@ def test_markdown_output_cannot_close_its_fence_or_carry_escapes(workspace, writ
 async def test_exported_notebook_runs_in_a_kernel(course, tmp_path):
     from nbclient import NotebookClient
 
-    _export(course, [MLP], "ipynb", tmp_path / "out")
+    export(course, [MLP], "ipynb", tmp_path / "out")
     notebook = nbformat.read(tmp_path / "out" / Path(MLP).with_suffix(".ipynb"), as_version=4)
     client = NotebookClient(
         notebook,
@@ -279,7 +270,7 @@ async def test_exported_notebook_runs_in_a_kernel(course, tmp_path):
 
 
 def test_flattened_details_become_headings(course, tmp_path):
-    _export(course, [OPTIMIZATION], "ipynb", tmp_path / "out")
+    export(course, [OPTIMIZATION], "ipynb", tmp_path / "out")
     notebook = nbformat.read(tmp_path / "out" / Path(OPTIMIZATION).with_suffix(".ipynb"), 4)
     prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert "<details" not in prose and "<summary" not in prose
@@ -312,7 +303,7 @@ def test_nothing_a_note_holds_can_write_outside_out(workspace, write_note, tmp_p
     db = indexed_store(workspace)
     db.close()
     out = tmp_path / "out"
-    report = _export(workspace, ["evil.md", "CON.md"], "html", out, layout="topic")
+    report = export(workspace, ["evil.md", "CON.md"], "html", out, layout="topic")
     assert report.failed == []
     for written in report.files:
         assert written.resolve().is_relative_to(out.resolve())
@@ -324,14 +315,14 @@ def test_out_that_is_a_file_is_refused(course, tmp_path):
     target = tmp_path / "file.txt"
     target.write_text("x")
     with pytest.raises(ExportError, match="exists and is not a folder"):
-        _export(course, [MLP], "md", target)
+        export(course, [MLP], "md", target)
 
 
 def _export_as_nobody(root: str, out: str, queue) -> None:
     os.setgid(65534)
     os.setuid(65534)
     try:
-        _export(Workspace(Path(root)), [MLP], "md", Path(out))
+        export(Workspace(Path(root)), [MLP], "md", Path(out))
         queue.put("exported")
     except ExportError as exc:
         queue.put(str(exc))
@@ -361,7 +352,7 @@ def test_out_that_is_not_writable_is_refused(course, tmp_path):
     assert "is not writable" in queue.get(timeout=5)
 
 
-def test_cli_export(course, tmp_path):
+def test_cliexport(course, tmp_path):
     from tests.conftest import Cli
 
     cli = Cli(course.root)
