@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, WorkerState
 
+from studylog.labels import plural
 from studylog.notes.model import Section
 from studylog.store.queries import NoteDetail, NoteNotFound, NoteSummary
 from studylog.tui.widgets.note_tree import NoteTree
@@ -310,7 +311,9 @@ class MainScreen(Screen[None]):
         if report.files:
             where = report.files[0]
             self.app.call_from_thread(
-                self.notify, f"{len(report.files)} files, the note at {where}", title="Exported"
+                self.notify,
+                f"{len(report.files)} {plural(len(report.files), 'file')}, the note at {where}",
+                title="Exported",
             )
 
     def action_search(self) -> None:
