@@ -18,8 +18,8 @@ from studylog.notes.model import Section
 from studylog.store.queries import NoteSummary
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
-from studylog.tui.widgets.note_tree import NoteTree, _note_label
 from studylog.tui.widgets.note_document import Fold, nodes
+from studylog.tui.widgets.note_tree import NoteTree, _note_label
 from studylog.tui.widgets.note_view import NoteView, chunk_texts, display_markdown
 from tests.tui_helpers import main_screen, make_workspace, settings, until
 
