@@ -66,6 +66,13 @@ __all__ = [
 # Rendering between two paints while the rest of a note arrives: at most this long, so a
 # key waits no longer than that.
 SLICE_SECONDS = 0.012
+# Before the first paint, rendering goes on past the first screen until this long after
+# the open began: a short note is then whole at its first paint (no slices, no second
+# paint), a long one paints its first screen no later.
+FIRST_SECONDS = 0.04
+# A note this short (characters of markdown) is rendered whole before its first paint
+# however long that takes on a loaded machine: about 30 ms of Rich's time.
+WHOLE_CHARS = 8000
 HIGHLIGHT = Style(color="black", bgcolor="yellow", bold=True)
 TITLE = Style(bold=True)
 PLACEHOLDER = "Choose a note on the left (↑↓ and Enter), or press / to search."
@@ -105,9 +112,11 @@ class NoteView(ScrollView, can_focus=True):
         self._more: Iterator[Node] | None = None  # top-level nodes not made yet
         self._rows: list[Node] = []  # what is shown, in order (open sections' contents)
         self._starts: list[int] = []  # each row's first line
+        self._heights: list[int] = []  # each row's lines, when last laid out
         self._height = 0
         self._highlight: re.Pattern[str] | None = None
-        self._drawn: dict[int, Strip] = {}
+        # Lines as drawn last, by number: (scroll_x, width, strip).
+        self._drawn: dict[int, tuple[int, int, Strip]] = {}
         self._drawn_style: Style | None = None
 
     @property
@@ -180,21 +189,39 @@ class NoteView(ScrollView, can_focus=True):
             if index >= 0:
                 anchor = (self._rows[index], top - self._starts[index])
         width = self._width()
-        if width != self._header_width:
+        header_changed = width != self._header_width
+        if header_changed:
             lines = render_text(self.app.console, self._header, max(width - 2, 8))
             self._header_lines = [Strip([Segment(" "), *line]) for line in lines] + [Strip([])]
             self._header_width = width
+        old_rows, old_starts, old_heights = self._rows, self._starts, self._heights
         if rows:
             self._rows = list(walk(self._top))
         line = len(self._header_lines)
-        starts = []
+        starts, heights = [], []
         for row in self._rows:
             starts.append(line)
+            heights.append(row.height)
             line += row.height
-        self._starts = starts
+        self._starts, self._heights = starts, heights
         self._height = line
-        self._drawn.clear()
-        self.virtual_size = Size(width, self._height)
+        # The first line that is not what it was: lines above it are drawn as they were.
+        changed = 0 if header_changed else None
+        for index, row in enumerate(self._rows):
+            if changed is not None:
+                break
+            if (
+                index >= len(old_rows)
+                or old_rows[index] is not row
+                or old_starts[index] != starts[index]
+                or old_heights[index] != heights[index]
+            ):
+                changed = starts[index]
+        if changed is None and len(old_rows) > len(self._rows):
+            changed = line
+        if changed is not None:
+            self._forget_drawn(changed)
+        self._set_virtual_size(Size(width, self._height))
         if anchor is not None:
             node, offset = anchor
             start = self.row_start(node)
@@ -202,7 +229,30 @@ class NoteView(ScrollView, can_focus=True):
                 offset = min(offset, max(node.height - 1, 0))
                 if start + offset != top:
                     self.scroll_to(y=start + offset, animate=False, immediate=True)
-        self.refresh()
+                    self.refresh()
+                    return
+        if changed is not None and changed < int(self.scroll_y) + self.size.height:
+            self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """The scrollable size, without a layout of the screen unless the scrollbar comes
+        or goes: the view's own size does not follow its lines (a layout per slice of a
+        long note cost more than rendering it)."""
+        if size == self.virtual_size:
+            return
+        shown = self.show_vertical_scrollbar
+        self.set_reactive(NoteView.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != shown:
+            self.refresh(layout=True)
+
+    def _forget_drawn(self, first: int = 0) -> None:
+        """Lines from `first` on are drawn again when next shown."""
+        if first <= 0:
+            self._drawn.clear()
+        else:
+            for number in [n for n in self._drawn if n >= first]:
+                del self._drawn[number]
 
     def _set_header(self, text: Text) -> None:
         self._header = text
@@ -289,6 +339,7 @@ class NoteView(ScrollView, can_focus=True):
     async def show(self, detail: NoteDetail, *, keep_place: bool = False) -> None:
         """Show `detail`; with `keep_place` (the same note, re-read) the scroll position and
         the open sections stay as they were."""
+        began = time.perf_counter()
         previous = self.detail
         if (
             keep_place
@@ -329,11 +380,18 @@ class NoteView(ScrollView, can_focus=True):
                 pass
             self.scroll_to(y=place, animate=False, immediate=True)
         self._fill_screen()
+        short = len(detail.body) <= WHOLE_CHARS
+        while (short or time.perf_counter() - began < FIRST_SECONDS) and self._step():
+            pass
+        whole = not self._needs_work()
         await self._painted()
         if generation != self._generation:
             return
         self.first_painted.set()
-        self._kick()
+        if whole:
+            self.ready.set()
+        else:
+            self._kick()
 
     async def _painted(self) -> None:
         """Back when what was changed has been laid out and painted."""
@@ -535,38 +593,50 @@ class NoteView(ScrollView, can_focus=True):
             segments = list(lines[offset])
         return Strip([indent, *segments] if indent is not None else segments)
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._drawn.clear()
+        self._drawn_style = None
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         number = scroll_y + y
         width = self.size.width
-        style = self.rich_style
-        if style != self._drawn_style:
-            self._drawn.clear()
-            self._drawn_style = style
+        style = self._drawn_style
+        if style is None:  # (worked out once per change of the widget's styles)
+            style = self._drawn_style = self.rich_style
         if number >= self._height:
             return Strip.blank(width, style)
         drawn = self._drawn.get(number)
-        if drawn is None:
-            line = self._line(number)
-            selection = self.text_selection
-            span = selection.get_span(number) if selection is not None else None
-            if self._highlight is not None or span is not None:
-                text = Text(no_wrap=True, end="")
-                for segment in line:
-                    if not segment.control:
-                        text.append(segment.text, segment.style)
-                if self._highlight is not None:
-                    text.highlight_regex(self._highlight, HIGHLIGHT)
-                if span is not None:
-                    start, end = span
-                    text.stylize(
-                        self.screen.get_component_rich_style("screen--selection"),
-                        start,
-                        len(text) if end == -1 else end,
-                    )
-                line = Strip(text.render(self.app.console), line.cell_length)
-            drawn = self._drawn[number] = line.apply_style(style)
-        return drawn.crop_extend(scroll_x, scroll_x + width, style).apply_offsets(scroll_x, number)
+        if drawn is not None and drawn[0] == scroll_x and drawn[1] == width:
+            return drawn[2]
+        line = self._line(number)
+        selection = self.text_selection
+        span = selection.get_span(number) if selection is not None else None
+        if self._highlight is not None or span is not None:
+            text = Text(no_wrap=True, end="")
+            for segment in line:
+                if not segment.control:
+                    text.append(segment.text, segment.style)
+            if self._highlight is not None:
+                text.highlight_regex(self._highlight, HIGHLIGHT)
+            if span is not None:
+                start, end = span
+                text.stylize(
+                    self.screen.get_component_rich_style("screen--selection"),
+                    start,
+                    len(text) if end == -1 else end,
+                )
+            line = Strip(text.render(self.app.console), line.cell_length)
+        strip = (
+            line.apply_style(style)
+            .crop_extend(scroll_x, scroll_x + width, style)
+            .apply_offsets(scroll_x, number)
+        )
+        if len(self._drawn) > 4000:  # a long note scrolled through: only what is near
+            self._drawn.clear()
+        self._drawn[number] = (scroll_x, width, strip)
+        return strip
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         return selection.extract("\n".join(self.lines_text())), "\n"
