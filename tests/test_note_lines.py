@@ -6,10 +6,12 @@ state."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from textual.pilot import Pilot
 
+from studylog.notes.model import Section
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.note_view import Fold, NoteView
@@ -40,6 +42,12 @@ def _fold(view: NoteView, title: str) -> Fold:
 
 def _shown(view: NoteView) -> str:
     return "\n".join(view.lines_text())
+
+
+def _walk_sections(sections: list[Section]) -> Iterator[Section]:
+    for section in sections:
+        yield section
+        yield from _walk_sections(section.children)
 
 
 def _long_note(parts: int) -> str:
@@ -144,3 +152,31 @@ async def test_a_width_change_renders_again_at_the_new_width(tmp_path: Path) -> 
         )
         longest = max(len(line) for line in view.lines_text())
         assert longest <= width, (longest, width)
+
+
+async def test_the_outline_opens_a_closed_section_far_down_and_scrolls_to_it(
+    tmp_path: Path,
+) -> None:
+    text = (
+        _long_note(30)
+        + "<details>\n<summary>Far down</summary>\n\n## Inside it\n\nhidden text\n\n</details>\n\n"
+        + _long_note(10).split("---\n", 2)[2]
+    )
+    ws = make_workspace(tmp_path / "ws", {"long.md": text})
+    async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
+        screen, view = await _open(pilot, "long.md")
+        assert screen.detail is not None
+        everything = list(_walk_sections(screen.detail.sections))
+        far = next(s for s in everything if s.title == "Far down")
+        inside = next(s for s in everything if s.title == "Inside it")
+        fold = _fold(view, "Far down")
+        assert not fold.open and "hidden text" not in _shown(view)
+        await view.jump_to(inside)  # a heading inside the closed section
+        assert fold.open
+        line = next(n for n, text in enumerate(view.lines_text()) if "Inside it" in text)
+        assert int(view.scroll_y) == line > 0  # at the top of the view
+        await until(pilot, lambda: "hidden text" in _shown(view), "its text shown")
+        view.set_open(fold, False)
+        await view.jump_to(far)
+        start = view.row_start(fold)
+        assert fold.open and start is not None and int(view.scroll_y) == start > 0
