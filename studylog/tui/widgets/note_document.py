@@ -140,13 +140,6 @@ def _math_spans(text: str) -> str:
     return _INLINE_MATH.sub(code, text)
 
 
-def display_title(summary: str | None) -> str:
-    """A `<details>` summary as a Collapsible title (a markup string there): escaped."""
-    from textual.markup import escape
-
-    return escape(visible(summary or "Details"))
-
-
 def chunk_texts(text: str) -> list[str]:
     """`text` cut at top-level block boundaries into pieces of about CHUNK_CHARS, a heading
     always starting a piece (so the outline lands on it)."""

@@ -42,7 +42,6 @@ from studylog.tui.widgets.note_document import (
     ancestors,
     chunk_texts,
     display_markdown,
-    display_title,
     header_text,
     nodes,
     render_markdown,
@@ -59,7 +58,6 @@ __all__ = [
     "Piece",
     "chunk_texts",
     "display_markdown",
-    "display_title",
     "header_text",
 ]
 
