@@ -311,6 +311,12 @@ def render_markdown(console: Console, source: str, width: int) -> list[Strip]:
     options = console.options.update(width=width, highlight=False)
     markdown = Markdown(display_markdown(source), hyperlinks=False)
     lines = [Strip(line).simplify() for line in console.render_lines(markdown, options, pad=False)]
+    # One blank line after it, none before, as Rich puts between two blocks: the next
+    # piece or section title neither runs on nor floats.
+    while lines and not lines[0].text.strip():
+        del lines[0]
+    if lines and lines[-1].text.strip():
+        lines.append(Strip([]))
     _RENDERED[key] = lines
     while len(_RENDERED) > _RENDERED_MAX:
         _RENDERED.popitem(last=False)
