@@ -44,6 +44,11 @@ def _shown(view: NoteView) -> str:
     return "\n".join(view.lines_text())
 
 
+def _on_screen(view: NoteView, line: int) -> str:
+    """Line `line` of the note as the view draws it now (its kept drawing included)."""
+    return view.render_line(line - int(view.scroll_y)).text
+
+
 def _walk_sections(sections: list[Section]) -> Iterator[Section]:
     for section in sections:
         yield section
@@ -74,9 +79,10 @@ async def test_sections_open_as_written_and_toggle_by_click(tmp_path: Path) -> N
         assert start is not None
         await pilot.click(view, offset=(inner.depth * 2 + 2, start - int(view.scroll_y)))
         await until(pilot, lambda: "starts hidden" in _shown(view), "the section opened")
-        assert inner.open and "▼ Inner proof" in _shown(view)
+        assert inner.open and "▼ Inner proof" in _on_screen(view, start)
         await pilot.click(view, offset=(inner.depth * 2 + 2, start - int(view.scroll_y)))
         await until(pilot, lambda: "starts hidden" not in _shown(view), "the section closed")
+        assert "▶ Inner proof" in _on_screen(view, start)
 
 
 async def test_enter_toggles_the_section_at_the_top_of_the_view(tmp_path: Path) -> None:
@@ -89,10 +95,11 @@ async def test_enter_toggles_the_section_at_the_top_of_the_view(tmp_path: Path) 
         view.focus()
         await pilot.press("enter")
         await until(pilot, lambda: not outer.open, "closed by Enter")
-        assert "composition" not in _shown(view) and "▶ Chain rule" in _shown(view)
+        assert "composition" not in _shown(view) and "▶ Chain rule" in _on_screen(view, start)
         await pilot.press("space")
         await until(pilot, lambda: "composition" in _shown(view), "opened by Space")
         assert outer.open and not _fold(view, "Inner proof").open
+        assert "▼ Chain rule" in _on_screen(view, start)  # the glyph follows, as drawn
 
 
 async def test_a_reread_keeps_open_sections_and_the_place(tmp_path: Path) -> None:

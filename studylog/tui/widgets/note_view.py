@@ -427,7 +427,9 @@ class NoteView(ScrollView, can_focus=True):
             return
         fold.open = is_open
         fold.memory[fold.key] = is_open
+        self._forget_drawn()  # its title's glyph, and what follows it
         self._relayout()
+        self.refresh()
         start = self.row_start(fold)
         if not is_open and start is not None and start < self.scroll_y:
             self.scroll_to(y=start, animate=False, immediate=True)
@@ -522,7 +524,9 @@ class NoteView(ScrollView, can_focus=True):
         for fold in folds:
             fold.open = True
             fold.memory[fold.key] = True
+        self._forget_drawn()  # the titles' glyphs
         self._relayout()
+        self.refresh()
         self._render_through(target)
 
     # -- search ----------------------------------------------------------------------
