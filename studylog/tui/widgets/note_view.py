@@ -17,6 +17,7 @@ import bisect
 import re
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeGuard
 
 from rich.segment import Segment
 from rich.style import Style
@@ -111,6 +112,7 @@ class NoteView(ScrollView, can_focus=True):
         self._rows: list[Node] = []  # what is shown, in order (open sections' contents)
         self._starts: list[int] = []  # each row's first line
         self._heights: list[int] = []  # each row's lines, when last laid out
+        self._scan_from = 0  # rows before it are rendered at the current width
         self._height = 0
         self._highlight: re.Pattern[str] | None = None
         # Lines as drawn last, by number: (scroll_x, width, strip).
@@ -165,10 +167,13 @@ class NoteView(ScrollView, can_focus=True):
     def _piece_width(self, piece: Piece) -> int:
         return max(self._width() - INDENT * piece.depth, 10)
 
-    def _needs_render(self, node: Node) -> bool:
-        return isinstance(node, Piece) and (
-            node.lines is None or node.width != self._piece_width(node)
-        )
+    def _needs_render(self, node: Node, width: int | None = None) -> TypeGuard[Piece]:
+        """Whether `node` is a piece not rendered at the view's width (`width`, when the
+        caller has it: working it out is not free, and a long note has thousands)."""
+        if not isinstance(node, Piece):
+            return False
+        width = self._width() if width is None else width
+        return node.lines is None or node.width != max(width - INDENT * node.depth, 10)
 
     def _render_piece(self, piece: Piece) -> None:
         width = self._piece_width(piece)
@@ -205,6 +210,7 @@ class NoteView(ScrollView, can_focus=True):
         self._height = line
         # The first line that is not what it was: lines above it are drawn as they were.
         changed = 0 if header_changed else None
+        changed_row = 0 if header_changed else len(self._rows)
         for index, row in enumerate(self._rows):
             if changed is not None:
                 break
@@ -214,11 +220,12 @@ class NoteView(ScrollView, can_focus=True):
                 or old_starts[index] != starts[index]
                 or old_heights[index] != heights[index]
             ):
-                changed = starts[index]
+                changed, changed_row = starts[index], index
         if changed is None and len(old_rows) > len(self._rows):
             changed = line
         if changed is not None:
             self._forget_drawn(changed)
+        self._scan_from = min(self._scan_from, changed_row)
         self._set_virtual_size(Size(width, self._height))
         if anchor is not None:
             node, offset = anchor
@@ -272,19 +279,26 @@ class NoteView(ScrollView, can_focus=True):
         """One piece of work towards the whole note shown: a piece on screen rendered, else
         the next piece in order, else the next top-level part made. False when none is
         left."""
+        width = self._width()
         for index in self._visible_rows():
             row = self._rows[index]
-            if isinstance(row, Piece) and self._needs_render(row):
+            if self._needs_render(row, width):
                 self._render_piece(row)
                 self._relayout(rows=False)
                 return True
         if visible_only:
             return False
-        for row in self._rows:
-            if isinstance(row, Piece) and self._needs_render(row):
+        width = self._width()
+        # Rows before _scan_from are rendered at this width (a long note is not scanned
+        # from its start for each piece).
+        for index in range(self._scan_from, len(self._rows)):
+            row = self._rows[index]
+            if self._needs_render(row, width):
+                self._scan_from = index
                 self._render_piece(row)
                 self._relayout(rows=False)
                 return True
+        self._scan_from = len(self._rows)
         if self._more is not None:
             node = next(self._more, None)
             if node is None:
@@ -417,7 +431,8 @@ class NoteView(ScrollView, can_focus=True):
                 self._kick()
 
     def _needs_work(self) -> bool:
-        return self._more is not None or any(self._needs_render(row) for row in self._rows)
+        width = self._width()
+        return self._more is not None or any(self._needs_render(row, width) for row in self._rows)
 
     # -- sections --------------------------------------------------------------------
 
