@@ -68,7 +68,7 @@ SLICE_SECONDS = 0.012
 # Before the first paint, rendering goes on past the first screen until this long after
 # the open began: a short note is then whole at its first paint (no slices, no second
 # paint), a long one paints its first screen no later.
-FIRST_SECONDS = 0.04
+FIRST_SECONDS = 0.02
 # A note this short (characters of markdown) is rendered whole before its first paint
 # however long that takes on a loaded machine: about 30 ms of Rich's time.
 WHOLE_CHARS = 8000
