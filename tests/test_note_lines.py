@@ -102,6 +102,32 @@ async def test_enter_toggles_the_section_at_the_top_of_the_view(tmp_path: Path) 
         assert "▼ Chain rule" in _on_screen(view, start)  # the glyph follows, as drawn
 
 
+async def test_enter_at_the_end_of_a_note_toggles_the_title_on_screen(tmp_path: Path) -> None:
+    # Seen in tmux: at the end of a long note the only titles were in the bottom half, and
+    # Enter opened a closed section far above the view (nothing changed on screen).
+    text = (
+        "---\ntitle: Ends\n---\n<details>\n<summary>Above</summary>\n\nabove text\n\n"
+        "</details>\n\n"
+        + _long_note(12).split("---\n", 2)[2]
+        + "\n<details>\n<summary>Below</summary>\n\nbelow text\n\n</details>\n\nThe end.\n"
+    )
+    ws = make_workspace(tmp_path / "ws", {"ends.md": text})
+    async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
+        _, view = await _open(pilot, "ends.md")
+        above, below = _fold(view, "Above"), _fold(view, "Below")
+        view.scroll_end(animate=False, immediate=True)
+        await until(pilot, lambda: int(view.scroll_y) == view.max_scroll_y > 0, "the end")
+        top = int(view.scroll_y)
+        start = view.row_start(below)
+        assert start is not None and top + view.size.height // 2 < start < top + view.size.height
+        above_start = view.row_start(above)
+        assert above_start is not None and above_start < top  # out of sight
+        view.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: "below text" in _shown(view), "Below opened by Enter")
+        assert below.open and not above.open
+
+
 async def test_a_reread_keeps_open_sections_and_the_place(tmp_path: Path) -> None:
     extra: dict[str, str | bytes] = {
         "long.md": _long_note(40) + "<details>\n<summary>Late</summary>\n\nlate text\n\n"

@@ -184,18 +184,31 @@ class NoteView(NoteLines, can_focus=True):
 
     def _fold_for_key(self) -> Fold | None:
         """The section a key toggles: the first title in the top half of the view, else the
-        nearest title above it (the section being read)."""
+        innermost open section around the top line (the section being read), else the
+        first title on screen. Never one out of sight: a closed section above the view is
+        not the one being read (toggling it changed nothing on screen)."""
         top = int(self.scroll_y)
         middle = top + max(self.size.height // 2, 1)
-        above: Fold | None = None
-        for row, start in zip(self._rows, self._starts, strict=True):
+        bottom = top + max(self.size.height, 1)
+        first = max(self._row_at(top), 0)
+        for index in range(first, len(self._rows)):
+            row, start = self._rows[index], self._starts[index]
             if start > middle:
                 break
-            if isinstance(row, Fold):
-                if start >= top:
-                    return row
-                above = row
-        return above
+            if isinstance(row, Fold) and start >= top:
+                return row
+        index = self._row_at(top)
+        if 0 <= index < len(self._rows):
+            reading = next(ancestors(self._rows[index]), None)
+            if reading is not None:
+                return reading
+        for index in range(first, len(self._rows)):
+            row, start = self._rows[index], self._starts[index]
+            if start >= bottom:
+                break
+            if isinstance(row, Fold) and start >= top:
+                return row
+        return None
 
     def action_toggle_section(self) -> None:
         fold = self._fold_for_key()
