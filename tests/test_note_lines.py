@@ -213,3 +213,24 @@ async def test_the_outline_opens_a_closed_section_far_down_and_scrolls_to_it(
         await view.jump_to(far)
         start = view.row_start(fold)
         assert fold.open and start is not None and int(view.scroll_y) == start > 0
+
+
+async def test_a_search_hit_at_the_start_of_a_long_closed_section_lands_near_the_top(
+    tmp_path: Path,
+) -> None:
+    # The section closed at the note's end, its text long after the hit: the scroll to the
+    # hit stopped at the document's end before that text had lines (the hit at the bottom).
+    text = (
+        _long_note(3)
+        + "<details>\n<summary>Last</summary>\n\nzebraword here\n\n"
+        + _long_note(6).split("---\n", 2)[2]
+        + "\n</details>\n"
+    )
+    ws = make_workspace(tmp_path / "ws", {"last.md": text})
+    async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
+        _, view = await _open(pilot, "last.md")
+        assert not _fold(view, "Last").open
+        assert await view.reveal(["zebraword"])
+        line = next(n for n, text in enumerate(view.lines_text()) if "zebraword" in text)
+        assert int(view.scroll_y) == line - 2  # two lines of context above it
+        assert "zebraword" in _on_screen(view, line)

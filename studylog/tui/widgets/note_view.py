@@ -257,11 +257,22 @@ class NoteView(NoteLines, can_focus=True):
     async def _scroll_into(self, target: Node, line: int) -> None:
         start = self.row_start(target)
         if start is not None:
-            self.scroll_to(y=start + line, animate=False, immediate=True)
-            self._fill_screen()
+            self._scroll_to_line(start + line)
         if self._needs_work():
             self._kick()
         await self._painted()
+
+    def _scroll_to_line(self, y: int) -> None:
+        """Line `y` at the top of the view (or as near as the note's end allows), what is
+        on screen rendered. What follows `y` in sections just opened has no lines yet: the
+        scroll stopped short at the document's end as it was (a hit near the bottom, not
+        the top), so the scroll is tried again as the screen's rows get their lines."""
+        while True:
+            self.scroll_to(y=y, animate=False, immediate=True)
+            height = self._height
+            self._fill_screen()
+            if int(self.scroll_y) >= y or self._height == height:
+                break
 
     def _find(self, matches: Callable[[Node], bool]) -> Node | None:
         """The first node shown that `matches`, else the first anywhere (closed sections
@@ -313,8 +324,7 @@ class NoteView(NoteLines, can_focus=True):
         assert target.lines is not None
         line = next((n for n, s in enumerate(target.lines) if pattern.search(s.text)), 0)
         start = self.row_start(target) or 0
-        self.scroll_to(y=max(0, start + line - 2), animate=False, immediate=True)
-        self._fill_screen()
+        self._scroll_to_line(max(0, start + line - 2))
         if self._needs_work():
             self._kick()
         self.refresh()
