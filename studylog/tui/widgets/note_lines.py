@@ -322,6 +322,8 @@ class NoteLines(ScrollView):
             offset = y - self._starts[index]
             if offset >= len(lines):
                 return Strip([])
+            if indent is None:
+                return lines[offset]  # as rendered: no copy (a Strip is not changed in place)
             segments = list(lines[offset])
         return Strip([indent, *segments] if indent is not None else segments)
 
