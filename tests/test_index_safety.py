@@ -285,10 +285,9 @@ def test_deep_note_cli_commands_and_export_work(tmp_path, workspace, run_cli):
 
 
 async def test_deep_note_opens_in_the_tui_with_its_outline(workspace):
-    from textual.widgets import Collapsible
-
     from studylog.tui.app import StudylogApp
     from studylog.tui.screens.outline import OutlineScreen
+    from studylog.tui.widgets.note_view import NoteView
     from tests.tui_helpers import main_screen, settings, until
 
     (workspace.notes_dir / "deep.md").write_text(DEEP)
@@ -304,7 +303,7 @@ async def test_deep_note_opens_in_the_tui_with_its_outline(workspace):
         )
         await until(
             pilot,
-            lambda: 1 <= len(screen.query(Collapsible)) <= MAX_DETAILS_DEPTH,
+            lambda: 1 <= len(screen.query_one(NoteView).sections()) <= MAX_DETAILS_DEPTH,
             "its sections to show, nested no deeper than the cap",
         )
         await pilot.press("g")  # the outline: the sections tree

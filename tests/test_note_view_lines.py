@@ -94,4 +94,4 @@ async def test_a_note_with_no_body_counts_as_painted_and_ready(tmp_path: Path) -
             ),
             "the empty note painted",
         )
-        assert "Only a title" in str(screen.query_one("#note-header").render())
+        assert "Only a title" in view.header.plain

@@ -8,7 +8,7 @@ import functools
 import json
 
 import pytest
-from textual.widgets import Collapsible, Input, OptionList
+from textual.widgets import Input, OptionList
 
 from studylog.store.history import list_runs
 from studylog.tui.app import StudylogApp
@@ -114,22 +114,22 @@ async def test_search_in_korean_and_open_a_hit(ws):
         assert view.detail is not None and view.detail.summary.path == "dl/2022-01-20-backprop.md"
 
 
-async def test_nested_details_are_collapsibles_open_as_written(ws):
+async def test_nested_details_are_sections_open_as_written(ws):
     async with _app(ws).run_test(size=(120, 40)) as pilot:
         screen = await _open(pilot, "dl/2022-01-20-backprop.md")
-        outer, inner = screen.query(Collapsible)
-        assert (outer.title, outer.collapsed) == ("Chain rule", False)
-        assert (inner.title, inner.collapsed) == ("Inner proof", True)
-        assert inner in outer.query(Collapsible)  # nested as written
-        header = str(screen.query_one("#note-header").render())
+        view = screen.query_one(NoteView)
+        outer, inner = view.sections()
+        assert (outer.title, outer.open) == ("Chain rule", True)
+        assert (inner.title, inner.open) == ("Inner proof", False)
+        assert inner.parent is outer  # nested as written
+        header = view.header.plain
         assert "2022-01-20" in header and "Deep Learning Basics" in header
         assert "To-dos 1/2" in header and "---" not in header
         # The outline jumps into the closed section and opens it.
         await pilot.press("g")
         assert isinstance(pilot.app.screen, OutlineScreen)
         await pilot.press("down", "down", "down", "enter")
-        await pilot.pause()
-        assert inner.collapsed is False
+        await until(pilot, lambda: inner.open, "the closed section opened")
 
 
 async def test_run_a_snippet_and_see_its_output_and_curve(ws):

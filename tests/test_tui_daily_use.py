@@ -18,18 +18,12 @@ from studylog.notes.model import Section
 from studylog.store.queries import NoteSummary
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
+from studylog.tui.widgets.note_document import Fold, nodes
 from studylog.tui.widgets.note_tree import NoteTree, _note_label
-from studylog.tui.widgets.note_view import (
-    MarkdownChunk,
-    NoteSection,
-    NoteView,
-    _items,
-    chunk_texts,
-    display_markdown,
-)
+from studylog.tui.widgets.note_view import NoteView, chunk_texts, display_markdown
 from tests.tui_helpers import main_screen, make_workspace, settings, until
 
-MAX_DEPTH_SECTIONS = 12  # one NoteSection per level kept, at most
+MAX_DEPTH_SECTIONS = 12  # one section per level kept, at most
 BACKPROP = "dl/2022-01-20-backprop.md"
 TRAINING = "pytorch/2022-01-21-training.md"
 
@@ -77,7 +71,16 @@ async def _open(pilot, path: str) -> MainScreen:
 
 
 def _header(screen: MainScreen) -> str:
-    return str(screen.query_one("#note-header").render())
+    return screen.query_one(NoteView).header.plain
+
+
+def _sources(view: NoteView) -> list[str]:
+    """The markdown of the pieces shown now (inside open sections), in order."""
+    return [piece.source for piece in view.pieces()]
+
+
+def _section(view: NoteView, title: str) -> Fold:
+    return next(f for f in view.sections() if title in f.title)
 
 
 # -- 2. the open note stays true --------------------------------------------------------
@@ -89,15 +92,13 @@ async def test_a_note_changed_on_disk_rerenders_in_place_keeping_open_sections(w
         screen = await _open(pilot, BACKPROP)
         view = screen.query_one(NoteView)
         assert "To-dos 1/2 done" in _header(screen)
-        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
-        inner.collapsed = False  # the user opened a section the note writes closed
+        view.set_open(_section(view, "Inner proof"), True)  # written closed, opened
         await pilot.pause()
         path.write_text(path.read_text() + "- [ ] appended on disk\n", encoding="utf-8")
         await until(pilot, lambda: "To-dos 1/3 done" in _header(screen), "the new to-do count")
         await until(pilot, lambda: view.ready.is_set(), "the note re-rendered")
-        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
-        assert not inner.collapsed  # still open as the user left it
-        assert any("appended on disk" in c.source for c in view.query(MarkdownChunk))
+        assert _section(view, "Inner proof").open  # still open as the user left it
+        assert any("appended on disk" in s for s in _sources(view))
 
 
 async def test_a_note_saved_by_the_editor_shows_its_new_todos(ws, tmp_path, monkeypatch):
@@ -245,15 +246,11 @@ async def test_search_down_lands_on_the_first_hit_and_opens_at_the_match(ws):
         await pilot.press("enter")
         view = screen.query_one(NoteView)
         await until(pilot, lambda: view.highlighting, "the match highlighted")
-        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
-        assert not inner.collapsed  # the section around the match was opened
-        chunk = next(c for c in view.query(MarkdownChunk) if "hidden" in c.source)
+        assert _section(view, "Inner proof").open  # the section around the match was opened
+        line = next(n for n, text in enumerate(view.lines_text()) if "hidden" in text)
         await until(
             pilot,
-            lambda: (
-                view.scroll_y <= chunk.region.y + view.scroll_y
-                and chunk.region.y < view.region.bottom
-            ),
+            lambda: view.scroll_y <= line < view.scroll_y + view.size.height,
             "the match on screen",
         )
         await pilot.press("j")  # any key ends the highlight
@@ -273,8 +270,10 @@ async def test_outline_jump_into_a_closed_section_opens_it(ws):
         assert screen.detail is not None
         section = next(s for s in walk(screen.detail.sections) if s.title == "Inner proof")
         await view.jump_to(section)
-        inner = next(s for s in view.query(NoteSection) if "Inner proof" in s.title)
-        assert not inner.collapsed
+        inner = _section(view, "Inner proof")
+        assert inner.open
+        start = view.row_start(inner)
+        assert start is not None and view.scroll_y <= start < view.scroll_y + view.size.height
 
 
 # -- 1. big notes, bad input ------------------------------------------------------------
@@ -292,15 +291,15 @@ def _nested(depth: int) -> str:
     return deep + "bottom\n\n" + "</details>\n\n" * depth
 
 
-def test_two_thousand_nested_details_become_a_few_widgets():
+def test_two_thousand_nested_details_become_a_few_sections():
     from studylog.notes.blocks import DetailsBlock, split_blocks
     from studylog.notes.model import MAX_DETAILS_DEPTH
-    from studylog.tui.widgets.note_view import _flat
+    from studylog.tui.widgets.note_document import _flat
 
-    (item,) = list(_items(split_blocks(_nested(2000))))
-    assert isinstance(item.widget, NoteSection)
-    # Past the notes layer's cap the sections are text: the bottom is there, no widget per
-    # level.
+    (node,) = list(nodes(split_blocks(_nested(2000))))
+    assert isinstance(node, Fold)
+    # Past the notes layer's cap the sections are text: the bottom is there, no section
+    # per level.
     blocks = split_blocks(_nested(2000))
     depth = 0
     while blocks and isinstance(blocks[0], DetailsBlock) and blocks[0].children:
@@ -315,9 +314,7 @@ async def test_deeply_nested_details_open_and_the_app_answers(ws):
     async with RecordingApp(extra, settings()).run_test(size=(100, 30)) as pilot:
         screen = await _open(pilot, "deep.md")
         view = screen.query_one(NoteView)
-        await until(
-            pilot, lambda: any("bottom" in c.source for c in view.query(MarkdownChunk)), "bottom"
-        )
+        await until(pilot, lambda: any("bottom" in s for s in _sources(view)), "bottom")
         await pilot.press("g")
         await until(pilot, lambda: pilot.app.screen is not screen, "the outline")
 
@@ -349,8 +346,7 @@ async def test_math_renders_verbatim_in_the_view(ws):
     ws = make_workspace(ws.root.parent / "math", extra)
     async with RecordingApp(ws, settings()).run_test(size=(100, 30)) as pilot:
         screen = await _open(pilot, "math.md")
-        chunk = screen.query_one(NoteView).query(MarkdownChunk).first()
-        shown = "\n".join(strip.text for strip in chunk.lines_at(80))
+        shown = "\n".join(screen.query_one(NoteView).lines_text())
         assert "a \\\\ b" in shown and "x \\\\ y" in shown and "☐ todo" in shown
 
 
@@ -361,22 +357,26 @@ async def test_note_text_can_be_selected_with_the_mouse(ws):
     async with _app(ws).run_test(size=(120, 40)) as pilot:
         screen = await _open(pilot, BACKPROP)
         view = screen.query_one(NoteView)
-        chunk = next(c for c in view.query(MarkdownChunk) if c.region.height >= 3)
-        lines = [line.text.rstrip() for line in chunk.lines_at(chunk.size.width)]
-        row = next(y for y, line in enumerate(lines) if len(line.strip()) >= 8)
+        lines = view.lines_text()
+        row = next(
+            y
+            for y, line in enumerate(lines[: view.size.height])
+            if len(line.strip()) >= 8 and not line.lstrip().startswith(("▶", "▼"))
+        )
         column = len(lines[row]) - len(lines[row].lstrip())
+        left = view.content_region.x - view.region.x  # the panel's edge
         # A drag over the first word or so of a line of prose, as a person would.
-        await pilot.mouse_down(chunk, offset=(column, row))
-        await pilot.hover(chunk, offset=(column + 6, row))
-        await pilot.mouse_up(chunk, offset=(column + 6, row))
+        await pilot.mouse_down(view, offset=(left + column, row))
+        await pilot.hover(view, offset=(left + column + 6, row))
+        await pilot.mouse_up(view, offset=(left + column + 6, row))
         selected = await until(pilot, screen.get_selected_text, "a selection")
         assert selected.strip() and selected.strip() in lines[row]
-        # Select-all of the chunk gives back its whole text as shown.
+        # Select-all of the note gives back its whole text as shown.
         screen.clear_selection()
-        chunk.text_select_all()
-        everything = await until(pilot, screen.get_selected_text, "the chunk selected")
+        view.text_select_all()
+        everything = await until(pilot, screen.get_selected_text, "the note selected")
         assert lines[row] in everything
-        assert chunk.text_selection is not None
+        assert view.text_selection is not None
 
 
 # -- bad input: the view shows what it can, says why, and the app answers ----------------
@@ -417,11 +417,11 @@ async def test_a_five_megabyte_note_paints_its_start_and_the_app_answers(ws):
         screen.open_note("big.md")
         await until(pilot, lambda: view.first_painted.is_set(), "the first screen", 120)
         assert "Big" in _header(screen)
-        assert any("Part 0" in c.source for c in view.query(MarkdownChunk))
+        assert any("Part 0" in s for s in _sources(view))
         await _tree_answers(pilot, screen)  # keys are answered while the rest arrives
         await until(
             pilot,
-            lambda: any("Part 60\n" in c.source for c in view.query(MarkdownChunk)),
+            lambda: any("Part 60\n" in s for s in _sources(view)),
             "more of the note",
             seconds=120,
         )
@@ -440,12 +440,10 @@ async def test_a_note_changed_while_it_renders_shows_the_new_text_once(ws):
         screen.load_notes()  # what the watcher does within its interval
 
         def settled() -> bool:
-            return view.ready.is_set() and any(
-                "NEWWORD" in c.source for c in view.query(MarkdownChunk)
-            )
+            return view.ready.is_set() and any("NEWWORD" in s for s in _sources(view))
 
         await until(pilot, settled, "the new text", seconds=120)
-        sources = [c.source for c in view.query(MarkdownChunk)]
+        sources = _sources(view)
         assert not any("OLDWORD" in s for s in sources)  # no part of the old render left
         assert sum(s.count("## Part 0\n") for s in sources) == 1  # and the new one once
         await _tree_answers(pilot, screen)
@@ -474,7 +472,7 @@ async def test_a_note_that_becomes_unreadable_while_open_says_why(ws, bad, why):
         assert view.detail is not None
         assert why in header or why in " ".join(view.detail.summary.warnings)
         # What can be shown is shown: the last version read of a binary file, or the body.
-        assert any(c.source.strip() for c in view.query(MarkdownChunk))
+        assert any(s.strip() for s in _sources(view))
         await _tree_answers(pilot, screen)
 
 
@@ -484,10 +482,8 @@ async def test_two_thousand_nested_details_open_with_a_warning_and_the_app_answe
         screen = await _open(pilot, "deep.md")
         view = screen.query_one(NoteView)
         assert "⚠" in _header(screen) and "nest" in _header(screen)
-        assert len(view.query(NoteSection)) <= MAX_DEPTH_SECTIONS
-        await until(
-            pilot, lambda: any("bottom" in c.source for c in view.query(MarkdownChunk)), "bottom"
-        )
+        assert len(view.sections()) <= MAX_DEPTH_SECTIONS
+        await until(pilot, lambda: any("bottom" in s for s in _sources(view)), "bottom")
         await _tree_answers(pilot, screen)
 
 

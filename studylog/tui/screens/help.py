@@ -27,6 +27,7 @@ their runs, the output and the loss curves.
 | `r` / `R` | run the highlighted snippet / all; while a run goes, queue them |
 | `c` | cancel the running one (the queue goes on) |
 | `x` / `X` | take the highlighted snippet out of the queue / clear the queue |
+| `Enter` (note) | open / close the section at the top (`space`, or click its title) |
 | `Enter` (runs) | a past run's output and curves |
 | `space` (runs) | mark a run; `v` compares the marked runs |
 | `o` | edit in `$VISUAL` / `$EDITOR`; the view follows the file |
