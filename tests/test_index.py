@@ -266,6 +266,26 @@ def test_missing_snippet_file_warns(store, workspace, settings, write_note):
     assert _warnings(store, "x.md") == ["snippet file experiments/nope.py does not exist"]
 
 
+def test_missing_snippet_file_warning_follows_the_file(store, workspace, settings, write_note):
+    """The note is unchanged, its snippet file appears (experiments/ copied after notes/),
+    then vanishes: the warning follows the file, once however many snippets name it."""
+    write_note(
+        "x.md", "# X\n\n[a](../experiments/later.py)\n\n[b](../experiments/later.py#L1-L2)\n"
+    )
+    _index(store, workspace, settings)
+    assert _warnings(store, "x.md") == ["snippet file experiments/later.py does not exist"]
+    script = workspace.root / "experiments" / "later.py"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text("print(1)\nprint(2)\n", encoding="utf-8")
+    report = _index(store, workspace, settings)
+    assert report.changed == 1
+    assert _warnings(store, "x.md") == []
+    assert _index(store, workspace, settings).changed == 0
+    script.unlink()
+    _index(store, workspace, settings)
+    assert _warnings(store, "x.md") == ["snippet file experiments/later.py does not exist"]
+
+
 @pytest.mark.parametrize("order", ["year-first", "day-first"])
 def test_settings_date_order_reaches_the_parser(store, workspace, write_note, order):
     from studylog.settings import NoteSettings, Settings

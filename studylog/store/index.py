@@ -140,8 +140,9 @@ def read_note_file(workspace: Workspace, f: NoteFile, options: ParseOptions) -> 
             ),
         )
         note.warnings[:0] = decoded.warnings
-        missing = [s.path for s in note.snippets if s.path and not (root / s.path).is_file()]
-        note.warnings.extend(f"snippet file {p} does not exist" for p in missing)
+        # One warning per missing file, however many snippets name it.
+        linked = dict.fromkeys(s.path for s in note.snippets if s.path)
+        note.warnings.extend(missing_snippet(p) for p in linked if not (root / p).is_file())
         fts = (fts_text(note.title), fts_text(note.body), fts_text(_meta(note)))
     except Exception as exc:
         # parse_note turns what it expects into warnings; anything else is this note's
@@ -264,6 +265,30 @@ def index_notes(
     return run.finish(scan.problems)
 
 
+def missing_snippet(path: str) -> str:
+    """The warning a note gets for a linked snippet file that is not there."""
+    return f"snippet file {path} does not exist"
+
+
+def _snippet_files_changed(db: sqlite_utils.Database, workspace: Workspace) -> set[str]:
+    """Notes whose linked snippet files appeared or vanished since they were read: their
+    "snippet file … does not exist" warnings are wrong now, although the note is unchanged
+    (a clone's experiments/ copied after its notes/, a script renamed)."""
+    stale: set[str] = set()
+    exists: dict[str, bool] = {}
+    rows = db.execute(
+        "SELECT n.path, s.path, n.warnings FROM snippets s JOIN notes n ON n.id = s.note_id "
+        "WHERE s.path IS NOT NULL"
+    )
+    for note_path, snippet_path, warnings in rows:
+        if snippet_path not in exists:
+            exists[snippet_path] = (workspace.root / snippet_path).is_file()
+        warned = missing_snippet(snippet_path) in json.loads(warnings or "[]")
+        if warned == exists[snippet_path]:
+            stale.add(note_path)
+    return stale
+
+
 class _IndexRun:
     """One pass over notes/: what the store knows, what the scan found, and the decisions."""
 
@@ -280,9 +305,16 @@ class _IndexRun:
             for path, *rest in db.execute("SELECT path, id, size, mtime_ns, hash FROM notes")
         }
         self.to_read: list[NoteFile] = []
+        self.recheck = _snippet_files_changed(db, workspace)
         for f in scan.files:
             k = self.known.get(f.path)
-            if not full and k is not None and k.size == f.size and k.mtime_ns == f.mtime_ns:
+            if (
+                not full
+                and k is not None
+                and k.size == f.size
+                and k.mtime_ns == f.mtime_ns
+                and f.path not in self.recheck
+            ):
                 self.report.unchanged += 1
             else:
                 self.to_read.append(f)
@@ -302,7 +334,7 @@ class _IndexRun:
             assert read.problem is not None
             self._problem(read.problem, k.id if k else None)
             return
-        if k is not None and k.hash == read.digest and not self.full:
+        if k is not None and k.hash == read.digest and not self.full and f.path not in self.recheck:
             self.writer.touch(k.id, f)
             report.unchanged += 1
             return
