@@ -52,6 +52,12 @@ class RunLog(RichLog):
             pending = pending[-MAX_DRAW:]
         self.write(_output("".join(pending).rstrip("\n")))
 
+    def start(self, title: str) -> None:
+        """Empty, for a run that starts (its lines follow, `add_line`)."""
+        self._pending = []
+        self.clear()
+        self.border_title = Text(visible(title))
+
     def show_text(self, stdout: str, stderr: str, title: str) -> None:
         self._pending = []
         self.clear()
