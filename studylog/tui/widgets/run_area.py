@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -26,6 +25,7 @@ from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 
 if TYPE_CHECKING:
+    from textual.notifications import Notification, SeverityLevel
     from textual.timer import Timer
 
     from studylog.runner.events import MetricPoints, RunFinished
@@ -71,6 +71,7 @@ class RunArea(Horizontal):
         self._first_line_timer: Timer | None = None
         self._log_title: str | None = None  # the output panel is emptied with the first line
         self._batch_over = False  # the batch ended: the next history read is its final one
+        self._notices: dict[str, Notification] = {}  # the run notices shown, by kind
 
     def compose(self) -> ComposeResult:
         with Vertical(id="run-left"):
@@ -164,9 +165,7 @@ class RunArea(Horizontal):
     def _draw_run(self, view: RunView) -> None:
         s = view.run.summary
         title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
-        if cost := s.cost.text():
-            title += f" · {cost}"
-        self.log_view.show_text(view.run.stdout, view.run.stderr, title)
+        self.log_view.show_text(view.run.stdout, view.run.stderr, title, s.cost.text())
         self.plot.show(
             view.curves,
             f"run #{s.id}",
@@ -258,22 +257,45 @@ class RunArea(Horizontal):
             path = self.detail.summary.path
             queue = enumerate(session.queue, 1)
             where = [i for i, e in queue if e.note_path == path and e.snippet in names]
-            self.notify(
+            self._run_notice(
                 f"Queued already (place {', '.join(map(str, where))}); x takes it out."
                 if where
                 else "It runs now; press r when it ends to run it again."
             )
         elif len(added) == 1:
-            self.notify(f"{visible(added[0].snippet)} queued ({len(session.queue)} waiting).")
+            self._run_notice(f"{visible(added[0].snippet)} queued ({len(session.queue)} waiting).")
         else:
-            self.notify(f"{len(added)} snippets queued ({len(session.queue)} waiting).")
+            self._run_notice(f"{len(added)} snippets queued ({len(session.queue)} waiting).")
+
+    def _run_notice(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information"
+    ) -> None:
+        """A notice about the runs. It takes the place of the run notice before it of the
+        same kind (news, or a failure) while that one is still on screen, so a queue's
+        notices never stack over the output: at most the latest news and the latest
+        failure show (the batch's summary counts them all)."""
+        from textual.notifications import Notification
+
+        app = self.app
+        slot = "failure" if severity in ("error", "warning") else "news"
+        before = self._notices.get(slot)
+        if before is not None and before in app._notifications:
+            app._unnotify(before, refresh=False)
+        notice = Notification(
+            visible(message), visible(title), severity, app.NOTIFICATION_TIMEOUT, markup=False
+        )
+        self._notices[slot] = notice
+        # Added here, in order, rather than posted (App.notify): a posted notice could land
+        # after the next one has looked for it.
+        app._notifications.add(notice)
+        app._refresh_notifications()
 
     def unqueue(self) -> None:
         """Take the highlighted snippet out of the queue."""
         if self.detail is None or self.snippet is None:
             return
         if self.app.run_session.remove(self.detail.summary.path, self.snippet):
-            self.notify(f"{visible(self.snippet)} taken out of the queue.")
+            self._run_notice(f"{visible(self.snippet)} taken out of the queue.")
         else:
             self.notify(f"{visible(self.snippet)} is not queued.")
 
@@ -281,7 +303,7 @@ class RunArea(Horizontal):
         """Empty the queue; the run going now goes on (c cancels it)."""
         dropped = self.app.run_session.clear_queue()
         if dropped:
-            self.notify(f"Queue cleared: {len(dropped)} snippets will not run.")
+            self._run_notice(f"Queue cleared: {len(dropped)} snippets will not run.")
         else:
             self.notify("The queue is empty.")
 
@@ -389,7 +411,7 @@ class RunArea(Horizontal):
         if self._log_title is not None:
             self._log_title = title  # the panel is not emptied yet
         else:
-            self.log_view.border_title = Text(visible(title))
+            self.log_view.set_title(title)
         self._after_first_line("history", self._reload)  # the new run, at the top of the history
 
     def on_run_area_output_arrived(self, _: OutputArrived) -> None:
@@ -418,12 +440,12 @@ class RunArea(Horizontal):
         self.ended[(message.note_path, name)] = finished.status
         self._draw_snippets()
         if finished.status == "succeeded":
-            self.notify(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
+            self._run_notice(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
         else:
             # A cancel ends the tree with a kill: that signal is how, not why.
             cancelled = finished.status == "cancelled"
             why = "" if cancelled else finished.last_error or finished.signal or ""
-            self.notify(
+            self._run_notice(
                 f"{visible(name)}: {finished.status.replace('_', ' ')}. {visible(why)}".rstrip(),
                 title="Run did not succeed",
                 severity="warning" if finished.status == "cancelled" else "error",
@@ -432,13 +454,13 @@ class RunArea(Horizontal):
     def on_run_area_refused(self, message: Refused) -> None:
         self._first_line_done()
         self.log_view.draw()
-        self.notify(message.message, title="Cannot run", severity="error")
+        self._run_notice(message.message, title="Cannot run", severity="error")
 
     def on_run_area_batch_over(self, message: BatchOver) -> None:
         self._first_line_done()
         self.queue = ()
         if message.dropped or len(message.finished) > 1:
-            self.notify(_batch_summary(message.finished, message.dropped), title="Batch over")
+            self._run_notice(_batch_summary(message.finished, message.dropped), title="Batch over")
         self._batch_over = True  # `running` stays set until the next history is drawn
         self._load()
 
