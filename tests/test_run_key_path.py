@@ -269,3 +269,83 @@ def _screen_text(app: StudylogApp) -> str:
 
     svg = app.export_screenshot()
     return unescape(" ".join(re.findall(r">([^<]*)<", svg))).replace("\xa0", " ")
+
+
+CARD_NOTE = """---
+title: Autograd
+date: 2022-01-25
+topic: Pytorch
+---
+# Autograd
+
+<details>
+<summary>What does backward compute?</summary>
+<div markdown="1">
+
+The gradients.
+
+</div>
+</details>
+"""
+
+
+async def test_rating_a_card_runs_no_statement_on_the_ui_thread(
+    tmp_path: Path, ui_statements: UiThreadStatements
+) -> None:
+    from studylog.store.review import review_count
+    from studylog.tui.screens.review import ReviewScreen
+    from tests.tui_helpers import until_screen
+
+    ws = make_workspace(tmp_path, {"pytorch/2022-01-25-autograd.md": CARD_NOTE})
+    app = StudylogApp(ws, settings())
+    async with app.run_test(size=(120, 40)) as pilot:
+        ui_statements.trace(app.db)
+        main = main_screen(pilot)
+        await until(pilot, lambda: main.notes, "the notes to load")
+        await pilot.press("L")
+        review = await until_screen(pilot, ReviewScreen, "the review")
+        await until(pilot, lambda: review.cards, "the card")
+        card = review.card
+        assert card is not None
+        with ui_statements.watching() as statements:
+            await pilot.press("space", "3")
+            assert review.cards == []  # the next card (none) shows at once
+            await until(pilot, lambda: review.reviewed == 1, "the rating written")
+            assert [n.message for n in notifications(app)][-1].startswith("Next time: ")
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is main, "the main screen")
+        assert statements == []
+        assert review_count(app.db, card.id) == 1
+
+
+async def test_making_a_note_runs_no_statement_on_the_ui_thread(
+    tmp_path: Path, ui_statements: UiThreadStatements, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from textual.widgets import Input
+
+    from studylog.tui.screens.new_note import NewNoteScreen
+    from tests.tui_helpers import until_screen
+
+    monkeypatch.setenv("EDITOR", "true")  # an editor that saves nothing and returns
+    monkeypatch.delenv("VISUAL", raising=False)
+    ws = make_workspace(tmp_path)
+    app = StudylogApp(ws, settings())
+    async with app.run_test(size=(120, 40)) as pilot:
+        ui_statements.trace(app.db)
+        main = main_screen(pilot)
+        await until(pilot, lambda: main.notes, "the notes to load")
+        expected = f"pytorch/{dt.date.today().isoformat()}-schedulers.md"
+        with ui_statements.watching() as statements:
+            await pilot.press("n")
+            dialog = await until_screen(pilot, NewNoteScreen, "the dialog")
+            assert dialog.query_one("#new-topic", Input).value == "Pytorch"  # the newest's
+            await pilot.press(*"Schedulers", "enter")
+            await until(
+                pilot,
+                lambda: main.detail is not None and main.detail.summary.path == expected,
+                "the new note to open",
+            )
+        assert statements == []
+        assert (ws.notes_dir / expected).is_file()
