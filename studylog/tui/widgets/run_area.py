@@ -94,8 +94,12 @@ class RunArea(Horizontal):
         """Another note (or the same one re-read): its snippets, and no marks from before."""
         if self.detail is None or self.detail.summary.id != detail.summary.id:
             self.runs.marked.clear()
+        # The snippet the table will highlight (the one highlighted before, if the note
+        # has it, else the first): its history is read with the states, in one read.
+        names = [snippet.name for snippet in detail.snippets]
+        keep = self.snippets.selected
         self.detail, self.snippet = detail, None
-        self._load()
+        self._load(choose=keep if keep in names else next(iter(names), None))
 
     def refresh_snippets(self) -> None:
         """The snippets' badges again, and the chosen snippet's runs (the watch pass calls
@@ -230,10 +234,11 @@ class RunArea(Horizontal):
             history: SnippetHistory | None,
             final: bool,
             snippets: bool = True,
+            chosen: bool = False,
         ) -> None:
             super().__init__()
             self.note_id, self.snippet, self.history = note_id, snippet, history
-            self.final, self.snippets = final, snippets
+            self.final, self.snippets, self.chosen = final, snippets, chosen
 
     def run(self, names: list[str]) -> None:
         """Run these snippets of the note, one after the other; while a run goes they join
@@ -465,12 +470,14 @@ class RunArea(Horizontal):
         self._load()
 
     @work(group="run-history", exclusive=True, exit_on_error=False)
-    async def _load(self, snippets: bool = True) -> None:
-        """The open note's snippet states and the chosen snippet's history, read in the
-        session's store thread (never on the app's loop), drawn by `on_run_area_loaded`.
-        A newer read cancels this one; the first read after a batch's end is its final
-        one (it clears `running`), as is any newer read that replaces it."""
-        detail, snippet, final = self.detail, self.snippet, self._batch_over
+    async def _load(self, snippets: bool = True, choose: str | None = None) -> None:
+        """The open note's snippet states and the chosen snippet's history (or that of
+        `choose`, which becomes the chosen one when it is drawn), read in the session's
+        store thread (never on the app's loop), drawn by `on_run_area_loaded`. A newer
+        read cancels this one; the first read after a batch's end is its final one (it
+        clears `running`), as is any newer read that replaces it."""
+        detail, final = self.detail, self._batch_over
+        snippet = self.snippet if choose is None else choose
         history = None
         if detail is not None:
             try:
@@ -478,7 +485,9 @@ class RunArea(Horizontal):
             except sqlite3.Error as exc:
                 self.app.report_error(exc)
         note_id = detail.summary.id if detail is not None else None
-        self.post_message(self.Loaded(note_id, snippet, history, final, snippets))
+        self.post_message(
+            self.Loaded(note_id, snippet, history, final, snippets, chosen=choose is not None)
+        )
 
     def on_run_area_loaded(self, message: Loaded) -> None:
         if message.final and self._batch_over:
@@ -488,6 +497,8 @@ class RunArea(Horizontal):
             self.status.update("", layout=False)
         if self.detail is None or self.detail.summary.id != message.note_id:
             return  # another note opened meanwhile
+        if message.chosen and self.snippet is None:
+            self.snippet = message.snippet
         if message.snippet != self.snippet:
             return  # another snippet was chosen meanwhile: its own read follows
         if message.history is not None:
