@@ -20,6 +20,7 @@ import studylog.store.db as store_db
 import studylog.tui.app as tui_app
 from studylog.store.history import list_runs
 from studylog.tui.app import StudylogApp
+from studylog.tui.widgets import run_area
 from studylog.tui.widgets.run_log import RunLog
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
@@ -166,10 +167,14 @@ async def test_choosing_a_snippet_showing_a_run_and_r_run_no_statement_on_the_ui
         assert [r.status for r in list_runs(app.db, snippet="train")] == ["succeeded"] * 2
 
 
-async def test_the_first_line_is_the_first_thing_drawn_after_r(tmp_path: Path) -> None:
+async def test_the_first_line_is_the_first_thing_drawn_after_r(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Between the key and the screen update that shows the run's first line, the screen is
     not redrawn (the rows, status line, curves and history wait for the line); once it is
     shown they follow, and the run's curves and record are whole."""
+    # However slow the machine, the line comes before the redraws' own deadline.
+    monkeypatch.setattr(run_area, "FIRST_LINE_WAIT", 60.0)
     ws = make_workspace(tmp_path, {"queue/first.md": FIRST_LINE_NOTE})
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
@@ -220,9 +225,12 @@ async def test_a_run_that_prints_nothing_yet_still_shows_as_running(tmp_path: Pa
         assert any("went" in line.text for line in log.lines)
 
 
-async def test_a_queues_notices_replace_each_other(tmp_path: Path) -> None:
+async def test_a_queues_notices_replace_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Three runs queued and run: one notice about them shows at the end (the batch's
     summary), not one a run stacked over the output; a failure keeps its own notice."""
+    monkeypatch.setattr(StudylogApp, "NOTIFICATION_TIMEOUT", 60.0)  # none expires meanwhile
     broken = QUICK_NOTE.replace('print("two")', 'raise ValueError("two broke")')
     ws = make_workspace(tmp_path, {"queue/quick.md": broken})
     app = StudylogApp(ws, settings())
