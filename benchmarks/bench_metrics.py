@@ -7,7 +7,7 @@ included (their share shown apart). Beside, in the same run:
 - MLflow's SQLite backend logging the same points with `MlflowClient.log_batch`
   (benchmark-only: `pip install mlflow-skinny sqlalchemy alembic`; left out when missing).
 
-    python benchmarks/bench_metrics.py [--points N] [--mlflow-points N]
+    python benchmarks/bench_metrics.py [--points N] [--repeat N] [--mlflow-points N]
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sqlite3
+import statistics
 import tempfile
 import time
 from array import array
@@ -159,31 +161,55 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of (end to end, bare, writer), each its own baseline: medians reported",
+    )
+    parser.add_argument(
         "--mlflow-points",
         type=int,
         default=100_000,
         help="MLflow is slow: log this many and report its rate",
     )
     args = parser.parse_args()
+    args.repeat = max(1, args.repeat)
+    rounds: list[tuple[float, float, float]] = []  # (ours, bare, writer) seconds, one round
+    loads = []
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        ours, disk, levels = studylog_ingestion(root / "ws", args.points)
-        bare = bare_executemany(root, args.points)
-        written = writer_ingestion(root, args.points)
-        mlflow = mlflow_log_batch(root, args.mlflow_points)
+        for number in range(args.repeat):
+            root = Path(tmp) / f"round-{number}"
+            root.mkdir()
+            ours, disk, levels = studylog_ingestion(root / "ws", args.points)
+            rounds.append(
+                (ours, bare_executemany(root, args.points), writer_ingestion(root, args.points))
+            )
+            loads.append(os.getloadavg()[0])
+            shutil.rmtree(root)  # a round's three stores: about 100 MB
+        mlflow = mlflow_log_batch(Path(tmp), args.mlflow_points)
+    ratios = sorted(bare / ours for ours, bare, _ in rounds)
+    writer_ratios = sorted(bare / written for _, bare, written in rounds)
+    ours = statistics.median(r[0] for r in rounds)
+    bare = statistics.median(r[1] for r in rounds)
+    written = statistics.median(r[2] for r in rounds)
     rate, bare_rate = args.points / ours, args.points / bare
-    print(f"{args.points:,} points logged with track.log in one run ({os.cpu_count()} CPUs)\n")
+    print(
+        f"{args.points:,} points logged with track.log in one run ({os.cpu_count()} CPUs), "
+        f"{args.repeat} rounds; load average {min(loads):.1f}–{max(loads):.1f}\n"
+    )
+    spread = f"rounds {ratios[0]:.2f}–{ratios[-1]:.2f}"
     report(
         "studylog end to end",
         f"{rate:,.0f} pts/s",
         f"{bare_rate:,.0f} pts/s",
-        f"{rate / bare_rate:.2f}× bare executemany (goal ≥ 0.5×)",
+        f"{statistics.median(ratios):.2f}× bare executemany (goal ≥ 0.5×; {spread})",
     )
     report(
         "  the metric writer alone",
         f"{args.points / written:,.0f} pts/s",
         f"{bare_rate:,.0f} pts/s",
-        f"{bare / written:.2f}× bare executemany (points and levels, no child)",
+        f"{statistics.median(writer_ratios):.2f}× bare executemany (points and levels, no "
+        f"child; rounds {writer_ratios[0]:.2f}–{writer_ratios[-1]:.2f})",
     )
     report(
         "studylog on disk",

@@ -38,6 +38,13 @@ STYLES = {  # Rich style names
 }
 
 
+def plural(count: int, noun: str) -> str:
+    """`noun` in the number `count` asks for: `file` for 1, `files` otherwise (nouns that
+    take an s: every count this app shows). The caller writes the number its own way:
+    f"{n:,} {plural(n, 'point')}"."""
+    return noun if count == 1 else f"{noun}s"
+
+
 def status_label(status: str) -> str:
     """`✔ succeeded`, `⏱ timed out`, `· never run`."""
     return f"{MARKS.get(status, '✘')} {status.replace('_', ' ')}"

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
-from studylog.labels import STYLES, duration_text, metrics_text, number_text, status_label
+from studylog.labels import (
+    STYLES,
+    duration_text,
+    metrics_text,
+    number_text,
+    plural,
+    status_label,
+)
 from studylog.safe_text import visible
 
 # Final values shown in a table cell; a run may log thousands of metrics.
@@ -49,6 +56,6 @@ def live_status(
         text.append(number_text(value))
         text.append(f" @{step}", style="dim")
     if points:
-        text.append(f"  ({points} points)", style="dim")
+        text.append(f"  ({points} {plural(points, 'point')})", style="dim")
     text.append(hint, style="dim")
     return text

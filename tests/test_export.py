@@ -3,6 +3,7 @@ sanitizer's promises, a notebook that runs in a real kernel, and every bad input
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -15,70 +16,17 @@ import pytest
 
 import studylog.store.runs as store_runs
 from studylog.export.collect import ExportError
-from studylog.export.exporter import export_notes
 from studylog.export.files import safe_name, safe_relative
 from studylog.paths import Workspace, sample_course
 from studylog.store.db import open_store
-from studylog.store.index import index_notes
-from studylog.store.queries import get_note
-from studylog.store.runs import (
-    Columns,
-    MetricWriter,
-    NewRun,
-    RunCost,
-    RunEnd,
-    finish_run,
-    start_run,
-)
-from tests.tui_helpers import settings
+from tests.store_helpers import export, indexed_store, record_run
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 MLP = "dl-basics/2022-01-18-neural-networks-mlp.md"
 OPTIMIZATION = "dl-basics/2022-01-19-optimization.md"
 UPDATE = os.environ.get("STUDYLOG_UPDATE_GOLDEN") == "1"
-
-
-def record(
-    db,
-    note_path: str,
-    snippet: str,
-    stdout: str,
-    curves: dict[str, list[float]],
-    stderr: str = "",
-    status: str = "succeeded",
-    seed: int = 0,
-) -> int:
-    """A finished run, as the runner would have stored it, with fixed values."""
-    note = get_note(db, note_path)
-    found = next(s for s in note.snippets if s.name == snippet)
-    run_id = start_run(
-        db,
-        NewRun(
-            note.summary.id, note_path, snippet, found.source, found.path, found.code or "", seed
-        ),
-    )
-    writer = MetricWriter(db, run_id)
-    for key, (name, values) in enumerate(curves.items()):
-        writer.add_key(key, name)
-        steps = list(range(len(values)))
-        writer.add_points(Columns([key] * len(values), steps, steps, values, steps))
-    writer.add_params({"lr": 0.1})
-    writer.flush()
-    finish_run(
-        db,
-        run_id,
-        RunEnd(
-            status=status,
-            duration=1.5,
-            exit_code=0 if status == "succeeded" else 1,
-            cost=RunCost(peak_memory=212 * 2**20, cpu_user=1.5, cpu_system=0.35),
-        ),
-        ended=0,
-        stdout=stdout,
-        stderr=stderr,
-        env={"python": "3.11"},
-    )
-    return run_id
+# The runs of the goldens: recorded with a fixed environment, which the exports show.
+record = functools.partial(record_run, env={"python": "3.11"})
 
 
 @pytest.fixture
@@ -89,8 +37,7 @@ def course(tmp_path, monkeypatch) -> Workspace:
     for name in ("notes", "experiments"):
         shutil.copytree(sample_course() / name, root / name)
     ws = Workspace(root)
-    db = open_store(ws.db_path)
-    index_notes(db, ws, settings())
+    db = indexed_store(ws)
     decay = [2.0 / (1 + 0.3 * s) for s in range(30)]
     record(
         db,
@@ -109,14 +56,6 @@ def course(tmp_path, monkeypatch) -> Workspace:
     record(db, OPTIMIZATION, "adam", "    adam: final loss 0.0122\n", {"loss": decay}, seed=1)
     db.close()
     return ws
-
-
-def _export(ws: Workspace, paths: list[str], fmt: str, out: Path, **kw):
-    db = open_store(ws.db_path)
-    try:
-        return export_notes(db, ws, paths, fmt, out, **kw)  # type: ignore[arg-type]
-    finally:
-        db.close()
 
 
 def _golden(name: str, text: str) -> None:
@@ -145,7 +84,7 @@ def _normal_notebook(text: str) -> str:
 @pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
 def test_markdown_golden(course, tmp_path, note):
     out = tmp_path / "out"
-    report = _export(course, [note], "md", out)
+    report = export(course, [note], "md", out)
     stem = Path(note).stem
     text = (out / note).read_text(encoding="utf-8")
     _golden(f"{stem}.md", text)
@@ -166,14 +105,14 @@ def test_markdown_golden(course, tmp_path, note):
 @pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
 def test_html_golden(course, tmp_path, note):
     out = tmp_path / "out"
-    _export(course, [note], "html", out)
+    export(course, [note], "html", out)
     _golden(f"{Path(note).stem}.html", _normal_html((out / note).with_suffix(".html").read_text()))
 
 
 @pytest.mark.parametrize("note", [MLP, OPTIMIZATION])
 def test_notebook_golden(course, tmp_path, note):
     out = tmp_path / "out"
-    _export(course, [note], "ipynb", out)
+    export(course, [note], "ipynb", out)
     text = (out / note).with_suffix(".ipynb").read_text(encoding="utf-8")
     nbformat.validate(nbformat.reads(text, as_version=4))
     _golden(f"{Path(note).stem}.ipynb", _normal_notebook(text))
@@ -181,44 +120,42 @@ def test_notebook_golden(course, tmp_path, note):
 
 def test_a_note_that_never_ran_exports_unchanged(course, tmp_path):
     path = "dl-basics/2022-01-20-backpropagation.md"
-    _export(course, [path], "md", tmp_path / "out")
+    export(course, [path], "md", tmp_path / "out")
     assert (tmp_path / "out" / path).read_bytes() == (course.notes_dir / path).read_bytes()
 
 
 def test_unchanged_means_byte_for_byte_even_with_a_bom_and_crlf(workspace, write_note, tmp_path):
     raw = "\ufeff# Windows note\r\n\r\n```python run\r\nprint(1)\r\n```\r\n".encode()
     write_note("windows.md", raw)
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     db.close()
-    _export(workspace, ["windows.md"], "md", tmp_path / "out")
+    export(workspace, ["windows.md"], "md", tmp_path / "out")
     assert (tmp_path / "out" / "windows.md").read_bytes() == raw
 
 
 def test_a_link_inside_out_cannot_lead_outside(workspace, write_note, tmp_path):
     write_note("dl/note.md", "# Note\n")
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     db.close()
     out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     out.mkdir()
     elsewhere.mkdir()
     (out / "dl").symlink_to(elsewhere)  # left there by something else
-    report = _export(workspace, ["dl/note.md"], "html", out)
+    report = export(workspace, ["dl/note.md"], "html", out)
     assert report.failed and "outside" in report.failed[0]
     assert list(elsewhere.iterdir()) == []
 
 
 def test_reexport_replaces_the_earlier_one(course, tmp_path):
     out = tmp_path / "out"
-    _export(course, [MLP], "md", out)
+    export(course, [MLP], "md", out)
     files = out / "dl-basics" / "2022-01-18-neural-networks-mlp_files"
     stale = files / "linear-regression-loss.png"
     assert stale.exists()
     db = open_store(course.db_path)
     record(db, MLP, "linear-regression", "again\n", {"accuracy": [0.5, 0.9]})
     db.close()
-    _export(course, [MLP], "md", out)
+    export(course, [MLP], "md", out)
     assert not stale.exists()  # the earlier export's plot, gone with its metric
     assert (files / "linear-regression-accuracy.png").exists()
     assert (out / MLP).read_text().count('<details markdown="1">') == 1
@@ -229,7 +166,7 @@ def test_every_bundled_note_exports_in_every_format(course, tmp_path):
     paths = [row[0] for row in db.execute("SELECT path FROM notes ORDER BY path")]
     db.close()
     for fmt in ("md", "html", "ipynb"):
-        report = _export(course, paths, fmt, tmp_path / fmt)
+        report = export(course, paths, fmt, tmp_path / fmt)
         assert report.failed == [] and report.notes == len(paths) == 8
     assert (tmp_path / "html" / "index.html").exists()
     index = (tmp_path / "html" / "index.html").read_text()
@@ -279,8 +216,7 @@ print("</script><img src=x onerror=alert(2)>")
 def test_html_sanitizer_promises(workspace, write_note, tmp_path, monkeypatch):
     monkeypatch.setattr(store_runs, "now_iso", lambda: "2026-11-20T21:30:00.000+00:00")
     write_note("hostile.md", HOSTILE_NOTE)
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     record(
         db,
         "hostile.md",
@@ -289,7 +225,7 @@ def test_html_sanitizer_promises(workspace, write_note, tmp_path, monkeypatch):
         {},
     )
     db.close()
-    report = _export(workspace, ["hostile.md"], "html", tmp_path / "out")
+    report = export(workspace, ["hostile.md"], "html", tmp_path / "out")
     page = (tmp_path / "out" / "hostile.html").read_text()
     parsed = _Elements()
     parsed.feed(page)
@@ -306,11 +242,10 @@ def test_html_sanitizer_promises(workspace, write_note, tmp_path, monkeypatch):
 
 def test_markdown_output_cannot_close_its_fence_or_carry_escapes(workspace, write_note, tmp_path):
     write_note("fence.md", "# F\n\n```python run name=f\nprint(1)\n```\n")
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     record(db, "fence.md", "f", "~~~\nnot code\n\x1b[1mbold\x1b[0m\n", {})
     db.close()
-    _export(workspace, ["fence.md"], "md", tmp_path / "out")
+    export(workspace, ["fence.md"], "md", tmp_path / "out")
     text = (tmp_path / "out" / "fence.md").read_text()
     assert "~~~~text\n~~~\nnot code\nbold\n~~~~" in text
 
@@ -318,7 +253,7 @@ def test_markdown_output_cannot_close_its_fence_or_carry_escapes(workspace, writ
 async def test_exported_notebook_runs_in_a_kernel(course, tmp_path):
     from nbclient import NotebookClient
 
-    _export(course, [MLP], "ipynb", tmp_path / "out")
+    export(course, [MLP], "ipynb", tmp_path / "out")
     notebook = nbformat.read(tmp_path / "out" / Path(MLP).with_suffix(".ipynb"), as_version=4)
     client = NotebookClient(
         notebook,
@@ -335,7 +270,7 @@ async def test_exported_notebook_runs_in_a_kernel(course, tmp_path):
 
 
 def test_flattened_details_become_headings(course, tmp_path):
-    _export(course, [OPTIMIZATION], "ipynb", tmp_path / "out")
+    export(course, [OPTIMIZATION], "ipynb", tmp_path / "out")
     notebook = nbformat.read(tmp_path / "out" / Path(OPTIMIZATION).with_suffix(".ipynb"), 4)
     prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert "<details" not in prose and "<summary" not in prose
@@ -365,11 +300,10 @@ def test_safe_names(name, safe):
 def test_nothing_a_note_holds_can_write_outside_out(workspace, write_note, tmp_path):
     write_note("evil.md", "---\ntopic: ../../../../outside\ntitle: ../../x\n---\n# Evil\n")
     write_note("CON.md", "# Reserved name\n")
-    db = open_store(workspace.db_path)
-    index_notes(db, workspace, settings())
+    db = indexed_store(workspace)
     db.close()
     out = tmp_path / "out"
-    report = _export(workspace, ["evil.md", "CON.md"], "html", out, layout="topic")
+    report = export(workspace, ["evil.md", "CON.md"], "html", out, layout="topic")
     assert report.failed == []
     for written in report.files:
         assert written.resolve().is_relative_to(out.resolve())
@@ -381,14 +315,14 @@ def test_out_that_is_a_file_is_refused(course, tmp_path):
     target = tmp_path / "file.txt"
     target.write_text("x")
     with pytest.raises(ExportError, match="exists and is not a folder"):
-        _export(course, [MLP], "md", target)
+        export(course, [MLP], "md", target)
 
 
 def _export_as_nobody(root: str, out: str, queue) -> None:
     os.setgid(65534)
     os.setuid(65534)
     try:
-        _export(Workspace(Path(root)), [MLP], "md", Path(out))
+        export(Workspace(Path(root)), [MLP], "md", Path(out))
         queue.put("exported")
     except ExportError as exc:
         queue.put(str(exc))
@@ -418,7 +352,7 @@ def test_out_that_is_not_writable_is_refused(course, tmp_path):
     assert "is not writable" in queue.get(timeout=5)
 
 
-def test_cli_export(course, tmp_path):
+def test_cliexport(course, tmp_path):
     from tests.conftest import Cli
 
     cli = Cli(course.root)

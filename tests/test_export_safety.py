@@ -13,7 +13,6 @@ import nbformat
 import pytest
 
 from studylog.export.collect import ExportError
-from studylog.export.exporter import export_notes
 from studylog.export.files import MANIFEST
 from studylog.export.inplace import export_in_place
 from studylog.paths import Workspace
@@ -21,6 +20,7 @@ from studylog.store.db import open_store
 from studylog.store.index import index_notes
 from tests import test_export
 from tests.conftest import Cli
+from tests.store_helpers import export, indexed_store
 from tests.test_export import MLP, record
 from tests.tui_helpers import settings
 
@@ -29,17 +29,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # enough of a PNG for a browser to tr
 
 
 def _index(ws: Workspace) -> None:
-    db = open_store(ws.db_path)
-    index_notes(db, ws, settings())
-    db.close()
-
-
-def _export(ws: Workspace, paths: list[str], fmt: str, out: Path, **kw):
-    db = open_store(ws.db_path)
-    try:
-        return export_notes(db, ws, paths, fmt, out, **kw)  # type: ignore[arg-type]
-    finally:
-        db.close()
+    indexed_store(ws).close()
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -82,7 +72,7 @@ def test_files_in_out_that_export_did_not_write_are_kept(course, tmp_path):
     before = _tree(out)
 
     for _ in range(2):  # a re-export finds the same names and keeps the user's files
-        report = _export(course, [MLP], "md", out)
+        report = export(course, [MLP], "md", out)
         assert report.failed == []
         assert {k: v for k, v in _tree(out).items() if k in before} == before
     written = sorted(str(p.relative_to(out)) for p in report.files)
@@ -98,18 +88,18 @@ def test_files_in_out_that_export_did_not_write_are_kept(course, tmp_path):
 
 def test_a_file_changed_since_export_is_no_longer_replaced(course, tmp_path):
     out = tmp_path / "out"
-    _export(course, [MLP], "html", out)
+    export(course, [MLP], "html", out)
     page = (out / MLP).with_suffix(".html")
     page.write_text("edited by hand\n")
-    report = _export(course, [MLP], "html", out)
+    report = export(course, [MLP], "html", out)
     assert page.read_text() == "edited by hand\n"
     assert [p.name for p in report.files] == ["2022-01-18-neural-networks-mlp-2.html"]
 
 
 def test_an_earlier_exports_own_files_are_replaced_in_place(course, tmp_path):
     out = tmp_path / "out"
-    first = _export(course, [MLP], "md", out)
-    second = _export(course, [MLP], "md", out)
+    first = export(course, [MLP], "md", out)
+    second = export(course, [MLP], "md", out)
     assert second.files == first.files and second.warnings == first.warnings
     manifest = json.loads((out / MANIFEST).read_text())
     assert sorted(manifest["files"]) == sorted(str(p.relative_to(out)) for p in first.files)
@@ -124,7 +114,7 @@ def test_names_that_collide_once_made_safe_get_distinct_files(workspace, write_n
     _index(workspace)
     out = tmp_path / "out"
     paths = ["a/day1.md", "b/day1.md", "x:y.md", "x_y.md"]
-    report = _export(workspace, paths, fmt, out, layout="topic")
+    report = export(workspace, paths, fmt, out, layout="topic")
     assert report.failed == [] and report.notes == 4
     pages = [p for p in report.files if p.name != "index.html"]
     assert len(pages) == len(set(pages)) == 4
@@ -136,12 +126,12 @@ def test_names_that_collide_once_made_safe_get_distinct_files(workspace, write_n
         assert all(f'href="{p.relative_to(out)}"' in index for p in pages)
 
 
-def test_a_manifest_that_cannot_be_read_stops_the_export(course, tmp_path):
+def test_a_manifest_that_cannot_be_read_stops_theexport(course, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / MANIFEST).write_text("not json")
     with pytest.raises(ExportError, match=r"\.studylog-export\.json is not an export manifest"):
-        _export(course, [MLP], "md", out)
+        export(course, [MLP], "md", out)
     assert (out / MANIFEST).read_text() == "not json"
 
 
@@ -157,7 +147,7 @@ def test_links_planted_in_out_lead_nowhere(workspace, write_note, tmp_path, plan
     victim.parent.mkdir()
     victim.write_text("precious\n")
     (out / "a" / planted).symlink_to(victim)
-    report = _export(workspace, ["a/day1.md"], "html", out)
+    report = export(workspace, ["a/day1.md"], "html", out)
     assert report.failed == []
     assert victim.read_text() == "precious\n"
     assert (out / "a" / planted).is_symlink()  # not ours: left as it was
@@ -172,7 +162,7 @@ def test_a_link_planted_at_the_manifest_is_refused(course, tmp_path):
     secret.write_text('{"files": {}}')
     (out / MANIFEST).symlink_to(secret)
     with pytest.raises(ExportError, match="cannot read the export manifest"):
-        _export(course, [MLP], "md", out)
+        export(course, [MLP], "md", out)
     assert secret.read_text() == '{"files": {}}'
 
 
@@ -191,7 +181,7 @@ def test_html_inlines_only_images_inside_the_workspace(workspace, write_note, tm
         '![link](img/link.png)\n\n<img src="../../private.png">\n\n![ok](img/ok.png)\n',
     )
     _index(workspace)
-    report = _export(workspace, ["pics.md"], "html", tmp_path / "out")
+    report = export(workspace, ["pics.md"], "html", tmp_path / "out")
     page = (tmp_path / "out" / "pics.html").read_text()
     assert base64.b64encode(PNG + b"SECRET").decode() not in page
     assert base64.b64encode(PNG + b"FINE").decode() in page
@@ -207,7 +197,7 @@ def test_notebook_embeds_no_experiment_linked_outside_the_workspace(
     (workspace.experiments_dir / "fine.py").write_text("print('fine')\n")
     write_note("n.md", "# N\n\n[leak](../experiments/leak.py) [fine](../experiments/fine.py)\n")
     _index(workspace)
-    report = _export(workspace, ["n.md"], "ipynb", tmp_path / "out")
+    report = export(workspace, ["n.md"], "ipynb", tmp_path / "out")
     text = (tmp_path / "out" / "n.ipynb").read_text()
     assert "PRIVATE KEY" not in text and "print('fine')" in text
     assert any("experiments/leak.py leads outside the workspace" in w for w in report.warnings)
@@ -250,7 +240,7 @@ def test_snippet_fields_with_control_characters_never_become_code(workspace, wri
         "---\n# Inject\n",
     )
     _index(workspace)
-    report = _export(workspace, ["inject.md"], "ipynb", tmp_path / "out")
+    report = export(workspace, ["inject.md"], "ipynb", tmp_path / "out")
     notebook = nbformat.read(tmp_path / "out" / "inject.ipynb", as_version=4)
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert "os.system" not in code and "import shutil" not in code and "\x1b" not in code

@@ -428,3 +428,64 @@ def test_level_for_reads_at_most_four_rows_a_column(width: int) -> None:
         number = levels.level_for(span, 4 * width)
         rows = -(-span // levels.SIZES[number])
         assert rows <= 4 * width or number == len(levels.SIZES) - 1
+
+
+def test_a_bucket_split_across_batches_of_steps_that_are_places() -> None:
+    """The usual batch (one series, its steps its places) goes in through a shorter insert;
+    a level-1 bucket cut across two batches, and two batches waiting in one flush, still give
+    the raw points exactly and levels that agree with them."""
+    db = open_memory_store()
+    try:
+        writer = _store(db)
+        values = [math.exp(-i / 40) for i in range(100)]
+        values[21] = 9.0  # a spike in the bucket cut in two (places 16..31)
+        for start, end, flush in ((0, 20, True), (20, 45, False), (45, 100, True)):
+            places = array("q", range(start, end))
+            writer.add_points(
+                Columns(
+                    array("q", [0] * (end - start)),
+                    places,
+                    array("q", places),
+                    array("d", values[start:end]),
+                    array("q", [7] * (end - start)),
+                )
+            )
+            if flush:
+                writer.flush()
+        stored = db.conn.execute(
+            "SELECT key, seq, step, value, ms FROM metrics WHERE run_id = 1 ORDER BY seq"
+        ).fetchall()
+        assert stored == [(0, i, i, values[i], 7) for i in range(100)]
+        _assert_levels_agree(db.conn, 1, 0)
+        assert _stored(db.conn, 1, 0)[1, 1][5:] == (21, 9.0)  # the spike is the bucket's max
+    finally:
+        db.close()
+
+
+def test_the_background_writer_stores_points_without_waiting_for_its_deadline(
+    tmp_path: Path,
+) -> None:
+    """A writer with nothing else to do writes what came at once: it never sits idle on
+    points until its deadline (which cost a fast-logging run its first quarter second)."""
+    from studylog.runner.metric_writer import BackgroundMetricWriter
+
+    path = tmp_path / "store.db"
+    db = open_store(path)
+    db.execute(RUN, [1])
+    db.close()
+    writer = BackgroundMetricWriter(path, 1, every=3600.0, max_points=10**9)
+    try:
+        writer.add_key(0, "loss")
+        writer.add_points(Columns([0, 0, 0], [0, 1, 2], [0, 1, 2], [3.0, 2.0, 1.0], [0, 0, 0]))
+        reader = open_store(path)
+        try:
+            wait_for(
+                lambda: reader.execute("SELECT count(*) FROM metrics").fetchone()[0] == 3,
+                "the points stored before the writer's deadline",
+                seconds=30,
+            )
+            assert series(reader, 1, "loss", max_points=None) == [(0, 3.0), (1, 2.0), (2, 1.0)]
+        finally:
+            reader.close()
+    finally:
+        writer.close()

@@ -8,121 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from studylog.cli import cli
 from studylog.notes.header import read_tags
 from studylog.notes.model import ParseOptions
 from studylog.notes.parse import parse_note
 from studylog.paths import WorkspaceError, find_workspace, sample_files
-
-# -- fixtures in the shapes real notes have ---------------------------------------------
-
-POSTS = {
-    "2022-01-06-segmentation.md": """---
-layout: post
-title: "[부스트캠프] 대회 개요와 Segmentation"
-date: 2022-01-06 10:00:00 +0900
-categories:
-  - [AI, BoostCamp]
-tags:
-  - [Segmentation, CV]
-  -
-  - []
-toc: true
----
-
-목차
-
-- [대회 개요](#대회-개요)
-- [Data Loader](#data-loader)
-
-## 대회 개요
-
-대회의 목표는 semantic segmentation입니다. :book:
-{: .notice--info}
-
-![structure](/assets/img/seg.png)
-![liquid]({{ site.baseurl }}/assets/img/seg.png)
-![filter]({{ "/assets/img/seg.png" | relative_url }})
-
-## Data Loader
-
-The loss is $L = -\\sum_i y_i \\log p_i$ and
-
-$$
-\\frac{a}{b}
-$$
-
-- [x] 데이터 확인
-- [ ] 모델 학습
-""",
-    "2023-01-06-year-typo.md": """---
-title: Year typo
-date: 2022-01-06
-tags: pytorch  autograd
-categories: [DL]
----
-
-# Year typo
-
-body
-""",
-    "2022-02-01-strange-tags.md": """---
-title: Strange tags
-date: 2022-02-01
-tags:
-  - 3
-  - 2022-02-01
-  - {nested: {map: 1}}
-  - null
-  - [[deep, [deeper]]]
----
-
-body
-""",
-}
-
-
-def make_blog(root: Path) -> Path:
-    """A small Jekyll site: _config.yml, _posts/, assets/."""
-    (root / "_posts").mkdir(parents=True)
-    (root / "_config.yml").write_text("title: my blog\nbaseurl: /blog\n", encoding="utf-8")
-    (root / "assets" / "img").mkdir(parents=True)
-    (root / "assets" / "img" / "seg.png").write_bytes(_png())
-    for name, text in POSTS.items():
-        (root / "_posts" / name).write_text(text, encoding="utf-8")
-    return root
-
-
-def make_notes_repo(root: Path) -> Path:
-    """A repository of notes in folders, no front matter, no header block."""
-    files = {
-        "03_PyTorch/md/04_AutoGrad_Optimizer.md": "# AutoGrad & Optimizer\n\nbackward()\n",
-        "03_PyTorch/md/02_Tensor_Basics.md": "텐서 기초 정리\n\n내용\n",
-        "Week_5/Day_24/02. LSTM and GRU.md": "no heading here, only a long first line of text "
-        "that goes on well past what any title would be, so the file name is used.\n",
-        "Week_5/Day_24/01. RNN Basics.md": "## RNN\n\ntext\n",
-    }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
-    return root
-
-
-def _png() -> bytes:
-    import base64
-
-    return base64.b64decode(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
-    )
-
-
-def _cli(*args: str, ok: bool = True):
-    result = CliRunner().invoke(cli, list(args))
-    if ok:
-        assert result.exit_code == 0, result.output + result.stderr
-    return result
+from tests.blog_helpers import POSTS, blog_cli, make_blog, make_notes_repo, png
 
 
 @pytest.fixture
@@ -131,7 +22,7 @@ def blog(tmp_path: Path) -> Path:
 
 
 def _listed(root: Path) -> dict[str, dict]:
-    notes = json.loads(_cli("-w", str(root), "list", "--json").stdout)
+    notes = json.loads(blog_cli("-w", str(root), "list", "--json").stdout)
     return {n["path"]: n for n in notes}
 
 
@@ -150,9 +41,9 @@ def test_a_jekyll_site_is_a_workspace_with_no_setup(blog):
     assert added and all(p.relative_to(blog).parts[0] == ".studylog" for p in added)
     assert (blog / ".studylog" / ".gitignore").read_text() == "*\n"
     # A subcommand's own -w works, and show/search find posts by their path.
-    shown = json.loads(_cli("show", "-w", str(blog), "segmentation", "--json").stdout)
+    shown = json.loads(blog_cli("show", "-w", str(blog), "segmentation", "--json").stdout)
     assert shown["title"].startswith("[부스트캠프]")
-    hits = json.loads(_cli("-w", str(blog), "search", "대회", "--json").stdout)
+    hits = json.loads(blog_cli("-w", str(blog), "search", "대회", "--json").stdout)
     assert hits and hits[0]["path"] == "_posts/2022-01-06-segmentation.md"
 
 
@@ -176,7 +67,7 @@ def test_bad_dirs_entries_are_warnings_naming_the_cause(blog, tmp_path):
     (blog / "studylog.toml").write_text(
         '[notes]\ndirs = ["_posts", "missing", "../elsewhere", "linked", "_posts/../_posts"]\n'
     )
-    result = _cli("-w", str(blog), "list", "--json")
+    result = blog_cli("-w", str(blog), "list", "--json")
     paths = {n["path"] for n in json.loads(result.stdout)}
     assert paths == {f"_posts/{name}" for name in POSTS}
     stderr = " ".join(result.stderr.split())
@@ -190,7 +81,7 @@ def test_same_file_through_a_symlink_is_read_once(blog):
     (blog / "notes").mkdir()
     (blog / "notes" / "again.md").symlink_to(blog / "_posts" / "2023-01-06-year-typo.md")
     (blog / "studylog.toml").write_text('[notes]\ndirs = ["_posts", "notes"]\n')
-    result = _cli("-w", str(blog), "list", "--json")
+    result = blog_cli("-w", str(blog), "list", "--json")
     paths = {n["path"] for n in json.loads(result.stdout)}
     assert "notes/again.md" not in paths
     stderr = " ".join(result.stderr.split())
@@ -207,7 +98,7 @@ def test_a_folder_of_markdown_says_how_to_use_it_as_it_is(tmp_path):
 
 def test_init_empty_makes_a_workspace_without_samples(tmp_path):
     target = tmp_path / "fresh"
-    _cli("init", "--empty", str(target))
+    blog_cli("init", "--empty", str(target))
     assert (target / "notes").is_dir() and not any((target / "notes").iterdir())
     assert (target / "studylog.toml").is_file()
     assert _listed(target) == {}
@@ -243,7 +134,7 @@ def test_tags_lists_of_lists_flatten_and_empty_items_drop(blog):
     strange = notes["_posts/2022-02-01-strange-tags.md"]
     assert strange["tags"] == ["3", "2022-02-01", "deep", "deeper"]
     assert any("not a tag" in w and "nested" in w for w in strange["warnings"])
-    hits = json.loads(_cli("-w", str(blog), "search", "None", "--json").stdout)
+    hits = json.loads(blog_cli("-w", str(blog), "search", "None", "--json").stdout)
     assert hits == []
 
 
@@ -278,7 +169,7 @@ def test_folder_structured_repo_gets_topics_lectures_and_titles(tmp_path):
     assert lstm["topic"] == "Week 5"
     assert lstm["lectures"] == [{"number": 24, "title": "Day 24"}]
     assert lstm["title"] == "LSTM and GRU"
-    tree = _cli("-w", str(repo), "list").stdout
+    tree = blog_cli("-w", str(repo), "list").stdout
     assert "No topic" not in tree and "PyTorch" in tree
 
 
@@ -308,7 +199,9 @@ def test_year_off_date_is_kept_with_a_warning_naming_both(blog):
 
 def test_html_export_keeps_blog_conventions(blog, tmp_path):
     out = tmp_path / "out"
-    result = _cli("-w", str(blog), "export", "segmentation", "--format", "html", "--out", str(out))
+    result = blog_cli(
+        "-w", str(blog), "export", "segmentation", "--format", "html", "--out", str(out)
+    )
     page = next(out.rglob("*.html")).read_text(encoding="utf-8")
     # Root-absolute and Liquid-wrapped images resolve against the site root and are inlined.
     assert page.count("data:image/png;base64,") == 3, result.stderr
@@ -326,21 +219,21 @@ def test_html_export_keeps_blog_conventions(blog, tmp_path):
 
 def test_html_header_does_not_repeat_the_notes_own_title(blog, tmp_path):
     out = tmp_path / "out"
-    _cli("-w", str(blog), "export", "year-typo", "--format", "html", "--out", str(out))
+    blog_cli("-w", str(blog), "export", "year-typo", "--format", "html", "--out", str(out))
     page = next(out.rglob("*.html")).read_text(encoding="utf-8")
     assert page.count(">Year typo</h1>") == 1
 
 
 def test_images_outside_the_site_root_and_bad_math_are_warnings(blog, tmp_path):
     secret = tmp_path / "secret.png"
-    secret.write_bytes(_png())
+    secret.write_bytes(png())
     (blog / "_posts" / "2022-03-01-bad.md").write_text(
         "---\ntitle: Bad\n---\n\n![x](/../../secret.png)\n![y](../../secret.png)\n\n"
         "$$\\frac{a}{$$\n",
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    result = _cli("-w", str(blog), "export", "bad", "--format", "html", "--out", str(out))
+    result = blog_cli("-w", str(blog), "export", "bad", "--format", "html", "--out", str(out))
     page = next(out.rglob("*.html")).read_text(encoding="utf-8")
     assert "base64" not in page
     stderr = " ".join(result.stderr.split())
@@ -357,6 +250,6 @@ def test_a_site_root_outside_the_workspace_is_refused(tmp_path, site_root):
     (ws / "notes" / "a.md").write_text("# Fine\n")
     (ws / "notes" / "passwd.md").symlink_to("/etc/passwd")
     (ws / "studylog.toml").write_text(f'[export]\nsite_root = "{site_root}"\n')
-    result = _cli("--workspace", str(ws), "list", "--json", ok=False)
+    result = blog_cli("--workspace", str(ws), "list", "--json", ok=False)
     assert result.exit_code != 0
     assert "site_root must be a folder inside the workspace" in result.output

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from ranking_corpus import NOTES, QUERIES, precision_at_1_and_mrr
-from test_real_notes import _cli, _png, make_blog
 
 from studylog.notes.parse import parse_note
 from studylog.store.index import _Writer
 from studylog.store.search import parse_query, scan_search, search
+from tests.blog_helpers import blog_cli, export_page, make_blog, png
 
 
 def _store(db, notes: dict[str, str]) -> None:
@@ -127,34 +127,34 @@ def _names_posts(output: str) -> None:
 
 def test_list_show_search_name_notes_by_their_place(tmp_path):
     blog = _blog(tmp_path)
-    _names_posts(_cli("-w", str(blog), "list").stdout)
-    _names_posts(_cli("-w", str(blog), "list", "--by", "date").stdout)
-    _names_posts(_cli("-w", str(blog), "show", "hello-run").stdout)
-    _names_posts(_cli("-w", str(blog), "search", "child").stdout)
+    _names_posts(blog_cli("-w", str(blog), "list").stdout)
+    _names_posts(blog_cli("-w", str(blog), "list", "--by", "date").stdout)
+    _names_posts(blog_cli("-w", str(blog), "show", "hello-run").stdout)
+    _names_posts(blog_cli("-w", str(blog), "search", "child").stdout)
 
 
 def test_run_and_runs_show_name_notes_by_their_place(tmp_path):
     blog = _blog(tmp_path)
-    result = _cli("-w", str(blog), "run", "hello-run")
+    result = blog_cli("-w", str(blog), "run", "hello-run")
     assert "hi from the child" in result.stdout
     _names_posts(result.stdout)
-    _names_posts(_cli("-w", str(blog), "runs", "show", "1").stdout)
-    todos = _cli("-w", str(blog), "todos").stdout
+    _names_posts(blog_cli("-w", str(blog), "runs", "show", "1").stdout)
+    todos = blog_cli("-w", str(blog), "todos").stdout
     assert "_posts/2022-01-06-segmentation.md" in todos and "notes/_posts" not in todos
 
 
 def test_exports_name_notes_by_their_place(tmp_path):
     blog = _blog(tmp_path)
-    _cli("-w", str(blog), "run", "hello-run")
+    blog_cli("-w", str(blog), "run", "hello-run")
     out = tmp_path / "out"
-    _cli("-w", str(blog), "export", "hello-run", "--format", "ipynb", "--out", str(out))
+    blog_cli("-w", str(blog), "export", "hello-run", "--format", "ipynb", "--out", str(out))
     notebook = json.loads(next(out.rglob("*.ipynb")).read_text(encoding="utf-8"))
     assert notebook["metadata"]["studylog"]["note"] == POST
     assert f"`{POST}`" in "".join(notebook["cells"][0]["source"])
     # A name in the way is a warning naming the note where it is.
     (tmp_path / "out2" / "_posts").mkdir(parents=True)
     (tmp_path / "out2" / "_posts" / "2022-01-10-hello-run.md").write_text("mine\n")
-    result = _cli(
+    result = blog_cli(
         "-w", str(blog), "export", "hello-run", "--format", "md", "--out", str(tmp_path / "out2")
     )
     stderr = " ".join(result.stderr.split())
@@ -166,7 +166,7 @@ def test_classic_workspace_still_says_notes(tmp_path):
     root = tmp_path / "ws"
     (root / "notes").mkdir(parents=True)
     (root / "notes" / "a.md").write_text("# A\n\nbody\n", encoding="utf-8")
-    assert "notes/a.md" in _cli("-w", str(root), "list").stdout
+    assert "notes/a.md" in blog_cli("-w", str(root), "list").stdout
 
 
 # -- 3. md and ipynb exports resolve blog image paths -------------------------------------
@@ -175,14 +175,13 @@ def test_classic_workspace_still_says_notes(tmp_path):
 def test_markdown_export_copies_site_images_beside_the_note(tmp_path):
     blog = make_blog(tmp_path / "myblog")
     out = tmp_path / "out"
-    result = _cli("-w", str(blog), "export", "segmentation", "--format", "md", "--out", str(out))
-    (page,) = out.rglob("*segmentation.md")
+    page, result = export_page(blog, "segmentation", "md", out)
     text = page.read_text(encoding="utf-8")
     files = f"{page.stem}_files"
     # The three spellings of one image: one copy, three links to it, relative to the note.
     assert text.count(f"]({files}/seg.png)") == 3, text
     assert "{{" not in text.split("## Data Loader")[0].split("목차")[1]
-    assert (page.parent / files / "seg.png").read_bytes() == _png()
+    assert (page.parent / files / "seg.png").read_bytes() == png()
     # Everything else as written.
     assert "- [대회 개요](#대회-개요)" in text and "$$\n\\frac{a}{b}\n$$" in text
     assert "outside" not in result.stderr
@@ -190,15 +189,14 @@ def test_markdown_export_copies_site_images_beside_the_note(tmp_path):
 
 def test_markdown_export_leaves_code_and_outside_images_alone(tmp_path):
     blog = make_blog(tmp_path / "myblog")
-    (tmp_path / "secret.png").write_bytes(_png())
+    (tmp_path / "secret.png").write_bytes(png())
     (blog / "_posts" / "2022-03-01-imgs.md").write_text(
         "---\ntitle: Imgs\n---\n\n![out](/../../secret.png)\n\n"
         "```md\n![code](/assets/img/seg.png)\n```\n\n<img src='/assets/img/seg.png'>\n",
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    result = _cli("-w", str(blog), "export", "imgs", "--format", "md", "--out", str(out))
-    (page,) = out.rglob("*imgs.md")
+    page, result = export_page(blog, "imgs", "md", out)
     text = page.read_text(encoding="utf-8")
     assert "![out](/../../secret.png)" in text  # outside the site root: not copied
     assert "![code](/assets/img/seg.png)" in text  # inside a code block: as written
@@ -211,7 +209,7 @@ def test_markdown_export_leaves_code_and_outside_images_alone(tmp_path):
 def test_notebook_export_attaches_site_images(tmp_path):
     blog = make_blog(tmp_path / "myblog")
     out = tmp_path / "out"
-    _cli("-w", str(blog), "export", "segmentation", "--format", "ipynb", "--out", str(out))
+    blog_cli("-w", str(blog), "export", "segmentation", "--format", "ipynb", "--out", str(out))
     notebook = json.loads(next(out.rglob("*.ipynb")).read_text(encoding="utf-8"))
     cells = [c for c in notebook["cells"] if c.get("attachments")]
     assert cells, notebook["cells"]
@@ -220,7 +218,7 @@ def test_notebook_export_attaches_site_images(tmp_path):
     import base64
 
     data = cells[0]["attachments"]["seg.png"]["image/png"]
-    assert base64.b64decode(data) == _png()
+    assert base64.b64decode(data) == png()
     assert not list(out.rglob("*_files"))
 
 
@@ -229,14 +227,14 @@ def test_notebook_export_attaches_site_images(tmp_path):
 
 def test_new_in_a_jekyll_site_writes_a_dated_post(tmp_path):
     blog = make_blog(tmp_path / "myblog")
-    result = _cli("-w", str(blog), "new", "Beam Search", "--no-edit", "--json")
+    result = blog_cli("-w", str(blog), "new", "Beam Search", "--no-edit", "--json")
     made = json.loads(result.stdout)["path"]
     assert made.startswith("_posts/") and made.endswith("-beam-search.md"), made
     import re
 
     assert re.fullmatch(r"_posts/\d{4}-\d{2}-\d{2}-beam-search\.md", made)
     assert not (blog / "notes").exists()
-    listed = json.loads(_cli("-w", str(blog), "list", "--json").stdout)
+    listed = json.loads(blog_cli("-w", str(blog), "list", "--json").stdout)
     assert made in {n["path"] for n in listed}
 
 
@@ -245,7 +243,7 @@ def test_new_in_a_dirs_workspace_writes_into_its_notes_folder(tmp_path):
     root.mkdir()
     (root / "studylog.toml").write_text('[notes]\ndirs = ["lectures"]\n', encoding="utf-8")
     (root / "lectures").mkdir()
-    result = _cli("-w", str(root), "new", "First", "--no-edit", "--json")
+    result = blog_cli("-w", str(root), "new", "First", "--no-edit", "--json")
     made = json.loads(result.stdout)["path"]
     assert made.startswith("lectures/") and (root / made).is_file(), made
 
@@ -264,7 +262,7 @@ def test_new_in_a_dirs_workspace_writes_into_its_notes_folder(tmp_path):
 def test_a_bad_config_yml_is_a_warning_naming_it(tmp_path, config, cause):
     blog = make_blog(tmp_path / "myblog")
     (blog / "_config.yml").write_bytes(config)
-    result = _cli("-w", str(blog), "list")
+    result = blog_cli("-w", str(blog), "list")
     stderr = " ".join(result.stderr.split())
     assert "_config.yml" in stderr and cause in stderr, stderr
     assert "segmentation" in result.stdout  # the notes are still listed
@@ -278,7 +276,7 @@ def test_a_store_indexed_before_identifier_parts_is_spelled_again(tmp_path):
     (root / "notes").mkdir(parents=True)
     note = root / "notes" / "loader.md"
     note.write_text("# Loading data\n\nA DataLoader batches a Dataset.\n", encoding="utf-8")
-    _cli("-w", str(root), "search", "batches")
+    blog_cli("-w", str(root), "search", "batches")
     # The index as the previous studylog spelled it: Hangul bigrams only.
     db = open_store(root / ".studylog" / "studylog.db")
     db.execute("INSERT INTO notes_fts (notes_fts) VALUES ('delete-all')")
@@ -291,12 +289,12 @@ def test_a_store_indexed_before_identifier_parts_is_spelled_again(tmp_path):
     db.execute("PRAGMA user_version = 4")
     db.conn.commit()
     db.close()
-    found = json.loads(_cli("-w", str(root), "search", "loader", "--json").stdout)
+    found = json.loads(blog_cli("-w", str(root), "search", "loader", "--json").stdout)
     assert [h["path"] for h in found] == ["loader.md"]
     # The note changed: its old index rows go cleanly, the new text is found.
     note.write_text("# Loading data\n\nA SwinTransformer reads images.\n", encoding="utf-8")
-    assert json.loads(_cli("-w", str(root), "search", "loader", "--json").stdout) == []
-    found = json.loads(_cli("-w", str(root), "search", "transformer", "--json").stdout)
+    assert json.loads(blog_cli("-w", str(root), "search", "loader", "--json").stdout) == []
+    found = json.loads(blog_cli("-w", str(root), "search", "transformer", "--json").stdout)
     assert [h["path"] for h in found] == ["loader.md"]
 
 
@@ -308,7 +306,7 @@ def test_two_notes_exported_to_one_name_are_named_by_their_place(tmp_path):
             f"---\ntitle: Same in {folder}\n---\n\nbody\n", encoding="utf-8"
         )
     out = tmp_path / "out"
-    result = _cli(
+    result = blog_cli(
         "-w", str(blog), "export", "--all", "--format", "md", "--by", "date", "--out", str(out),
     )  # fmt: skip
     stderr = " ".join(result.stderr.split())

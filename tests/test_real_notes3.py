@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from test_real_notes import _cli, _png, make_blog
 
 from studylog.notes.parse import parse_note
 from studylog.paths import configured
@@ -20,6 +19,7 @@ from studylog.store.db import open_store
 from studylog.store.index import _Writer
 from studylog.store.search import plain_text, search
 from studylog.store.todos import TodoError, list_todos, tick_todo
+from tests.blog_helpers import blog_cli, export_page, make_blog, png
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -52,15 +52,15 @@ def _store(db: sqlite_utils.Database, notes: dict[str, str]) -> None:
 
 def test_a_note_under_notes_beside_posts_is_found_by_its_place(tmp_path: Path) -> None:
     root = _two_folders(tmp_path)
-    shown = json.loads(_cli("-w", str(root), "show", "notes/adam.md", "--json").stdout)
+    shown = json.loads(blog_cli("-w", str(root), "show", "notes/adam.md", "--json").stdout)
     assert shown["path"] == "notes/adam.md" and shown["title"] == "Adam in notes"
-    shown = json.loads(_cli("-w", str(root), "show", POST, "--json").stdout)
+    shown = json.loads(blog_cli("-w", str(root), "show", POST, "--json").stdout)
     assert shown["path"] == POST
 
 
 def test_an_ambiguous_note_lists_the_notes_by_their_place(tmp_path: Path) -> None:
     root = _two_folders(tmp_path)
-    result = _cli("-w", str(root), "show", "ada", ok=False)
+    result = blog_cli("-w", str(root), "show", "ada", ok=False)
     assert result.exit_code != 0
     message = result.stderr
     assert "notes/adam.md" in message and POST in message, message
@@ -72,7 +72,7 @@ def test_a_classic_workspace_takes_notes_paths_as_before(tmp_path: Path) -> None
     (root / "notes" / "sub").mkdir(parents=True)
     (root / "notes" / "sub" / "a.md").write_text("# A\n\nbody\n", encoding="utf-8")
     for name in ("notes/sub/a.md", "sub/a.md", "./notes/sub/a.md"):
-        shown = json.loads(_cli("-w", str(root), "show", name, "--json").stdout)
+        shown = json.loads(blog_cli("-w", str(root), "show", name, "--json").stdout)
         assert shown["path"] == "sub/a.md"
 
 
@@ -85,7 +85,7 @@ def test_in_place_export_names_the_post_it_refuses(tmp_path: Path) -> None:
         "---\ntitle: Adam\n---\n\n# Adam\n\n<!-- studylog:output adam -->\nnever closed\n",
         encoding="utf-8",
     )
-    result = _cli("-w", str(root), "export", "--in-place", "adam", ok=False)
+    result = blog_cli("-w", str(root), "export", "--in-place", "adam", ok=False)
     assert result.exit_code != 0
     stderr = " ".join(result.stderr.split())
     assert f"{POST}: line 7 opens a studylog output block" in stderr, stderr
@@ -110,12 +110,12 @@ Q: Left without an answer?
 def test_review_warnings_and_anki_source_name_the_post(tmp_path: Path) -> None:
     root = make_blog(tmp_path / "myblog")
     (root / "_posts" / "2022-01-10-adam.md").write_text(CARDS, encoding="utf-8")
-    result = _cli("-w", str(root), "review", "--json")
+    result = blog_cli("-w", str(root), "review", "--json")
     stderr = " ".join(result.stderr.split())
     assert f"{POST}: line 10: the question" in stderr, stderr
     assert "notes/_posts" not in stderr
     deck = tmp_path / "deck.apkg"
-    _cli("-w", str(root), "review", "--export", "anki", str(deck))
+    blog_cli("-w", str(root), "review", "--export", "anki", str(deck))
     with zipfile.ZipFile(deck) as z:
         z.extractall(tmp_path / "deck")
     with sqlite3.connect(tmp_path / "deck" / "collection.anki2") as conn:
@@ -128,7 +128,7 @@ def test_review_warnings_and_anki_source_name_the_post(tmp_path: Path) -> None:
 
 def test_a_to_do_that_cannot_be_ticked_names_the_post(tmp_path: Path) -> None:
     root = make_blog(tmp_path / "myblog")
-    _cli("-w", str(root), "list")  # indexes the posts
+    blog_cli("-w", str(root), "list")  # indexes the posts
     workspace = configured(root)
     db = open_store(workspace.db_path)
     try:
@@ -153,7 +153,7 @@ def test_a_to_do_that_cannot_be_ticked_names_the_post(tmp_path: Path) -> None:
 def test_markdown_export_copies_relative_images_beside_the_note(tmp_path: Path) -> None:
     root = make_blog(tmp_path / "myblog")
     (root / "_posts" / "img").mkdir()
-    (root / "_posts" / "img" / "x.png").write_bytes(_png())
+    (root / "_posts" / "img" / "x.png").write_bytes(png())
     (root / "_posts" / "2022-01-10-adam.md").write_text(
         "---\ntitle: Adam\n---\n\n# Adam\n\n![plain](img/x.png)\n\n"
         '<img src="./img/x.png" width="50">\n\n![web](https://example.com/y.png)\n\n'
@@ -161,37 +161,35 @@ def test_markdown_export_copies_relative_images_beside_the_note(tmp_path: Path) 
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    result = _cli("-w", str(root), "export", "adam", "--format", "md", "--out", str(out))
-    (page,) = out.rglob("*adam.md")
+    page, result = export_page(root, "adam", "md", out)
     text = page.read_text(encoding="utf-8")
     files = f"{page.stem}_files"
     assert f"![plain]({files}/x.png)" in text, text
     assert f'<img src="{files}/x.png" width="50">' in text, text
     assert "![web](https://example.com/y.png)" in text  # not a local file: as written
     assert "![code](img/x.png)" in text  # inside a code block: as written
-    assert (page.parent / files / "x.png").read_bytes() == _png()
+    assert (page.parent / files / "x.png").read_bytes() == png()
     assert "adam" not in result.stderr
 
 
 def test_notebook_export_attaches_relative_images_beside_the_note(tmp_path: Path) -> None:
     root = make_blog(tmp_path / "myblog")
     (root / "_posts" / "img").mkdir()
-    (root / "_posts" / "img" / "x.png").write_bytes(_png())
+    (root / "_posts" / "img" / "x.png").write_bytes(png())
     (root / "_posts" / "2022-01-10-adam.md").write_text(
         "---\ntitle: Adam\n---\n\n# Adam\n\n![plain](img/x.png)\n", encoding="utf-8"
     )
     out = tmp_path / "out"
-    _cli("-w", str(root), "export", "adam", "--format", "ipynb", "--out", str(out))
-    (page,) = out.rglob("*adam.ipynb")
+    page, _ = export_page(root, "adam", "ipynb", out)
     cells = json.loads(page.read_text(encoding="utf-8"))["cells"]
     [cell] = [c for c in cells if "![plain]" in "".join(c["source"])]
     assert "![plain](attachment:x.png)" in "".join(cell["source"])
-    assert base64.b64decode(cell["attachments"]["x.png"]["image/png"]) == _png()
+    assert base64.b64decode(cell["attachments"]["x.png"]["image/png"]) == png()
 
 
 def test_markdown_export_reads_no_relative_image_outside_the_workspace(tmp_path: Path) -> None:
     root = make_blog(tmp_path / "myblog")
-    (tmp_path / "secret.png").write_bytes(_png())
+    (tmp_path / "secret.png").write_bytes(png())
     (root / "_posts" / "img").mkdir()
     (root / "_posts" / "img" / "link.png").symlink_to(tmp_path / "secret.png")
     (root / "_posts" / "2022-01-10-adam.md").write_text(
@@ -199,8 +197,7 @@ def test_markdown_export_reads_no_relative_image_outside_the_workspace(tmp_path:
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    result = _cli("-w", str(root), "export", "adam", "--format", "md", "--out", str(out))
-    (page,) = out.rglob("*adam.md")
+    page, result = export_page(root, "adam", "md", out)
     text = page.read_text(encoding="utf-8")
     assert "![up](../../secret.png)" in text and "![link](img/link.png)" in text, text
     assert not [p for p in out.rglob("*.png")]

@@ -7,7 +7,6 @@ import functools
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,72 +22,21 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
+from tests.mlflow_helpers import MlflowServer, free_port
 
 pytest.importorskip("mlflow.server", reason="the sync tests need `pip install -e '.[sync-server]'`")
 
 from mlflow import MlflowClient
 
-# Starting MLflow's server (migrating its SQLite database) takes a minute on a busy machine.
-SERVER_DEADLINE = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("mlflow")
-    port = _free_port()
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 (open while the server runs)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(folder / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        cwd=folder,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_DEADLINE
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"))
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"mlflow server exited: {(folder / 'server.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not answer /health in {SERVER_DEADLINE} s")
-            time.sleep(0.2)
-        yield url
+        server.start()
+        yield server.url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -390,7 +338,7 @@ def test_server_down_failing_or_refusing_says_so_and_the_next_sync_picks_up(
     experiment = f"faults-{uuid.uuid4().hex[:8]}"
     cli = _workspace(tmp_path, "dave", proxy.url, steps=2500, keys=2, experiment=experiment)
 
-    down = f"http://127.0.0.1:{_free_port()}"
+    down = f"http://127.0.0.1:{free_port()}"
     result = cli("sync", "--to", down, ok=False)
     assert result.exit_code == 1
     assert f"MLflow server {down}: cannot connect (connection refused)" in result.stderr
@@ -535,7 +483,7 @@ def lonely(tmp_path: Path) -> list[tuple[Path, str]]:
     return [
         (_workspace(tmp_path, "solo", None, steps=3).root, "no MLflow server to fetch runs from"),
         (
-            _workspace(tmp_path, "away", f"http://127.0.0.1:{_free_port()}", steps=3).root,
+            _workspace(tmp_path, "away", f"http://127.0.0.1:{free_port()}", steps=3).root,
             "cannot connect",
         ),
     ]

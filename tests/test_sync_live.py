@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ pytest.importorskip("mlflow.server", reason="the sync tests need `pip install -e
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from tests.test_sync import SERVER_DEADLINE, _free_port
+from tests.mlflow_helpers import MlflowServer
 
 DEADLINE = 180
 
@@ -41,73 +39,11 @@ print("stopped at", step)
 """
 
 
-class Server:
-    """An MLflow server on a fixed port and SQLite backend that can stop and start again."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 (the server's own)
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--backend-store-uri",
-                f"sqlite:///{self.folder / 'mlflow.db'}",
-                "--artifacts-destination",
-                str(self.folder / "artifacts"),
-                "--workers",
-                "1",
-            ],
-            cwd=self.folder,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + SERVER_DEADLINE
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"mlflow server exited: {self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"no /health in {SERVER_DEADLINE} s"
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.proc = None
-
-    def log(self) -> str:
-        return (self.folder / "server.log").read_text(errors="replace")[-3000:]
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path) -> Iterator[MlflowServer]:
     folder = tmp_path / "mlflow"
     folder.mkdir()
-    srv = Server(folder)
+    srv = MlflowServer(folder)
     srv.start()
     try:
         yield srv
@@ -185,7 +121,7 @@ def _assert_exactly_once(url: str, experiment: str, root: Path, run_id: int) -> 
 
 
 def test_run_sync_survives_a_server_that_goes_away_and_comes_back(
-    tmp_path: Path, server: Server
+    tmp_path: Path, server: MlflowServer
 ) -> None:
     experiment = f"live-{uuid.uuid4().hex[:8]}"
     root = tmp_path / "carol"

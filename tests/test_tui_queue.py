@@ -4,12 +4,16 @@ processes and a real store; the app is waited for, never the clock."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import studylog.store.runs as store_runs
 import studylog.tui.widgets.run_area as run_area
+from studylog.paths import Workspace
 from studylog.store.db import open_store
 from studylog.store.history import list_runs
 from studylog.tui.app import StudylogApp
@@ -76,17 +80,27 @@ async def _open(pilot, path: str, first: str) -> MainScreen:
     return screen
 
 
+@asynccontextmanager
+async def _opened(
+    ws: Workspace, path: str, first: str
+) -> AsyncIterator[tuple[Any, MainScreen, run_area.RunArea]]:
+    """The app at 140x45 with the note at `path` open (its first snippet `first`): the pilot,
+    the main screen and its run area."""
+    app = StudylogApp(ws, settings())
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = await _open(pilot, path, first)
+        area = screen.run_area
+        assert area is not None
+        yield pilot, screen, area
+
+
 def _started(screen: MainScreen) -> bool:
     area = screen.run_area
     return area is not None and any("started" in line.text for line in area.log_view.lines)
 
 
 async def test_r_while_a_run_goes_queues_x_removes_c_cancels_and_the_queue_goes_on(ws):
-    app = StudylogApp(ws, settings())
-    async with app.run_test(size=(140, 45)) as pilot:
-        screen = await _open(pilot, QUEUE_NOTE, "slow")
-        area = screen.run_area
-        assert area is not None
+    async with _opened(ws, QUEUE_NOTE, "slow") as (pilot, screen, area):
         table = area.snippets
         await pilot.press("s", "r")  # the slow one runs
         await until(pilot, lambda: _started(screen), "the slow snippet to start", seconds=60)
@@ -103,7 +117,7 @@ async def test_r_while_a_run_goes_queues_x_removes_c_cancels_and_the_queue_goes_
         await pilot.press("r")  # alpha again: it is queued already, and says where
         await pilot.pause()
         assert len(area.queue) == 3
-        assert any("Queued already (place 1)" in n.message for n in notifications(app))
+        assert any("Queued already (place 1)" in n.message for n in notifications(pilot.app))
         area.draw_status()
         assert "slow" in str(area.status.content) and "3 queued" in str(area.status.content)
 
@@ -129,11 +143,7 @@ async def test_r_while_a_run_goes_queues_x_removes_c_cancels_and_the_queue_goes_
 async def test_run_all_rows_show_each_status_the_moment_it_changes(ws):
     """Issue 10, point 6: during Run all, a snippet that just succeeded reads "succeeded"
     while the batch goes on, and the ones still waiting read their place in the queue."""
-    app = StudylogApp(ws, settings())
-    async with app.run_test(size=(140, 45)) as pilot:
-        screen = await _open(pilot, MANY_NOTE, "s01")
-        area = screen.run_area
-        assert area is not None
+    async with _opened(ws, MANY_NOTE, "s01") as (pilot, screen, area):
         table = area.snippets
         await pilot.press("R")
         await until(pilot, lambda: _started(screen), "the 25th snippet to start", seconds=180)
@@ -153,22 +163,18 @@ async def test_a_queue_of_50_cleared_at_the_25th_keeps_the_24_and_says_so(ws):
     """Bad input: X clears a queue of 50 while the 25th runs, c cancels that one: it ends
     cancelled, the 25 after it never start, the 24 before stay succeeded, and the app says
     what happened."""
-    app = StudylogApp(ws, settings())
-    async with app.run_test(size=(140, 45)) as pilot:
-        screen = await _open(pilot, MANY_NOTE, "s01")
-        area = screen.run_area
-        assert area is not None
+    async with _opened(ws, MANY_NOTE, "s01") as (pilot, screen, area):
         table = area.snippets
         await pilot.press("R")
         await until(pilot, lambda: _started(screen), "the 25th snippet to start", seconds=180)
         await pilot.press("X")
         await until(pilot, lambda: not area.queue, "the queue cleared")
-        assert any("25 snippets will not run" in n.message for n in notifications(app))
+        assert any("25 snippets will not run" in n.message for n in notifications(pilot.app))
         assert status_of(table, "s26").endswith("never run")
         assert screen.running == "s25"  # clearing the queue leaves the running one
         await pilot.press("c")
         await until(pilot, lambda: screen.running is None, "the batch to end", seconds=60)
-        messages = [n.message for n in notifications(app)]
+        messages = [n.message for n in notifications(pilot.app)]
         assert "24 succeeded, 1 cancelled, 25 not run (queue cleared)" in messages
         assert status_of(table, "s25").endswith("cancelled")
         assert [status_of(table, f"s{i:02d}") for i in range(26, 51)] == ["· never run"] * 25
@@ -179,11 +185,7 @@ async def test_a_queue_of_50_cleared_at_the_25th_keeps_the_24_and_says_so(ws):
 async def test_a_queue_can_hold_snippets_of_two_notes(ws):
     """A snippet of another note joins the same queue: its note's rows show its place and
     nothing of the run going in the first note; it runs when its turn comes."""
-    app = StudylogApp(ws, settings())
-    async with app.run_test(size=(140, 45)) as pilot:
-        screen = await _open(pilot, QUEUE_NOTE, "slow")
-        area = screen.run_area
-        assert area is not None
+    async with _opened(ws, QUEUE_NOTE, "slow") as (pilot, screen, area):
         table = area.snippets
         await pilot.press("s", "r")
         await until(pilot, lambda: _started(screen), "the slow snippet to start", seconds=60)

@@ -8,21 +8,11 @@ import pytest
 
 import studylog.store.runs as store_runs
 import studylog.tui.widgets.run_area as run_area
-from studylog.store.db import open_store
-from studylog.store.index import index_notes
-from studylog.store.queries import get_note
-from studylog.store.runs import (
-    Columns,
-    MetricWriter,
-    NewRun,
-    RunCost,
-    RunEnd,
-    finish_run,
-    start_run,
-)
+from studylog.store.runs import RunCost
 from studylog.tui.app import StudylogApp
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.runs_table import RunsTable
+from tests.store_helpers import indexed_store, record_run
 from tests.tui_helpers import make_workspace, settings, until
 
 SIZE = (140, 44)
@@ -38,35 +28,20 @@ def fixed_time(monkeypatch):
 @pytest.fixture
 def ws(tmp_path, fixed_time):
     ws = make_workspace(tmp_path / "ws")
-    db = open_store(ws.db_path)
-    index_notes(db, ws, settings())
-    note = get_note(db, TRAINING)
-    train = note.snippets[0]
+    db = indexed_store(ws)
     # Two recorded runs of the training snippet, as two learning rates would give them.
     for seed, rate in ((0, 0.5), (1, 0.2)):
-        run_id = start_run(
+        record_run(
             db,
-            NewRun(note.summary.id, TRAINING, "train", "fence", None, train.code or "", seed),
-        )
-        writer = MetricWriter(db, run_id)
-        writer.add_key(0, "loss")
-        steps = list(range(40))
-        values = [2.0 / (1 + rate * s) for s in steps]
-        writer.add_points(Columns([0] * 40, steps, steps, values, [s * 10 for s in steps]))
-        writer.add_params({"lr": rate})
-        writer.flush()
-        finish_run(
-            db,
-            run_id,
-            RunEnd(
-                status="succeeded",
-                duration=1.25,
-                exit_code=0,
-                cost=RunCost(peak_memory=180 * 2**20, cpu_user=1.0, cpu_system=0.2),
-            ),
-            ended=0,
-            stdout="trained 40 steps\n",
-            stderr="",
+            TRAINING,
+            "train",
+            "trained 40 steps\n",
+            {"loss": [2.0 / (1 + rate * s) for s in range(40)]},
+            seed=seed,
+            params={"lr": rate},
+            duration=1.25,
+            cost=RunCost(peak_memory=180 * 2**20, cpu_user=1.0, cpu_system=0.2),
+            ms_per_step=10,
         )
     db.close()
     return ws

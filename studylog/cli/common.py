@@ -4,6 +4,7 @@ JSON and console output."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,6 +66,26 @@ def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
+
+
+# Piped listings are as wide as their rows: a script reading `studylog runs | grep …` gets
+# whole names and metrics, not the 80 columns Rich assumes without a terminal.
+PIPED_WIDTH = 10_000
+
+
+def listing_console() -> Console:
+    """The console for listings (tables, trees): at a terminal, the terminal's width;
+    piped or redirected, no width limit, so that no row is cut or wrapped (`COLUMNS`, when
+    set, still wins)."""
+    out = console()
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        out.width = PIPED_WIDTH
+    return out
+
+
+def piped(out: Console) -> bool:
+    """Whether `out` is a listing console without a width limit (tables drop their caps)."""
+    return out.width >= PIPED_WIDTH
 
 
 def fail(message: str) -> click.ClickException:

@@ -15,11 +15,13 @@ from studylog.cli.common import (
     folder_warnings,
     index_notes_now,
     json_option,
+    listing_console,
     print_json,
     session,
     workspace_option,
     ws_of,
 )
+from studylog.labels import plural
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,7 +53,7 @@ def todos(ctx: click.Context, which: str | None, as_json: bool, workspace: Path 
     if as_json:
         print_json([item.to_json() for item in items])
         return
-    out = console()
+    out = listing_console()
     if not items:
         out.print("No to-dos." if which is None else f"No {which} to-dos.")
         return
@@ -187,7 +189,7 @@ def review(
             if as_json:
                 print_json({"deck": str(export[1]), "cards": count})
             else:
-                click.echo(f"Wrote {count} cards to {export[1]}")
+                click.echo(f"Wrote {count} {plural(count, 'card')} to {export[1]}")
             return
         cards = due_cards(s.db, limit=limit)
         if as_json:

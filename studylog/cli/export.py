@@ -19,6 +19,7 @@ from studylog.cli.common import (
     ws_of,
 )
 from studylog.cli.views import safe  # names of notes and files: never markup, shown inert
+from studylog.labels import plural
 
 if TYPE_CHECKING:
     from studylog.store.history import RunChoice
@@ -140,7 +141,7 @@ def export(
     console().print(
         safe(
             f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
-            f"{report.out_dir} ({len(report.files)} files)."
+            f"{report.out_dir} ({len(report.files)} {plural(len(report.files), 'file')})."
         )
     )
     if report.failed:

@@ -13,6 +13,7 @@ from studylog.cli.common import (
     folder_warnings,
     index_notes_now,
     json_option,
+    listing_console,
     print_json,
     session,
     workspace_option,
@@ -142,7 +143,7 @@ def list_cmd(ctx: click.Context, by: str, as_json: bool, workspace: Path | None)
         )
         return
     tree = views.topic_tree if by == "topic" else views.date_tree
-    console().print(tree(notes, s.workspace.label))
+    listing_console().print(tree(notes, s.workspace.label))
 
 
 @cli.command()

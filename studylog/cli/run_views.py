@@ -60,15 +60,24 @@ def snippet_table(states: Sequence[SnippetState]) -> Table:
     return table
 
 
-def runs_table(runs: Sequence[RunSummary], stale: dict[int, bool] | None = None) -> Table:
+def runs_table(
+    runs: Sequence[RunSummary], stale: dict[int, bool] | None = None, whole: bool = False
+) -> Table:
+    """The run history; `whole`: no cell cut or wrapped (piped output, as wide as its rows)."""
     table = Table(box=None, pad_edge=False, header_style="dim")
     table.add_column("run", no_wrap=True, min_width=4)
-    table.add_column("snippet", overflow="ellipsis", min_width=16, max_width=30)
+    if whole:
+        table.add_column("snippet", no_wrap=True, min_width=16)
+    else:
+        table.add_column("snippet", overflow="ellipsis", min_width=16, max_width=30)
     table.add_column("status", no_wrap=True, min_width=12)
     table.add_column("started", no_wrap=True, min_width=11)
     table.add_column("took", no_wrap=True, justify="right", min_width=6)
     table.add_column("seed", no_wrap=True, justify="right")
-    table.add_column("final metrics", overflow="fold", ratio=1)
+    if whole:
+        table.add_column("final metrics", no_wrap=True)
+    else:
+        table.add_column("final metrics", overflow="fold", ratio=1)
     one_note = len({r.note_path for r in runs}) == 1
     for run in runs:
         status = badge(run.status)

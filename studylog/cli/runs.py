@@ -20,6 +20,8 @@ from studylog.cli.common import (
     fail,
     index_notes_now,
     json_option,
+    listing_console,
+    piped,
     print_json,
     session,
     workspace_option,
@@ -440,11 +442,12 @@ def _history(
     if not found:
         console().print("No runs yet. Start one with `studylog run NOTE`.")
         return
-    console().print(runs_table(found, stale))
+    out = listing_console()
+    out.print(runs_table(found, stale, whole=piped(out)))
 
 
 @runs.command("show")
-@click.argument("run_id", metavar="RUN", type=int)
+@click.argument("which", metavar="RUN")
 @click.option(
     "--metric",
     "metrics",
@@ -463,7 +466,7 @@ def _history(
 @click.pass_context
 def runs_show(
     ctx: click.Context,
-    run_id: int,
+    which: str,
     metrics: tuple[str, ...],
     raw: bool,
     as_json: bool,
@@ -471,15 +474,17 @@ def runs_show(
 ) -> None:
     """One run in full: status, output, parameters, environment, and a plot of each metric.
 
-    Control characters in the output and names are shown, not obeyed; --raw writes the
-    output as the snippet wrote it.
+    RUN is a run id (`12` or `#12`), `latest` (the newest run) or `succeeded` (the newest
+    run that succeeded). Control characters in the output and names are shown, not obeyed;
+    --raw writes the output as the snippet wrote it.
 
-    Example: studylog runs show 12 --metric loss --metric accuracy
+    Example: studylog runs show 12 --metric loss --metric accuracy; studylog runs show latest
     """
     from studylog.cli.run_views import metrics_to_plot
     from studylog.store.history import RunNotFound, get_run, series
 
     with session(ws_of(ctx, workspace)) as s:
+        run_id = _run_id(s, which)
         try:
             detail = get_run(s.db, run_id)
         except RunNotFound as exc:
@@ -511,6 +516,26 @@ def runs_show(
     from studylog.cli.run_views import run_detail
 
     out.print(run_detail(detail, plots, width, picked=bool(metrics), label=s.workspace.label))
+
+
+def _run_id(s: Session, which: str) -> int:
+    """`runs show RUN`: a run id, `latest` or `succeeded` (as export's --run reads them)."""
+    from studylog.store.history import list_runs
+
+    if which in ("latest", "succeeded"):
+        status = "succeeded" if which == "succeeded" else None
+        found = list_runs(s.db, limit=1, status=status)
+        if not found:
+            if status is None:
+                raise fail("no runs yet, so no latest one: start one with `studylog run NOTE`")
+            raise fail("no run has succeeded yet (`studylog runs` lists them all)")
+        return found[0].id
+    wanted = which.removeprefix("#")
+    if not wanted.isdigit():
+        raise fail(
+            f"RUN is a run id, latest or succeeded, not {which!r} (`studylog runs` lists them)"
+        )
+    return int(wanted)
 
 
 def _write_raw(text: str, stream: Any) -> None:

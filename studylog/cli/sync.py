@@ -14,11 +14,13 @@ from studylog.cli.common import (
     console,
     fail,
     json_option,
+    listing_console,
     print_json,
     session,
     workspace_option,
     ws_of,
 )
+from studylog.labels import plural
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -61,7 +63,7 @@ def sync(ctx: click.Context, to: str | None, as_json: bool, workspace: Path | No
             s = run.summary
             out.print(
                 Text(f"✓ #{s.id} {s.snippet} ", style="green")
-                + Text(f"{label(s.note_path)} · {points:,} points", style="dim")
+                + Text(f"{label(s.note_path)} · {points:,} {plural(points, 'point')}", style="dim")
             )
 
     with session(ws_of(ctx, workspace)) as s:
@@ -143,7 +145,7 @@ def remote_history(
         what = s.workspace.label(note_path) if note_path else "any note"
         console().print(f"No runs of {what} on {target.server} yet. Send yours: `studylog sync`.")
         return
-    console().print(remote_table(found, target.server))
+    listing_console().print(remote_table(found, target.server))
 
 
 def remote_table(found: list[RemoteRun], server: str) -> Table:

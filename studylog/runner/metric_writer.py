@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 class BackgroundMetricWriter:
     """A MetricWriter on a thread and connection of its own: the caller's event loop keeps
     draining the metric channel while SQLite inserts (else the snippet waits on a full pipe).
-    Writes at least every `every` seconds, sooner when `max_points` wait.
+    Writes what came as soon as nothing more waits in its queue (so a busy writer takes all
+    that came meanwhile in one transaction, and an idle one never sits on points), at the
+    latest every `every` seconds or when `max_points` wait.
 
     The thread survives any error: a lock is waited out (what waits is kept for the next
     flush); anything else loses what waited, counted in `losses` with its cause."""
@@ -82,7 +84,7 @@ class BackgroundMetricWriter:
 
     def _loop(self, writer: MetricWriter) -> None:
         deadline = time.monotonic() + self.every
-        stopping = False
+        stopping = retrying = False
         while not stopping:
             try:
                 item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -97,8 +99,11 @@ class BackgroundMetricWriter:
             except queue.Empty:
                 pass
             now = time.monotonic()
-            if stopping or now >= deadline or writer.pending_points >= self.max_points:
-                self._flush(writer, final=stopping)
+            # Points go in as soon as nothing else waits (a busy writer then takes all that
+            # came meanwhile in one transaction); after a failed flush, at the next deadline.
+            idle = not retrying and writer.pending_points > 0 and self._queue.empty()
+            if idle or stopping or now >= deadline or writer.pending_points >= self.max_points:
+                retrying = not self._flush(writer, final=stopping)
                 deadline = now + self.every
 
     def _lose_the_rest(self, exc: BaseException) -> None:
@@ -113,7 +118,8 @@ class BackgroundMetricWriter:
             else:
                 self.losses.params += len(item[1])
 
-    def _flush(self, writer: MetricWriter, final: bool) -> None:
+    def _flush(self, writer: MetricWriter, final: bool) -> bool:
+        """Write what waits; False when it is kept to be tried again."""
         pending = writer.pending_points
         try:
             retry_locked(writer.flush)  # a lock is waited out; warned only if it stays
@@ -121,6 +127,7 @@ class BackgroundMetricWriter:
             if retryable(exc) and not final:  # kept: retried at the next flush
                 if str(exc) not in self.errors:
                     self.errors.append(str(exc))
-                return
+                return False
             writer.drop(store_error_text(exc, self.db_path))
         self.done += pending
+        return True

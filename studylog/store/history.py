@@ -161,8 +161,10 @@ def list_runs(
     note_id: int | None = None,
     snippet: str | None = None,
     limit: int | None = None,
+    status: str | None = None,
 ) -> list[RunSummary]:
-    """Runs, newest first, of one note (and snippet) or of all."""
+    """Runs, newest first, of one note (and snippet) or of all (of that `status` when
+    given)."""
     where: list[str] = []
     params: list[object] = []
     if note_id is not None:
@@ -171,6 +173,9 @@ def list_runs(
     if snippet is not None:
         where.append("runs.snippet = ?")
         params.append(snippet)
+    if status is not None:
+        where.append("runs.status = ?")
+        params.append(status)
     sql = f"SELECT {_SUMMARY_COLUMNS} FROM {_SUMMARY_FROM}"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, NamedTuple
 
+from studylog.labels import plural
 from studylog.notes.model import Note, ParseOptions, Section
 from studylog.procctl import die_with_parent
 from studylog.store.scan import PERMISSION_DENIED, NoteFile, Problem, Scan, scan_notes
@@ -65,7 +66,9 @@ class IndexReport:
             )
             if n
         ]
-        return f"{self.total} notes" + (f" ({', '.join(parts)})" if parts else ", all up to date")
+        return f"{self.total} {plural(self.total, 'note')}" + (
+            f" ({', '.join(parts)})" if parts else ", all up to date"
+        )
 
 
 class _Known(NamedTuple):

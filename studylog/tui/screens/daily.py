@@ -80,6 +80,9 @@ async def _make(main: MainScreen, request: NewNoteRequest) -> None:
         main.notify(error, title="Editor", severity="warning")
     # Incremental: the new file, quickly.
     await asyncio.to_thread(_index, app.workspace, app.settings)
+    from studylog.tui.widgets.note_tree import NoteTree
+
+    main.query_one(NoteTree).select_path(relative)  # once the tree lists it, its branches kept
     main.load_notes()  # the tree
     main.open_note(relative)
 

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, WorkerState
 
+from studylog.labels import plural
 from studylog.notes.model import Section
 from studylog.store.queries import NoteDetail, NoteNotFound, NoteSummary
 from studylog.tui.widgets.note_tree import NoteTree
@@ -56,9 +57,9 @@ class MainScreen(Screen[None]):
         Binding("C", "calendar", "Calendar", show=False),
         Binding("escape", "close_search", "Back", show=False),
     ]
-    # Narrow: the sidebar hides itself (b shows it); short: the run area gives its rows to
-    # the output and the curve (app.tcss).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    # Narrow: the sidebar hides itself (b shows it); medium: a slimmer sidebar; short: the
+    # run area gives its rows to the output and the curve (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (140, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     # What the palette offers beside the footer's keys (app.py).
     PALETTE_KEYS = ("g", "R", "t", "s", "u", "c", "x", "X", "v", "e")
@@ -310,7 +311,9 @@ class MainScreen(Screen[None]):
         if report.files:
             where = report.files[0]
             self.app.call_from_thread(
-                self.notify, f"{len(report.files)} files, the note at {where}", title="Exported"
+                self.notify,
+                f"{len(report.files)} {plural(len(report.files), 'file')}, the note at {where}",
+                title="Exported",
             )
 
     def action_search(self) -> None:

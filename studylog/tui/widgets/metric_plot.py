@@ -32,6 +32,16 @@ REMOTE_MARKER = "•"
 REMOTE_COLORS = ((255, 0, 255), (255, 150, 230), (190, 120, 255))
 
 Points = list[tuple[int, float]]
+# Nice tick steps: these times a power of ten.
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+# Rows the plot spends on things other than data: title, frame top and bottom, x tick
+# labels, x label; a y tick every this many data rows at most.
+PLOT_CHROME_ROWS = 5
+ROWS_PER_Y_TICK = 2
+# Shorter plots leave out the x label ("step": the ticks say so).
+SHORT_PLOT_ROWS = 12
+# Columns a step tick label takes, with its gap.
+COLUMNS_PER_X_TICK = 9
 
 
 def thin(points: Sequence[tuple[int, float]], limit: int = MAX_POINTS) -> list[tuple[int, float]]:
@@ -48,6 +58,69 @@ def thin(points: Sequence[tuple[int, float]], limit: int = MAX_POINTS) -> list[t
         high = max(range(len(bucket)), key=lambda i: bucket[i][1])
         out.extend(bucket[i] for i in sorted({low, high}))
     return out
+
+
+def nice_ticks(
+    low: float, high: float, count: int, *, integer: bool = False, loose: bool = False
+) -> tuple[list[float], tuple[float, float]]:
+    """About `count` ticks at round values (1, 2, 2.5 or 5 times a power of ten) for an
+    axis from `low` to `high`, and the range to draw. `integer`: whole numbers only (steps).
+    `loose`: the range grows to the ticks around it, so both ends are labelled (a loss that
+    reaches 0 shows its 0); else the ticks are those within the range."""
+    if high < low:
+        low, high = high, low
+    if high == low:  # one value: a range around it
+        pad = 1.0 if integer or low == 0 else abs(low) / 10
+        low, high = low - pad, high + pad
+    raw = (high - low) / max(count, 1)
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in NICE_STEPS if m * magnitude >= raw * (1 - 1e-9))
+    if integer:
+        step = max(1.0, float(math.ceil(step)))
+        if step > 2 and step % 5 and step % 2:  # 2.5 × 10^n, 3 …: the next round one
+            step = float(next(m for m in (2, 5, 10, 20, 25, 50) if m >= step))
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    if not loose:
+        first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    ticks = [float(f"{i * step:.12g}") for i in range(first, last + 1)]
+    shown = (min(low, ticks[0]), max(high, ticks[-1])) if loose and ticks else (low, high)
+    return ticks, shown
+
+
+def short_number(value: float, digits: int = 3) -> str:
+    """A tick label: 0, 0.25, 12, 1.2k, 3.4M, 3e-4 (at most `digits` significant digits
+    where the value allows)."""
+    if value == 0:
+        return "0"
+    size = abs(value)
+    if size < 1e-2:
+        mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
+    limit, suffix = next(
+        (
+            (lim, suf)
+            for lim, suf in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+            if size >= lim
+        ),
+        (1.0, ""),
+    )
+    scaled = value / limit
+    text = f"{scaled:.{max(digits, len(str(int(abs(scaled)))))}g}"
+    if "e" in text and suffix != "T":  # 999.9 rounds to 1e+03: the next unit's 1k
+        return short_number(float(text) * limit, digits)
+    return text + suffix
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Short labels for `ticks`, with as many digits as it takes to tell them apart."""
+    labels = [short_number(t) for t in ticks]
+    for digits in range(4, 10):
+        if len(set(labels)) == len(labels):
+            break
+        labels = [short_number(t, digits) for t in ticks]
+    return labels
 
 
 class MetricPlot(PlotextPlot):
@@ -83,6 +156,9 @@ class MetricPlot(PlotextPlot):
     def on_mount(self) -> None:
         self.set_interval(REDRAW_SECONDS, self._redraw_if_dirty)
         self.draw()
+
+    def on_resize(self) -> None:
+        self.draw()  # the ticks and the x label follow the plot's size
 
     def show(
         self,
@@ -216,9 +292,11 @@ class MetricPlot(PlotextPlot):
         if self.step_range is not None:
             title += f" · steps {self.step_range[0]:,}–{self.step_range[1]:,}"
         plt.title(f"{title} ({unit})" if unit else title)
-        plt.xlabel("step")
+        if self.size.height >= SHORT_PLOT_ROWS:  # a short plot's rows go to the curve
+            plt.xlabel("step")
         if self.step_range is not None:
             plt.xlim(*self.step_range)
+        self._set_ticks(shown, scale)
         self.drawn = {}
         remote = 0
         for label, points in shown.items():
@@ -239,3 +317,25 @@ class MetricPlot(PlotextPlot):
                     color=style[2],  # None: the theme's sequence, as before
                 )
         self.refresh()
+
+    def _set_ticks(self, shown: dict[str, Points], scale: float) -> None:
+        """Round ticks with short labels: whole steps on x; on y, a range grown to the ticks
+        around the values, so both ends have one (plotext's own land on whatever rows there
+        are: fractional steps, a lost 0.0 in a short plot)."""
+        xs = [p[0] for points in shown.values() for p in points]
+        ys = [p[1] / scale for points in shown.values() for p in points]
+        if not xs:
+            return
+        width, height = self.size
+        x_low, x_high = self.step_range or (min(xs), max(xs))
+        x_count = max(2, min(8, (width - 8) // COLUMNS_PER_X_TICK))
+        x_ticks, x_range = nice_ticks(x_low, x_high, x_count, integer=True)
+        y_low, y_high = min(ys), max(ys)
+        if not math.isfinite(y_high - y_low):
+            return  # ±1e100 at once: plotext's own ticks
+        y_count = max(1, min(5, (height - PLOT_CHROME_ROWS) // ROWS_PER_Y_TICK))
+        y_ticks, y_range = nice_ticks(y_low, y_high, y_count, loose=True)
+        self.plt.xlim(*x_range)
+        self.plt.xticks(x_ticks, tick_labels(x_ticks))
+        self.plt.ylim(*y_range)
+        self.plt.yticks(y_ticks, tick_labels(y_ticks))

@@ -52,24 +52,71 @@ class NoteTree(Tree[object]):
         self._notes: list[NoteSummary] = []
         self._due: dict[int, int] = {}  # note id → cards due (notes with none are absent)
         self._due_error: str | None = None  # the last failure told, told once
+        self._pending: str | None = None  # a note to select once a load brings it
 
     def load(self, notes: list[NoteSummary], mode: str | None = None) -> None:
-        """Show `notes` (and switch mode); the selected note stays selected if it is there."""
+        """Show `notes` (and switch mode). The groups the user opened stay open, those
+        closed stay closed; the selected note stays selected if it is there, unless a note
+        asked for by `select_path` before it was listed has come."""
         self._notes = notes
-        if mode is not None:
-            self.mode = mode
+        known: set[tuple[str, ...]] = set()
+        opened: set[tuple[str, ...]] = set()
+        if mode is not None and mode != self.mode:
+            self.mode = mode  # other groups: each opened as it comes
+        else:
+            known, opened = self._group_keys(self.root)
         selected = self.cursor_node.data if self.cursor_node is not None else None
+        wanted = selected.path if isinstance(selected, NoteSummary) else None
+        if self._pending is not None and any(n.path == self._pending for n in notes):
+            wanted, self._pending = self._pending, None
         self.clear()
         root = by_topic(notes) if self.mode == "topic" else by_date(notes)
         self.border_title = f"{root.label} ({len(notes)})"
         self._add_groups(self.root, root)
         # Open the first level, so a small workspace shows its notes at once (a large one
         # stays folded: thousands of leaves would cost the start, benchmarks/bench_tui.py).
-        if len(notes) <= OPEN_FIRST_LEVEL_UP_TO:
-            for child in self.root.children:
+        small = len(notes) <= OPEN_FIRST_LEVEL_UP_TO
+        for child in self.root.children:
+            key = _group_key((), child.data)
+            if (key in opened) if key in known else small:
                 child.expand()
-        if isinstance(selected, NoteSummary):
-            self.select_path(selected.path)
+        self._reopen(self.root, (), opened)
+        if wanted is not None:
+            self.select_path(wanted)
+
+    def _group_keys(
+        self, node: TreeNode[object], parents: tuple[str, ...] = ()
+    ) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+        """The groups shown under `node` and those of them that are open, each by the
+        labels of the way to it (a group's node is new on each load; its way is not)."""
+        known: set[tuple[str, ...]] = set()
+        opened: set[tuple[str, ...]] = set()
+        for child in node.children:
+            if isinstance(child.data, Group):
+                key = _group_key(parents, child.data)
+                known.add(key)
+                if child.is_expanded:
+                    opened.add(key)
+                    more_known, more_opened = self._group_keys(child, key)
+                    known |= more_known
+                    opened |= more_opened
+        return known, opened
+
+    def _reopen(
+        self, node: TreeNode[object], parents: tuple[str, ...], opened: set[tuple[str, ...]]
+    ) -> None:
+        """Open again the groups under `node` that were open before a load."""
+        for child in node.children:
+            if not isinstance(child.data, Group):
+                continue
+            key = _group_key(parents, child.data)
+            if key not in opened:
+                continue
+            if parents:  # the first level was opened (or not) by load
+                child.expand()
+            if not child.children:
+                self._add_groups(child, child.data)
+            self._reopen(child, key, opened)
 
     def _add_groups(self, node: TreeNode[object], group: Group) -> None:
         for sub in group.groups:
@@ -181,7 +228,8 @@ class NoteTree(Tree[object]):
             self.post_message(self.Chosen(event.node.data.path))
 
     def select_path(self, path: str) -> None:
-        """Expand the way to the note at `path` and put the cursor on it."""
+        """Expand the way to the note at `path` and put the cursor on it (once a load lists
+        it, if it is not listed yet)."""
 
         def find(node: TreeNode[object]) -> TreeNode[object] | None:
             for child in node.children:
@@ -196,7 +244,14 @@ class NoteTree(Tree[object]):
 
         found = find(self.root)
         if found is not None:  # after the expanded groups have their lines
+            self._pending = None
             self.call_after_refresh(self.move_cursor, found, animate=False)
+        else:  # not listed yet (a note just made): selected when a load brings it
+            self._pending = path
+
+
+def _group_key(parents: tuple[str, ...], group: object) -> tuple[str, ...]:
+    return (*parents, group.label) if isinstance(group, Group) else parents
 
 
 def _contains(group: Group, path: str) -> bool:

@@ -380,9 +380,6 @@ class RunArea(Horizontal):
             self.log_view.start(self._log_title)
             self._log_title = None
 
-    def _reload(self) -> None:
-        self._load()
-
     def _redraw_queue(self) -> None:
         self._draw_snippets()
         self.draw_status()
@@ -409,7 +406,7 @@ class RunArea(Horizontal):
         self._first_line_timer = self.set_timer(FIRST_LINE_WAIT, self._first_line_done)
         self._after_first_line("rows", self._redraw_queue)
         self._after_first_line("plot", lambda: self.plot.show({}, f"{name} · live"))
-        self._after_first_line("history", self._reload)
+        self._load()  # read now, in the store's thread; drawn after the first line
 
     def on_run_area_started(self, message: Started) -> None:
         title = f"#{message.run_id} {message.snippet} · running"
@@ -417,7 +414,7 @@ class RunArea(Horizontal):
             self._log_title = title  # the panel is not emptied yet
         else:
             self.log_view.set_title(title)
-        self._after_first_line("history", self._reload)  # the new run, at the top of the history
+        self._load()  # the new run, at the top of the history (drawn after the first line)
 
     def on_run_area_output_arrived(self, _: OutputArrived) -> None:
         lines, self._lines = self._lines, []
@@ -502,7 +499,10 @@ class RunArea(Horizontal):
         if message.snippet != self.snippet:
             return  # another snippet was chosen meanwhile: its own read follows
         if message.history is not None:
-            self._draw_history(message.history, snippets=message.snippets)
+            history, snippets = message.history, message.snippets
+            self._after_first_line(
+                "history", lambda: self._draw_history(history, snippets=snippets)
+            )
 
     def draw_status(self) -> None:
         """The status line of the run going now (elapsed time, the queue, latest metrics)."""

@@ -22,11 +22,15 @@ LEAD = 12
 
 
 def hit_prompt(hit: Hit, place: str) -> Text:
-    """Three lines, each cut to the width: the title, `place` (the note's path in the
-    workspace), the excerpt from just before its first match."""
+    """Three lines, each cut to the width with … (app.tcss: the list does not wrap): the
+    title, `place` (the note's path in the workspace), the excerpt (plain text: the store
+    strips the marks) from the word just before its first match."""
     excerpt = " ".join(hit.excerpt.split("\n"))
     shown, highlights = visible_spans(excerpt, hit.highlights)
-    start = max(0, min((s for s, _ in highlights), default=0) - LEAD)
+    first = min((s for s, _ in highlights), default=0)
+    start = max(0, first - LEAD)
+    if start > 0 and (space := shown.find(" ", start, first)) != -1:
+        start = space + 1  # from a word's start, not the middle of one
     line = Text(("…" if start else "") + shown[start:], no_wrap=True, overflow="ellipsis")
     shift = 1 if start else 0
     for begin, end in highlights:
