@@ -60,6 +60,10 @@ async def _open(pilot, path: str) -> MainScreen:
         lambda: screen.detail is not None and screen.detail.summary.path == path,
         f"{path} to open",
     )
+    # Its run area is read off the loop: its snippet is chosen once it is drawn.
+    detail = screen.detail
+    assert detail is not None
+    await until(pilot, lambda: screen.snippet is not None or not detail.snippets, "its runs")
     await pilot.pause()
     return screen
 

@@ -3,6 +3,7 @@ review (L) and the calendar (C). Kept here so that main.py only binds the keys."
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 # (title, key, action) of the main screen's daily keys, for the command palette: they stay
@@ -15,6 +16,11 @@ PALETTE = [
 ]
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from studylog.paths import Workspace
+    from studylog.settings import Settings
+    from studylog.store.new_note import Suggestion
     from studylog.store.todos import TodoItem
     from studylog.tui.screens.main import MainScreen
     from studylog.tui.screens.new_note import NewNoteRequest
@@ -40,31 +46,30 @@ def open_at_line(main: MainScreen, path: str, line: int) -> None:
 
 
 def new_note(main: MainScreen) -> None:
-    """Ask for a title (topic and lecture offered), write the note, open it in $EDITOR."""
-    from studylog.store.new_note import suggest
+    """Ask for a title (topic and lecture offered), write the note, open it in $EDITOR.
+    The store is read and written in threads, on connections of their own, never on the
+    UI loop; the editor runs on it (the app gives it the terminal)."""
+    main.run_worker(_new_note(main), group="new-note", exclusive=True, exit_on_error=False)
+
+
+async def _new_note(main: MainScreen) -> None:
     from studylog.tui.screens.new_note import NewNoteScreen
 
-    hint = suggest(main.app.db)
+    hint = await asyncio.to_thread(_suggest, main.app.workspace)
 
     def chosen(request: NewNoteRequest | None) -> None:
         if request is not None:
-            _make(main, request)
+            main.run_worker(_make(main, request), group="new-note", exit_on_error=False)
 
     main.app.push_screen(NewNoteScreen(hint.topic, hint.lecture), chosen)
 
 
-def _make(main: MainScreen, request: NewNoteRequest) -> None:
-    from studylog.store.new_note import NewNoteError, create_note
+async def _make(main: MainScreen, request: NewNoteRequest) -> None:
+    from studylog.store.new_note import NewNoteError
 
     app = main.app
     try:
-        path = create_note(
-            app.db,
-            app.workspace,
-            title=request.title,
-            topic=request.topic,
-            lecture=request.lecture,
-        )
+        path = await asyncio.to_thread(_create, app.workspace, request)
     except NewNoteError as exc:
         main.notify(str(exc), title="New note", severity="error", timeout=10)
         return
@@ -73,13 +78,48 @@ def _make(main: MainScreen, request: NewNoteRequest) -> None:
     error = app.edit(path)
     if error:
         main.notify(error, title="Editor", severity="warning")
-    from studylog.store.index import index_notes
+    # Incremental: the new file, quickly.
+    await asyncio.to_thread(_index, app.workspace, app.settings)
     from studylog.tui.widgets.note_tree import NoteTree
 
-    index_notes(app.db, app.workspace, app.settings)  # incremental: the new file, quickly
     main.query_one(NoteTree).select_path(relative)  # once the tree lists it, its branches kept
     main.load_notes()  # the tree
     main.open_note(relative)
+
+
+def _suggest(workspace: Workspace) -> Suggestion:
+    from studylog.store.db import connect
+    from studylog.store.new_note import suggest
+
+    db = connect(workspace.db_path)
+    try:
+        return suggest(db)
+    finally:
+        db.close()
+
+
+def _create(workspace: Workspace, request: NewNoteRequest) -> Path:
+    from studylog.store.db import connect
+    from studylog.store.new_note import create_note
+
+    db = connect(workspace.db_path)
+    try:
+        return create_note(
+            db, workspace, title=request.title, topic=request.topic, lecture=request.lecture
+        )
+    finally:
+        db.close()
+
+
+def _index(workspace: Workspace, settings: Settings) -> None:
+    from studylog.store.db import connect
+    from studylog.store.index import index_notes
+
+    db = connect(workspace.db_path)
+    try:
+        index_notes(db, workspace, settings)
+    finally:
+        db.close()
 
 
 def open_review(main: MainScreen) -> None:

@@ -5,8 +5,10 @@ the history) and its output shows under the answer."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -57,6 +59,23 @@ class AnswerRun:
     run_ids: list[int] | None = None
 
 
+def _rate_card(path: Path, card_id: int, rating: int) -> str:
+    """Rate a card on a connection of this thread's own; its next due time."""
+    from studylog.store.db import connect
+
+    db = connect(path)
+    try:
+        return rate(db, card_id, rating)
+    finally:
+        db.close()
+
+
+async def _refresh_due(trees: list[NoteTree], pending: list[asyncio.Future[str]]) -> None:
+    await asyncio.gather(*pending, return_exceptions=True)  # told already, by `_told`
+    for tree in trees:
+        tree.refresh_due()
+
+
 class ReviewScreen(Screen[None]):
     BINDINGS = [
         Binding("space,enter", "reveal", "Answer"),
@@ -84,6 +103,7 @@ class ReviewScreen(Screen[None]):
         self.cards: list[DueCard] | None = None  # None: still loading
         self.reviewed = 0
         self.answer_run: AnswerRun | None = None  # the run of the card shown, if any
+        self._rates: list[asyncio.Future[str]] = []  # ratings being written, in a thread
 
     class RunChanged(Message):
         """The answer's run has new output or ended."""
@@ -174,24 +194,38 @@ class ReviewScreen(Screen[None]):
         if not self.has_class("revealed"):
             self.notify("Space shows the answer first.")
             return
+        # Written in a thread, on a connection of its own (never on the UI loop); the next
+        # card shows at once, and the rating's outcome is told when it is written.
+        written = asyncio.get_running_loop().run_in_executor(
+            None, _rate_card, self.app.workspace.db_path, card.id, rating
+        )
+        self._rates.append(written)
+        self._told(written)
+        self.cards.pop(0)
+        self.show_card()
+
+    @work(group="review-rate", exit_on_error=False)
+    async def _told(self, written: asyncio.Future[str]) -> None:
         try:
-            due = rate(self.app.db, card.id, rating)
+            due = await asyncio.shield(written)  # the write goes on if the screen closes
         except CardGone as exc:
             self.notify(str(exc), severity="warning")
-            due = None
-        self.cards.pop(0)
-        if due is not None:
-            self.reviewed += 1
-            self.notify(f"Next time: {due} UTC", timeout=2)
-        self.show_card()
+            return
+        except sqlite3.Error as exc:
+            self.app.report_error(exc)
+            return
+        self.reviewed += 1
+        self.notify(f"Next time: {due} UTC", timeout=2)
 
     def action_close(self) -> None:
         if self.answer_run is not None and self.answer_run.status == "running":
             self.app.run_session.stop()  # recorded as cancelled, the rest never starts
         self.dismiss(None)
-        for screen in self.app.screen_stack:  # the tree's due marks, after the session
-            for tree in screen.query(NoteTree):
-                tree.refresh_due()
+        trees = [tree for screen in self.app.screen_stack for tree in screen.query(NoteTree)]
+        pending = [written for written in self._rates if not written.done()]
+        # The tree's due marks, after the session's ratings are written (in the app's
+        # worker: this screen's own end with it).
+        self.app.run_worker(_refresh_due(trees, pending), group="due-after-review")
 
     # -- an answer's snippet -----------------------------------------------------------
 

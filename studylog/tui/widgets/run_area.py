@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -25,6 +25,9 @@ from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 
 if TYPE_CHECKING:
+    from textual.notifications import Notification, SeverityLevel
+    from textual.timer import Timer
+
     from studylog.runner.events import MetricPoints, RunFinished
     from studylog.runner.session import Queue, RunView, SessionEvent, SnippetHistory
     from studylog.runner.snippets import SnippetState
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
 
 # The clock of the elapsed time shown while a run goes (a snapshot test fixes it).
 _clock = time.monotonic
+# A run's first output line is drawn before the rest of the area is (its row, the status
+# line, the curves, the history): those redraws wait for the line's paint, or this long.
+FIRST_LINE_WAIT = 0.3
 
 
 class RunArea(Horizontal):
@@ -58,6 +64,14 @@ class RunArea(Horizontal):
         self.latest: dict[str, tuple[int, float]] = {}
         self._lines: list[str] = []  # output and points not yet drawn (see OutputArrived)
         self._points: list[MetricPoints] = []
+        # A run is starting: until its first output line is painted (or FIRST_LINE_WAIT),
+        # the area's other redraws wait here, one of each kind, in order.
+        self._first_line_pending = False
+        self._deferred: dict[str, Callable[[], object]] = {}
+        self._first_line_timer: Timer | None = None
+        self._log_title: str | None = None  # the output panel is emptied with the first line
+        self._batch_over = False  # the batch ended: the next history read is its final one
+        self._notices: dict[str, Notification] = {}  # the run notices shown, by kind
 
     def compose(self) -> ComposeResult:
         with Vertical(id="run-left"):
@@ -80,13 +94,18 @@ class RunArea(Horizontal):
         """Another note (or the same one re-read): its snippets, and no marks from before."""
         if self.detail is None or self.detail.summary.id != detail.summary.id:
             self.runs.marked.clear()
+        # The snippet the table will highlight (the one highlighted before, if the note
+        # has it, else the first): its history is read with the states, in one read.
+        names = [snippet.name for snippet in detail.snippets]
+        keep = self.snippets.selected
         self.detail, self.snippet = detail, None
-        self.refresh_snippets()
+        self._load(choose=keep if keep in names else next(iter(names), None))
 
     def refresh_snippets(self) -> None:
         """The snippets' badges again, and the chosen snippet's runs (the watch pass calls
-        this: reading no snippet here would empty the runs table and its marks)."""
-        self._draw_history(self._history_now(self.snippet))
+        this: reading no snippet here would empty the runs table and its marks). Read in
+        the session's store thread, drawn when it arrives (`Loaded`)."""
+        self._load()
 
     def on_snippet_table_highlighted(self, event: SnippetTable.Highlighted) -> None:
         if event.name != self.snippet:  # another snippet: show its history and latest run
@@ -94,14 +113,7 @@ class RunArea(Horizontal):
             self.refresh_runs()
 
     def refresh_runs(self) -> None:
-        self._draw_history(self._history_now(self.snippet), snippets=False)
-
-    def _history_now(self, snippet: str | None) -> SnippetHistory | None:
-        """The history read here, on the app's connection: a note opened, a snippet chosen
-        (a run's own refreshes are read in the session's thread, `_load`)."""
-        if self.detail is None:
-            return None
-        return self.app.run_session.history_now(self.app.db, self.detail, snippet)
+        self._load(snippets=False)
 
     def _draw_history(self, history: SnippetHistory | None, *, snippets: bool = True) -> None:
         if history is None:
@@ -143,17 +155,21 @@ class RunArea(Horizontal):
             return
         self.show_run(event.run_id)
 
-    def show_run(self, run_id: int) -> None:
-        from studylog.runner.session import run_view
-
-        self._draw_run(run_view(self.app.db, run_id))
+    @work(group="show-run", exclusive=True, exit_on_error=False)
+    async def show_run(self, run_id: int) -> None:
+        """One run's output and curves, read in the session's store thread."""
+        try:
+            view = await self.app.run_session.run_view(run_id)
+        except sqlite3.Error as exc:
+            self.app.report_error(exc)
+            return
+        if self.running is None:  # a run started meanwhile: its output stays
+            self._draw_run(view)
 
     def _draw_run(self, view: RunView) -> None:
         s = view.run.summary
         title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
-        if cost := s.cost.text():
-            title += f" · {cost}"
-        self.log_view.show_text(view.run.stdout, view.run.stderr, title)
+        self.log_view.show_text(view.run.stdout, view.run.stderr, title, s.cost.text())
         self.plot.show(
             view.curves,
             f"run #{s.id}",
@@ -208,13 +224,21 @@ class RunArea(Horizontal):
             self.finished, self.dropped = finished, dropped
 
     class Loaded(Message):
-        """A note's snippet history, read in the session's thread."""
+        """A note's snippet states and one snippet's history, read in the session's
+        thread (`snippets`: redraw the snippet rows too)."""
 
         def __init__(
-            self, note_id: int | None, history: SnippetHistory | None, final: bool
+            self,
+            note_id: int | None,
+            snippet: str | None,
+            history: SnippetHistory | None,
+            final: bool,
+            snippets: bool = True,
+            chosen: bool = False,
         ) -> None:
             super().__init__()
-            self.note_id, self.history, self.final = note_id, history, final
+            self.note_id, self.snippet, self.history = note_id, snippet, history
+            self.final, self.snippets, self.chosen = final, snippets, chosen
 
     def run(self, names: list[str]) -> None:
         """Run these snippets of the note, one after the other; while a run goes they join
@@ -227,6 +251,8 @@ class RunArea(Horizontal):
             names = [name for name in names if name != session.running]  # R: not it again
         by_name = {s.name: s for s in self.detail.snippets}
         snippets = [by_name[name] for name in names if name in by_name]
+        if not busy and snippets:
+            self._first_line_pending = True  # the queue's redraw waits for the first line
         added = session.enqueue(self.detail, snippets, on_event=self._on_session_event)
         if not busy:
             if self.running is None:  # until the batch's end is drawn
@@ -236,22 +262,45 @@ class RunArea(Horizontal):
             path = self.detail.summary.path
             queue = enumerate(session.queue, 1)
             where = [i for i, e in queue if e.note_path == path and e.snippet in names]
-            self.notify(
+            self._run_notice(
                 f"Queued already (place {', '.join(map(str, where))}); x takes it out."
                 if where
                 else "It runs now; press r when it ends to run it again."
             )
         elif len(added) == 1:
-            self.notify(f"{visible(added[0].snippet)} queued ({len(session.queue)} waiting).")
+            self._run_notice(f"{visible(added[0].snippet)} queued ({len(session.queue)} waiting).")
         else:
-            self.notify(f"{len(added)} snippets queued ({len(session.queue)} waiting).")
+            self._run_notice(f"{len(added)} snippets queued ({len(session.queue)} waiting).")
+
+    def _run_notice(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information"
+    ) -> None:
+        """A notice about the runs. It takes the place of the run notice before it of the
+        same kind (news, or a failure) while that one is still on screen, so a queue's
+        notices never stack over the output: at most the latest news and the latest
+        failure show (the batch's summary counts them all)."""
+        from textual.notifications import Notification
+
+        app = self.app
+        slot = "failure" if severity in ("error", "warning") else "news"
+        before = self._notices.get(slot)
+        if before is not None and before in app._notifications:
+            app._unnotify(before, refresh=False)
+        notice = Notification(
+            visible(message), visible(title), severity, app.NOTIFICATION_TIMEOUT, markup=False
+        )
+        self._notices[slot] = notice
+        # Added here, in order, rather than posted (App.notify): a posted notice could land
+        # after the next one has looked for it.
+        app._notifications.add(notice)
+        app._refresh_notifications()
 
     def unqueue(self) -> None:
         """Take the highlighted snippet out of the queue."""
         if self.detail is None or self.snippet is None:
             return
         if self.app.run_session.remove(self.detail.summary.path, self.snippet):
-            self.notify(f"{visible(self.snippet)} taken out of the queue.")
+            self._run_notice(f"{visible(self.snippet)} taken out of the queue.")
         else:
             self.notify(f"{visible(self.snippet)} is not queued.")
 
@@ -259,7 +308,7 @@ class RunArea(Horizontal):
         """Empty the queue; the run going now goes on (c cancels it)."""
         dropped = self.app.run_session.clear_queue()
         if dropped:
-            self.notify(f"Queue cleared: {len(dropped)} snippets will not run.")
+            self._run_notice(f"Queue cleared: {len(dropped)} snippets will not run.")
         else:
             self.notify("The queue is empty.")
 
@@ -302,92 +351,162 @@ class RunArea(Horizontal):
         elif isinstance(event, BatchEnded):
             self.post_message(self.BatchOver(event.finished, event.dropped))
 
-    def on_run_area_queue_changed(self, message: QueueChanged) -> None:
-        self.queue = message.queue
+    # -- a run's first line first ------------------------------------------------------
+
+    def _after_first_line(self, kind: str, redraw: Callable[[], object]) -> None:
+        """`redraw` now, or, while a starting run's first output line is not painted yet,
+        once it is (one redraw of each kind: the latest)."""
+        if self._first_line_pending:
+            self._deferred.pop(kind, None)
+            self._deferred[kind] = redraw
+        else:
+            redraw()
+
+    def _first_line_done(self) -> None:
+        """The first line is on screen (or FIRST_LINE_WAIT passed, or the run ended): the
+        redraws that waited for it, in the order they were asked for."""
+        if self._first_line_timer is not None:
+            self._first_line_timer.stop()
+            self._first_line_timer = None
+        self._first_line_pending = False
+        self._empty_log()
+        deferred, self._deferred = self._deferred, {}
+        for redraw in deferred.values():
+            redraw()
+
+    def _empty_log(self) -> None:
+        """The output panel emptied for the run starting (once, with its first line)."""
+        if self._log_title is not None:
+            self.log_view.start(self._log_title)
+            self._log_title = None
+
+    def _redraw_queue(self) -> None:
         self._draw_snippets()
         self.draw_status()
 
+    # -- the session's events ----------------------------------------------------------
+
+    def on_run_area_queue_changed(self, message: QueueChanged) -> None:
+        self.queue = message.queue
+        self._after_first_line("rows", self._redraw_queue)
+
     def on_run_area_starting(self, message: Starting) -> None:
+        """A run starts: nothing is redrawn until its first output line is (the output panel
+        is emptied then); its row, the status line, the curves and the history follow the
+        line's paint (`_after_first_line`), so that the screen has nothing else to draw
+        between the key and the line."""
         name = message.snippet
         self.running, self.running_note = name, message.note_path
         self.run_started, self.latest, self.queue = _clock(), {}, message.queue
         self.ended.pop((message.note_path, name), None)  # queued again: it runs again
-        self._draw_snippets()
-        self.log_view.show_text("", "", f"{name} · running")
-        self.log_view.clear()
-        self.plot.show({}, f"{name} · live")
-        self.draw_status()
-        self._load()
+        self._log_title = f"{name} · running"
+        self._first_line_pending = True
+        if self._first_line_timer is not None:
+            self._first_line_timer.stop()
+        self._first_line_timer = self.set_timer(FIRST_LINE_WAIT, self._first_line_done)
+        self._after_first_line("rows", self._redraw_queue)
+        self._after_first_line("plot", lambda: self.plot.show({}, f"{name} · live"))
+        self._load()  # read now, in the store's thread; drawn after the first line
 
     def on_run_area_started(self, message: Started) -> None:
-        self.log_view.border_title = Text(visible(f"#{message.run_id} {message.snippet} · running"))
-        self._load()  # the new run, at the top of the history
+        title = f"#{message.run_id} {message.snippet} · running"
+        if self._log_title is not None:
+            self._log_title = title  # the panel is not emptied yet
+        else:
+            self.log_view.set_title(title)
+        self._load()  # the new run, at the top of the history (drawn after the first line)
 
     def on_run_area_output_arrived(self, _: OutputArrived) -> None:
         lines, self._lines = self._lines, []
+        if lines:
+            self._empty_log()
         for line in lines:
             self.log_view.add_line(line)
+        if self._first_line_pending and lines:
+            self.log_view.draw()  # now, not on the next tick
+            self.call_after_refresh(self._first_line_done)
 
     def on_run_area_points_arrived(self, _: PointsArrived) -> None:
+        if self._first_line_pending:
+            self._first_line_done()  # the curves are reset before their first points
         batches, self._points = self._points, []
         for points in batches:
             self.latest.update(points.latest())
             self.plot.extend(points.by_name())
 
     def on_run_area_ended(self, message: Ended) -> None:
+        self._first_line_done()
         self.log_view.draw()
         finished, name = message.finished, message.snippet
         # The row reads how it ended at once, before the store is read again.
         self.ended[(message.note_path, name)] = finished.status
         self._draw_snippets()
         if finished.status == "succeeded":
-            self.notify(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
+            self._run_notice(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
         else:
             # A cancel ends the tree with a kill: that signal is how, not why.
             cancelled = finished.status == "cancelled"
             why = "" if cancelled else finished.last_error or finished.signal or ""
-            self.notify(
+            self._run_notice(
                 f"{visible(name)}: {finished.status.replace('_', ' ')}. {visible(why)}".rstrip(),
                 title="Run did not succeed",
                 severity="warning" if finished.status == "cancelled" else "error",
             )
 
     def on_run_area_refused(self, message: Refused) -> None:
+        self._first_line_done()
         self.log_view.draw()
-        self.notify(message.message, title="Cannot run", severity="error")
+        self._run_notice(message.message, title="Cannot run", severity="error")
 
     def on_run_area_batch_over(self, message: BatchOver) -> None:
+        self._first_line_done()
         self.queue = ()
         if message.dropped or len(message.finished) > 1:
-            self.notify(_batch_summary(message.finished, message.dropped), title="Batch over")
-        self._load(final=True)  # `running` stays set until this is drawn
+            self._run_notice(_batch_summary(message.finished, message.dropped), title="Batch over")
+        self._batch_over = True  # `running` stays set until the next history is drawn
+        self._load()
 
     @work(group="run-history", exclusive=True, exit_on_error=False)
-    async def _load(self, final: bool = False) -> None:
-        """The open note's snippet states and history, read in the session's thread."""
-        detail = self.detail
+    async def _load(self, snippets: bool = True, choose: str | None = None) -> None:
+        """The open note's snippet states and the chosen snippet's history (or that of
+        `choose`, which becomes the chosen one when it is drawn), read in the session's
+        store thread (never on the app's loop), drawn by `on_run_area_loaded`. A newer
+        read cancels this one; the first read after a batch's end is its final one (it
+        clears `running`), as is any newer read that replaces it."""
+        detail, final = self.detail, self._batch_over
+        snippet = self.snippet if choose is None else choose
         history = None
         if detail is not None:
             try:
-                history = await self.app.run_session.history(detail, self.snippet)
+                history = await self.app.run_session.history(detail, snippet)
             except sqlite3.Error as exc:
                 self.app.report_error(exc)
         note_id = detail.summary.id if detail is not None else None
-        self.post_message(self.Loaded(note_id, history, final))
+        self.post_message(
+            self.Loaded(note_id, snippet, history, final, snippets, chosen=choose is not None)
+        )
 
     def on_run_area_loaded(self, message: Loaded) -> None:
-        if message.final:
+        if message.final and self._batch_over:
+            self._batch_over = False
             self.running = self.running_note = None
             self.ended = {}  # the store has them all now
-            self.status.update("")
+            self.status.update("", layout=False)
         if self.detail is None or self.detail.summary.id != message.note_id:
             return  # another note opened meanwhile
+        if message.chosen and self.snippet is None:
+            self.snippet = message.snippet
+        if message.snippet != self.snippet:
+            return  # another snippet was chosen meanwhile: its own read follows
         if message.history is not None:
-            self._draw_history(message.history)
+            history, snippets = message.history, message.snippets
+            self._after_first_line(
+                "history", lambda: self._draw_history(history, snippets=snippets)
+            )
 
     def draw_status(self) -> None:
         """The status line of the run going now (elapsed time, the queue, latest metrics)."""
-        if self.running is None:
+        if self.running is None or self._first_line_pending:
             return
         elapsed = _clock() - self.run_started
         text = live_status(
@@ -399,7 +518,7 @@ class RunArea(Horizontal):
             if hint and len(hint) <= room:
                 text.append(hint, style="dim")
                 break
-        self.status.update(text)
+        self.status.update(text, layout=False)  # one line high, as wide as the panel
 
     # -- comparison --------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.widgets import RichLog
 
 from studylog.safe_text import visible, visible_output
@@ -17,6 +19,9 @@ MAX_LINES = 5_000
 # Draw at most this many lines a tick: a flood is summarised, so the app stays responsive
 # (nobody reads 10,000 lines a second; the run keeps them).
 MAX_DRAW = 200
+# A border title fits in the panel's width less this (corners, the rule's ends, spaces):
+# longer, the border cuts it with "…".
+TITLE_MARGIN = 6
 
 
 class RunLog(RichLog):
@@ -25,6 +30,25 @@ class RunLog(RichLog):
         self._pending: list[str] = []
         self._scheduled = False  # a draw is on its way
         self._last_draw = 0.0  # time.monotonic() of the last draw
+        self._title = ("", "")  # the title, and what follows it where there is room
+
+    def set_title(self, title: str, more: str = "") -> None:
+        """The panel's title; `more` (a run's cost) follows it, after " · ", only when the
+        whole fits the panel's width, so the title is cut only when it alone does not fit."""
+        self._title = (title, more)
+        self._fit_title()
+
+    def _fit_title(self) -> None:
+        title, more = (visible(part) for part in self._title)
+        room = self.size.width - TITLE_MARGIN
+        if more and (room <= 0 or cell_len(f"{title} · {more}") <= room):
+            title = f"{title} · {more}"  # room <= 0: not laid out yet, fitted on resize
+        self.border_title = Text(title)  # a str title would be read as markup
+
+    def on_resize(self, event: events.Resize) -> None:
+        # RichLog's own handler (its deferred writes) runs too: handlers run up the classes.
+        if self._title[1]:
+            self._fit_title()
 
     def add_line(self, line: str) -> None:
         """A line of the running run: drawn at once when no draw was made in the last
@@ -52,10 +76,16 @@ class RunLog(RichLog):
             pending = pending[-MAX_DRAW:]
         self.write(_output("".join(pending).rstrip("\n")))
 
-    def show_text(self, stdout: str, stderr: str, title: str) -> None:
+    def start(self, title: str) -> None:
+        """Empty, for a run that starts (its lines follow, `add_line`)."""
         self._pending = []
         self.clear()
-        self.border_title = Text(visible(title))  # a str title would be read as markup
+        self.set_title(title)
+
+    def show_text(self, stdout: str, stderr: str, title: str, more: str = "") -> None:
+        self._pending = []
+        self.clear()
+        self.set_title(title, more)
         if stdout.strip():
             self.write(_output(stdout.rstrip("\n")))
         if stderr.strip():
