@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from studylog.paths import Workspace
     from studylog.settings import Settings
     from studylog.store.index import IndexReport
+    from studylog.store.runs import Interrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,6 +115,7 @@ def session(workspace_arg: Path | None, *, writes: bool = False) -> Iterator[Ses
     import sqlite3
 
     from studylog.paths import WorkspaceError, find_workspace
+    from studylog.procctl import end_leftovers
     from studylog.settings import SettingsError, load_settings
     from studylog.store.db import (
         StoreError,
@@ -122,13 +124,19 @@ def session(workspace_arg: Path | None, *, writes: bool = False) -> Iterator[Ses
         open_store_for_reading,
     )
 
+    def end_interrupted(interrupted: Interrupted) -> None:
+        end_leftovers(interrupted.owner_tags)  # a studylog that died: what its runs left
+
     try:
         workspace = find_workspace(workspace_arg)
         settings = load_settings(workspace.settings_file)
         if writes:
-            db, read_only = open_store(workspace.db_path), None
+            db = open_store(workspace.db_path, on_interrupted=end_interrupted)
+            read_only = None
         else:
-            db, read_only = open_store_for_reading(workspace.db_path)
+            db, read_only = open_store_for_reading(
+                workspace.db_path, on_interrupted=end_interrupted
+            )
     except (WorkspaceError, SettingsError, StoreError) as exc:
         raise fail(str(exc)) from exc
     try:

@@ -8,13 +8,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-import signal
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from studylog.procctl import alive, owner_tag, process_mark
 from studylog.protocol import Columns
 from studylog.store.levels import LevelWriter
 from studylog.store.locks import retry_locked
@@ -149,82 +148,6 @@ class RunEnd:
         return {f.name: getattr(self, f.name) for f in fields(RunEnd)}
 
 
-def _process_stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the name (Linux), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _process_mark(pid: int) -> str | None:
-    """The start time of process `pid` (Linux), so a reused pid is not taken for the owner."""
-    fields = _process_stat(pid)
-    return fields[19] if fields is not None and len(fields) > 19 else None
-
-
-def _alive(pid: int, mark: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive, not ours to judge
-        pass
-    fields = _process_stat(pid)
-    if fields is not None and fields[0] in ("Z", "X"):  # killed, not yet reaped: dead
-        return False
-    return mark is None or _process_mark(pid) in (mark, None)
-
-
-# Every process of a run carries this variable (the supervisor, the snippet, whatever they
-# start and whatever their session) with the value "<studylog pid>:<its start mark>:<nonce>",
-# so the leftovers of a studylog that died can be found by the next one and ended.
-RUN_TAG_ENV = "STUDYLOG_RUN_TAG"
-
-
-def owner_tag(pid: int, mark: str | None) -> str:
-    """The start of the run tags of every run that process `pid` (started at `mark`) owns."""
-    return f"{pid}:{mark}:"
-
-
-def tagged_processes(prefix: str) -> list[int]:
-    """Processes (but this one) whose environment holds a run tag that starts with `prefix`."""
-    needle = f"{RUN_TAG_ENV}={prefix}".encode()
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:  # not Linux: nothing to find
-        return []
-    me = str(os.getpid())
-    for name in names:
-        if not name.isdigit() or name == me:
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as f:
-                environ = f.read()
-        except OSError:  # gone, or another user's
-            continue
-        if any(entry.startswith(needle) for entry in environ.split(b"\0")):
-            found.append(int(name))
-    return found
-
-
-def kill_tagged(prefix: str, seconds: float = 5.0) -> list[int]:
-    """SIGKILL every process tagged `prefix` until none is left (one may fork meanwhile);
-    the pids it killed."""
-    killed: list[int] = []
-    deadline = time.monotonic() + seconds
-    while (found := tagged_processes(prefix)) and time.monotonic() < deadline:
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-            if pid not in killed:
-                killed.append(pid)
-        time.sleep(0.005)  # a killed process leaves /proc/PID/environ empty once it is down
-    return killed
-
-
 def start_run(db: sqlite_utils.Database, run: NewRun) -> int:
     """Record a run as `running`, owned by this process; returns its id."""
     return retry_locked(lambda: _start_run(db, run))
@@ -253,7 +176,7 @@ def _start_run(db: sqlite_utils.Database, run: NewRun) -> int:
                 now_iso(),
                 json.dumps(run.env, ensure_ascii=False),
                 pid,
-                _process_mark(pid),
+                process_mark(pid),
             ),
         )
     assert cursor.lastrowid is not None
@@ -318,13 +241,23 @@ def running_ids(db: sqlite_utils.Database) -> set[int]:
     return {row[0] for row in db.execute("SELECT id FROM runs WHERE status = 'running'")}
 
 
-def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
-    """Runs still `running` whose studylog process is gone become `interrupted`, and any
-    process of theirs that is left (its supervisor killed with it) is ended."""
+@dataclass(frozen=True)
+class Interrupted:
+    """What `mark_interrupted` marked: the runs, and the run-tag prefixes of their dead owners
+    (procctl.owner_tag), whose processes may be left over for the caller to end
+    (procctl.end_leftovers): the store itself kills nothing."""
+
+    run_ids: tuple[int, ...] = ()
+    owner_tags: tuple[str, ...] = ()
+
+
+def mark_interrupted(db: sqlite_utils.Database) -> Interrupted:
+    """Runs still `running` whose studylog process is gone become `interrupted`; what was
+    marked, with the owners whose leftover processes are to be ended."""
     rows = db.execute(
         "SELECT id, owner_pid, owner_start FROM runs WHERE status = 'running'"
     ).fetchall()
-    dead = [row for row in rows if row[1] is None or not _alive(row[1], row[2])]
+    dead = [row for row in rows if row[1] is None or not alive(row[1], row[2])]
     if dead:
         with db.conn:
             db.conn.executemany(
@@ -333,9 +266,8 @@ def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
                    WHERE id = ? AND status = 'running'""",
                 [(INTERRUPTED_ERROR, run_id) for run_id, _, _ in dead],
             )
-        for prefix in {owner_tag(pid, mark) for _, pid, mark in dead if pid is not None}:
-            kill_tagged(prefix)
-    return [run_id for run_id, _, _ in dead]
+    owners = dict.fromkeys(owner_tag(pid, mark) for _, pid, mark in dead if pid is not None)
+    return Interrupted(tuple(run_id for run_id, _, _ in dead), tuple(owners))
 
 
 # Errors of one point's data (a value SQLite cannot bind, a clash): that point is refused and
