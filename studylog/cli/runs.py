@@ -27,6 +27,7 @@ from studylog.cli.common import (
     workspace_option,
     ws_of,
 )
+from studylog.labels import DRAW_SECONDS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# How often streamed output and the status line are drawn (a flood is drawn in chunks).
-DRAW_SECONDS = 0.05
 # After Ctrl-C or SIGTERM a run has this long to end by itself (its processes killed, its
 # record written) before studylog stops waiting on it; a second signal stops at once. Either
 # way the run is recorded as cancelled.
