@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from studylog.paths import Workspace
     from studylog.settings import Settings
     from studylog.store.index import IndexReport
+    from studylog.store.queries import NoteDetail
     from studylog.store.runs import Interrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,6 +146,17 @@ def session(workspace_arg: Path | None, *, writes: bool = False) -> Iterator[Ses
         raise fail(describe_store_error(workspace.db_path, exc)) from exc
     finally:
         db.close()
+
+
+def note_detail(s: Session, note: str) -> NoteDetail:
+    """The note NOTE names (a path, a title, ...), indexed first; a clear failure when none."""
+    from studylog.store.queries import NoteNotFound, get_note, resolve_note
+
+    index_notes_now(s)
+    try:
+        return get_note(s.db, resolve_note(s.db, note, s.workspace), s.workspace)
+    except NoteNotFound as exc:
+        raise fail(str(exc)) from exc
 
 
 def index_notes_now(s: Session, *, full: bool = False) -> IndexReport:
