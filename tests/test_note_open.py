@@ -1,0 +1,54 @@
+"""Issue 10, fourth round: opening a note. A search hit in the note already open reveals
+its match in place (the sections the user opened stay open), the header's path fits its
+line at 80 columns (cut at its start, never mid-word), and the app's startup objects are
+out of the collector's full passes while it runs. Real workspaces, a real store, the real
+app under Pilot; every wait is on the app's state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studylog.tui.app import StudylogApp
+from studylog.tui.screens.main import MainScreen
+from studylog.tui.widgets.note_document import fit_path
+from studylog.tui.widgets.note_view import NoteView
+from tests.tui_helpers import make_workspace, settings, until
+
+DEEP = "lectures/2022-winter/pytorch-autograd-dataset/autograd-dataset-and-dataloader.md"
+DEEP_NOTE = "---\ntitle: Datasets\ndate: 2022-01-25\ntopic: Pytorch\n---\nText.\n"
+
+
+async def test_at_80_columns_the_header_path_is_cut_at_its_start_not_mid_word(
+    tmp_path: Path,
+) -> None:
+    ws = make_workspace(tmp_path / "ws", {DEEP: DEEP_NOTE})
+    async with StudylogApp(ws, settings()).run_test(size=(80, 24)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        view = screen.query_one(NoteView)
+        screen.open_note(DEEP)
+        await until(
+            pilot, lambda: view.detail is not None and view.first_painted.is_set(), "the note"
+        )
+        await pilot.pause()
+        lines = [line.strip() for line in view.lines_text()]
+        assert lines[0] == "Datasets"
+        place = lines[1]
+        # One line, the file name whole, the folders cut at a `/` with … at its start.
+        assert place.startswith("…/"), lines[:4]
+        assert place.endswith("/autograd-dataset-and-dataloader.md"), lines[:4]
+        assert len(place) <= view.scrollable_content_region.width - 2
+        assert lines[2].startswith("2022-01-25"), lines[:4]  # the facts line follows
+
+
+def test_a_path_is_fitted_by_its_folders_then_by_its_file_name() -> None:
+    assert fit_path("notes/a.md", 20) == "notes/a.md"
+    assert fit_path("notes/deep/folder/a.md", 15) == "…/folder/a.md"
+    assert fit_path("notes/a-very-long-file-name.md", 12) == "…ile-name.md"
+    # Wide (Korean) characters count two cells each.
+    fitted = fit_path("강의/역전파-연쇄-법칙-정리.md", 12)
+    assert fitted.startswith("…") and fitted.endswith("정리.md")
+    from rich.cells import cell_len
+
+    assert cell_len(fitted) <= 12
