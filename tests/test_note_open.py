@@ -10,9 +10,88 @@ from pathlib import Path
 
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
-from studylog.tui.widgets.note_document import fit_path
+from studylog.tui.widgets.note_document import Fold, fit_path
 from studylog.tui.widgets.note_view import NoteView
+from studylog.tui.widgets.search_panel import SearchPanel
 from tests.tui_helpers import make_workspace, settings, until
+
+FILLER = "\n\n".join(f"Paragraph {n} of plain study text about tensors." for n in range(12))
+
+SECTIONS_NOTE = f"""---
+title: Three closed sections
+date: 2022-02-10
+topic: Deep Learning Basics
+---
+# Three closed sections
+
+{FILLER}
+
+<details>
+<summary>First section</summary>
+
+{FILLER}
+
+</details>
+
+<details>
+<summary>Second section</summary>
+
+{FILLER}
+
+</details>
+
+<details>
+<summary>Third section</summary>
+
+{FILLER}
+
+The word zanzibarite is only here.
+
+</details>
+"""
+
+
+def _fold(view: NoteView, title: str) -> Fold:
+    return next(fold for fold in view.sections() if fold.title == title)
+
+
+async def test_a_search_hit_in_the_open_note_keeps_its_sections_and_reveals_the_match(
+    tmp_path: Path,
+) -> None:
+    ws = make_workspace(tmp_path / "ws", {"sections.md": SECTIONS_NOTE})
+    async with StudylogApp(ws, settings()).run_test(size=(120, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        view = screen.query_one(NoteView)
+        screen.open_note("sections.md")
+        await until(
+            pilot,
+            lambda: view.detail is not None and view.ready.is_set() and view.sections(),
+            "the note",
+        )
+        # The user opened the first section and left the others closed.
+        view.set_open(_fold(view, "First section"), True)
+        await until(pilot, lambda: view.ready.is_set(), "the first section rendered")
+        opened = view.detail
+
+        # A search hit in the same note, chosen as the results list chooses it.
+        screen.query_one(SearchPanel).post_message(
+            SearchPanel.Chosen("sections.md", ["zanzibarite"])
+        )
+        await until(pilot, lambda: view.highlighting, "the match revealed")
+        await until(pilot, lambda: view.ready.is_set(), "the sections around it rendered")
+        await pilot.pause()
+
+        assert _fold(view, "First section").open  # what the user opened stays open
+        assert view.detail is opened  # not shown again
+        assert not _fold(view, "Second section").open  # and what was closed stays closed
+        assert _fold(view, "Third section").open  # the match's section is opened
+        top = int(view.scroll_y)
+        on_screen = view.lines_text()[top : top + view.size.height]
+        assert any("zanzibarite" in line for line in on_screen), on_screen
+        assert screen.focused is view
+
 
 DEEP = "lectures/2022-winter/pytorch-autograd-dataset/autograd-dataset-and-dataloader.md"
 DEEP_NOTE = "---\ntitle: Datasets\ndate: 2022-01-25\ntopic: Pytorch\n---\nText.\n"
