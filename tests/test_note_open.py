@@ -6,6 +6,7 @@ app under Pilot; every wait is on the app's state."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from studylog.tui.app import StudylogApp
@@ -131,3 +132,15 @@ def test_a_path_is_fitted_by_its_folders_then_by_its_file_name() -> None:
     from rich.cells import cell_len
 
     assert cell_len(fitted) <= 12
+
+
+async def test_the_startup_objects_leave_the_full_collections_while_the_app_runs(
+    tmp_path: Path,
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    async with StudylogApp(ws, settings()).run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: gc.get_freeze_count() > 0, "the startup objects frozen")
+    # Collectable again once the app is gone (many apps run in one process).
+    assert gc.get_freeze_count() == 0
