@@ -94,6 +94,36 @@ async def test_a_search_hit_in_the_open_note_keeps_its_sections_and_reveals_the_
         assert screen.focused is view
 
 
+async def test_a_focus_moved_while_the_note_opens_stays_where_the_user_put_it(
+    tmp_path: Path,
+) -> None:
+    from textual.widgets import Input
+
+    from studylog.tui.widgets.note_tree import NoteTree
+
+    ws = make_workspace(tmp_path / "ws", {"sections.md": SECTIONS_NOTE})
+    async with StudylogApp(ws, settings()).run_test(size=(120, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: screen.notes, "the notes to load")
+        view = screen.query_one(NoteView)
+        search = screen.query_one("#search-input", Input)
+        # Enter on a note (its message handled), then at once / : the note is read in a
+        # thread and painted at a refresh, after the focus has moved.
+        screen._chosen(NoteTree.Chosen("sections.md"))
+        search.focus()
+        await until(
+            pilot, lambda: view.detail is not None and view.first_painted.is_set(), "the note"
+        )
+        await pilot.pause()
+        assert screen.focused is search
+        # Chosen with the focus still in the sidebar: the note gets it, once painted.
+        screen.query_one(NoteTree).focus()
+        await pilot.pause()
+        screen.query_one(NoteTree).post_message(NoteTree.Chosen("dl/2022-01-20-backprop.md"))
+        await until(pilot, lambda: screen.focused is view, "the focus on the note")
+
+
 DEEP = "lectures/2022-winter/pytorch-autograd-dataset/autograd-dataset-and-dataloader.md"
 DEEP_NOTE = "---\ntitle: Datasets\ndate: 2022-01-25\ntopic: Pytorch\n---\nText.\n"
 

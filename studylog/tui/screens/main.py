@@ -71,6 +71,7 @@ class MainScreen(Screen[None]):
         self.notes: list[NoteSummary] = []
         self.detail: NoteDetail | None = None
         self.run_area: RunArea | None = None  # mounted with the first note that has snippets
+        self._chooser: Widget | None = None  # what had the focus when a note was chosen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -161,6 +162,7 @@ class MainScreen(Screen[None]):
         footer: a layout of the screen), the tree's cursor and the sidebar's class wait for
         its first paint (`_after_open`), unless narrow (the sidebar hides: the note is laid
         out at its own width, and the focus leaves what is hidden)."""
+        self._chooser = self.focused
         narrow = self.has_class("-narrow")
         if narrow:
             search = isinstance(event, SearchPanel.Chosen)
@@ -178,7 +180,10 @@ class MainScreen(Screen[None]):
         self.set_class(False, "-show-sidebar", update=narrow)
         if search:
             self.query_one(NoteTree).select_path(path)
-        self.query_one(NoteView).focus()
+        # The focus leaves what the note was chosen in; one the user moved elsewhere while
+        # the note was read (/ to search again) stays where it is.
+        if self.focused is None or self.focused is self._chooser:
+            self.query_one(NoteView).focus()
 
     @work(group="open", exclusive=True, exit_on_error=False)
     async def open_note(
