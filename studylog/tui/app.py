@@ -4,6 +4,7 @@ work everywhere, the command palette, and errors turned into notifications."""
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import shlex
 import shutil
@@ -110,6 +111,10 @@ class StudylogApp(App[None]):
     def on_mount(self) -> None:
         if self.interrupted:
             self._end_leftovers()
+        # Once the first screen is painted, what the app has made so far (modules, styles,
+        # widgets: most of its objects, kept for its life) leaves the collector's watch: a
+        # full collection during a note's open walked all of them (seen: 475 ms under load).
+        self.call_after_refresh(gc.freeze)
         if self.warm:
             self.call_after_refresh(self._start_warm)
 
@@ -126,6 +131,7 @@ class StudylogApp(App[None]):
         self.run_session.start_warm()
 
     def on_unmount(self) -> None:
+        gc.unfreeze()  # the app's objects collectable again (many apps run in one test process)
         if "run_session" in self.__dict__:
             self.run_session.close()
         self.db.close()
