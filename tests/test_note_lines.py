@@ -9,35 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from textual.pilot import Pilot
-
 from studylog.notes.model import Section
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
-from studylog.tui.widgets.note_view import Fold, NoteView
-from tests.tui_helpers import make_workspace, settings, until
+from studylog.tui.widgets.note_view import NoteView
+from tests.tui_helpers import fold, make_workspace, open_note, settings, until
 
 BACKPROP = "dl/2022-01-20-backprop.md"
-
-
-async def _open(pilot: Pilot[None], path: str) -> tuple[MainScreen, NoteView]:
-    screen = pilot.app.screen
-    assert isinstance(screen, MainScreen)
-    await until(pilot, lambda: screen.notes, "the notes to load")
-    screen.open_note(path)
-    view = screen.query_one(NoteView)
-    await until(
-        pilot,
-        lambda: (
-            view.detail is not None and view.detail.summary.path == path and view.ready.is_set()
-        ),
-        f"{path} to open",
-    )
-    return screen, view
-
-
-def _fold(view: NoteView, title: str) -> Fold:
-    return next(f for f in view.sections() if f.title == title)
 
 
 def _shown(view: NoteView) -> str:
@@ -69,8 +47,8 @@ def _long_note(parts: int) -> str:
 async def test_sections_open_as_written_and_toggle_by_click(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws")
     async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
-        _, view = await _open(pilot, BACKPROP)
-        outer, inner = _fold(view, "Chain rule"), _fold(view, "Inner proof")
+        _, view = await open_note(pilot, BACKPROP)
+        outer, inner = fold(view, "Chain rule"), fold(view, "Inner proof")
         assert outer.open and not inner.open  # as written
         assert inner.parent is outer  # nested as written
         assert "▼ Chain rule" in _shown(view) and "▶ Inner proof" in _shown(view)
@@ -88,8 +66,8 @@ async def test_sections_open_as_written_and_toggle_by_click(tmp_path: Path) -> N
 async def test_enter_toggles_the_section_at_the_top_of_the_view(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws")
     async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
-        _, view = await _open(pilot, BACKPROP)
-        outer = _fold(view, "Chain rule")
+        _, view = await open_note(pilot, BACKPROP)
+        outer = fold(view, "Chain rule")
         start = view.row_start(outer)
         assert start is not None and start < view.size.height // 2  # in the top half
         view.focus()
@@ -98,7 +76,7 @@ async def test_enter_toggles_the_section_at_the_top_of_the_view(tmp_path: Path) 
         assert "composition" not in _shown(view) and "▶ Chain rule" in _on_screen(view, start)
         await pilot.press("space")
         await until(pilot, lambda: "composition" in _shown(view), "opened by Space")
-        assert outer.open and not _fold(view, "Inner proof").open
+        assert outer.open and not fold(view, "Inner proof").open
         assert "▼ Chain rule" in _on_screen(view, start)  # the glyph follows, as drawn
 
 
@@ -113,8 +91,8 @@ async def test_enter_at_the_end_of_a_note_toggles_the_title_on_screen(tmp_path: 
     )
     ws = make_workspace(tmp_path / "ws", {"ends.md": text})
     async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
-        _, view = await _open(pilot, "ends.md")
-        above, below = _fold(view, "Above"), _fold(view, "Below")
+        _, view = await open_note(pilot, "ends.md")
+        above, below = fold(view, "Above"), fold(view, "Below")
         view.scroll_end(animate=False, immediate=True)
         await until(pilot, lambda: int(view.scroll_y) == view.max_scroll_y > 0, "the end")
         top = int(view.scroll_y)
@@ -135,8 +113,8 @@ async def test_a_reread_keeps_open_sections_and_the_place(tmp_path: Path) -> Non
     }
     ws = make_workspace(tmp_path / "ws", extra)
     async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
-        screen, view = await _open(pilot, "long.md")
-        view.set_open(_fold(view, "Late"), True)
+        screen, view = await open_note(pilot, "long.md")
+        view.set_open(fold(view, "Late"), True)
         await until(pilot, lambda: view.ready.is_set(), "the section rendered")
         view.scroll_to(y=200, animate=False, immediate=True)
         await until(pilot, lambda: int(view.scroll_y) == 200, "scrolled")
@@ -146,7 +124,7 @@ async def test_a_reread_keeps_open_sections_and_the_place(tmp_path: Path) -> Non
         screen.load_notes()  # what the watcher does within its interval
         await until(pilot, lambda: "appended line" in _shown(view), "the re-read")
         await until(pilot, lambda: view.ready.is_set(), "the re-read rendered")
-        assert _fold(view, "Late").open
+        assert fold(view, "Late").open
         assert int(view.scroll_y) == 200
         assert view.lines_text()[200] == top_line
 
@@ -172,7 +150,7 @@ async def test_the_first_screen_is_painted_before_the_whole_note_is_rendered(
 async def test_a_width_change_renders_again_at_the_new_width(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws", {"long.md": _long_note(30)})
     async with StudylogApp(ws, settings()).run_test(size=(150, 40)) as pilot:
-        _, view = await _open(pilot, "long.md")
+        _, view = await open_note(pilot, "long.md")
         wide = view.size.width
         assert {p.width for p in view.pieces()} == {view.scrollable_content_region.width}
         await pilot.resize_terminal(100, 40)
@@ -197,22 +175,22 @@ async def test_the_outline_opens_a_closed_section_far_down_and_scrolls_to_it(
     )
     ws = make_workspace(tmp_path / "ws", {"long.md": text})
     async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
-        screen, view = await _open(pilot, "long.md")
+        screen, view = await open_note(pilot, "long.md")
         assert screen.detail is not None
         everything = list(_walk_sections(screen.detail.sections))
         far = next(s for s in everything if s.title == "Far down")
         inside = next(s for s in everything if s.title == "Inside it")
-        fold = _fold(view, "Far down")
-        assert not fold.open and "hidden text" not in _shown(view)
+        section = fold(view, "Far down")
+        assert not section.open and "hidden text" not in _shown(view)
         await view.jump_to(inside)  # a heading inside the closed section
-        assert fold.open
+        assert section.open
         line = next(n for n, text in enumerate(view.lines_text()) if "Inside it" in text)
         assert int(view.scroll_y) == line > 0  # at the top of the view
         await until(pilot, lambda: "hidden text" in _shown(view), "its text shown")
-        view.set_open(fold, False)
+        view.set_open(section, False)
         await view.jump_to(far)
-        start = view.row_start(fold)
-        assert fold.open and start is not None and int(view.scroll_y) == start > 0
+        start = view.row_start(section)
+        assert section.open and start is not None and int(view.scroll_y) == start > 0
 
 
 async def test_a_search_hit_at_the_start_of_a_long_closed_section_lands_near_the_top(
@@ -228,8 +206,8 @@ async def test_a_search_hit_at_the_start_of_a_long_closed_section_lands_near_the
     )
     ws = make_workspace(tmp_path / "ws", {"last.md": text})
     async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
-        _, view = await _open(pilot, "last.md")
-        assert not _fold(view, "Last").open
+        _, view = await open_note(pilot, "last.md")
+        assert not fold(view, "Last").open
         assert await view.reveal(["zebraword"])
         line = next(n for n, text in enumerate(view.lines_text()) if "zebraword" in text)
         assert int(view.scroll_y) == line - 2  # two lines of context above it

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
-from studylog.tui.widgets.note_document import Fold, fit_path
+from studylog.tui.widgets.note_document import fit_path
 from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.search_panel import SearchPanel
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import fold, make_workspace, settings, until
 
 FILLER = "\n\n".join(f"Paragraph {n} of plain study text about tensors." for n in range(12))
 
@@ -52,10 +52,6 @@ The word zanzibarite is only here.
 """
 
 
-def _fold(view: NoteView, title: str) -> Fold:
-    return next(fold for fold in view.sections() if fold.title == title)
-
-
 async def test_a_search_hit_in_the_open_note_keeps_its_sections_and_reveals_the_match(
     tmp_path: Path,
 ) -> None:
@@ -72,7 +68,7 @@ async def test_a_search_hit_in_the_open_note_keeps_its_sections_and_reveals_the_
             "the note",
         )
         # The user opened the first section and left the others closed.
-        view.set_open(_fold(view, "First section"), True)
+        view.set_open(fold(view, "First section"), True)
         await until(pilot, lambda: view.ready.is_set(), "the first section rendered")
         opened = view.detail
 
@@ -84,10 +80,10 @@ async def test_a_search_hit_in_the_open_note_keeps_its_sections_and_reveals_the_
         await until(pilot, lambda: view.ready.is_set(), "the sections around it rendered")
         await pilot.pause()
 
-        assert _fold(view, "First section").open  # what the user opened stays open
+        assert fold(view, "First section").open  # what the user opened stays open
         assert view.detail is opened  # not shown again
-        assert not _fold(view, "Second section").open  # and what was closed stays closed
-        assert _fold(view, "Third section").open  # the match's section is opened
+        assert not fold(view, "Second section").open  # and what was closed stays closed
+        assert fold(view, "Third section").open  # the match's section is opened
         top = int(view.scroll_y)
         on_screen = view.lines_text()[top : top + view.size.height]
         assert any("zanzibarite" in line for line in on_screen), on_screen

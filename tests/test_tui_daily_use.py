@@ -21,7 +21,7 @@ from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.note_document import Fold, nodes
 from studylog.tui.widgets.note_tree import NoteTree, _note_label
 from studylog.tui.widgets.note_view import NoteView, chunk_texts, display_markdown
-from tests.tui_helpers import main_screen, make_workspace, settings, until
+from tests.tui_helpers import main_screen, make_workspace, open_note, settings, until
 
 MAX_DEPTH_SECTIONS = 12  # one section per level kept, at most
 BACKPROP = "dl/2022-01-20-backprop.md"
@@ -55,21 +55,6 @@ def _app(ws) -> RecordingApp:
     return RecordingApp(ws, settings())
 
 
-async def _open(pilot, path: str) -> MainScreen:
-    screen = pilot.app.screen
-    await until(pilot, lambda: screen.notes, "the notes to load")
-    screen.open_note(path)
-    view = screen.query_one(NoteView)
-    await until(
-        pilot,
-        lambda: (
-            view.detail is not None and view.detail.summary.path == path and view.ready.is_set()
-        ),
-        f"{path} to open",
-    )
-    return screen
-
-
 def _header(screen: MainScreen) -> str:
     return screen.query_one(NoteView).header.plain
 
@@ -89,7 +74,7 @@ def _section(view: NoteView, title: str) -> Fold:
 async def test_a_note_changed_on_disk_rerenders_in_place_keeping_open_sections(ws):
     path = ws.notes_dir / BACKPROP
     async with _app(ws).run_test(size=(120, 40)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         view = screen.query_one(NoteView)
         assert "To-dos 1/2 done" in _header(screen)
         view.set_open(_section(view, "Inner proof"), True)  # written closed, opened
@@ -110,7 +95,7 @@ async def test_a_note_saved_by_the_editor_shows_its_new_todos(ws, tmp_path, monk
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", f"{shlex.quote(sys.executable)} {shlex.quote(str(editor))}")
     async with _app(ws).run_test(size=(120, 40)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         await pilot.press("o")
         await until(pilot, lambda: "To-dos 2/3 done" in _header(screen), "the edited to-dos")
         assert not [said for said in _said(pilot) if said[0] == "Editor"]
@@ -118,7 +103,7 @@ async def test_a_note_saved_by_the_editor_shows_its_new_todos(ws, tmp_path, monk
 
 async def test_a_note_deleted_while_open_says_so_and_stays_usable(ws):
     async with _app(ws).run_test(size=(120, 40)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         (ws.notes_dir / BACKPROP).unlink()
         await until(pilot, lambda: "was removed or moved" in _header(screen), "the warning")
         await pilot.press("g")  # the outline still works on what was read
@@ -148,7 +133,7 @@ async def test_an_editor_that_fails_is_named_and_the_app_goes_on(ws, monkeypatch
     monkeypatch.delenv("VISUAL", raising=False)
     monkeypatch.setenv("EDITOR", editor)
     async with _app(ws).run_test(size=(120, 40)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         await pilot.press("o")
         await until(pilot, lambda: any(t == "Editor" for t, _ in _said(pilot)), "the notice")
         (message,) = [m for t, m in _said(pilot) if t == "Editor"]
@@ -164,7 +149,7 @@ async def test_an_editor_that_fails_is_named_and_the_app_goes_on(ws, monkeypatch
 
 async def test_narrow_terminal_hides_the_sidebar_and_b_brings_it_back(ws):
     async with _app(ws).run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, TRAINING)
+        screen, _ = await open_note(pilot, TRAINING)
         sidebar = screen.query_one("#sidebar")
         await until(pilot, lambda: not sidebar.display or sidebar.region.width == 0, "hidden")
         await pilot.press("b")
@@ -176,7 +161,7 @@ async def test_narrow_terminal_hides_the_sidebar_and_b_brings_it_back(ws):
 
 async def test_m_maximizes_the_focused_panel_and_restores_it(ws):
     async with _app(ws).run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, TRAINING)
+        screen, _ = await open_note(pilot, TRAINING)
         await until(pilot, lambda: screen.run_area is not None, "the run area")
         await pilot.press("s")
         run_area = screen.run_area
@@ -196,7 +181,7 @@ async def test_m_maximizes_the_focused_panel_and_restores_it(ws):
 
 async def test_tab_moves_between_panels_not_section_titles(ws):
     async with _app(ws).run_test(size=(140, 44)) as pilot:
-        screen = await _open(pilot, TRAINING)
+        screen, _ = await open_note(pilot, TRAINING)
         await until(pilot, lambda: screen.run_area is not None, "the run area")
         screen.query_one(NoteTree).focus()
         order = []
@@ -210,7 +195,7 @@ async def test_tab_moves_between_panels_not_section_titles(ws):
 
 async def test_tab_skips_details_titles(ws):
     async with _app(ws).run_test(size=(140, 44)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         screen.query_one(NoteTree).focus()
         await pilot.press("tab")
         assert screen.focused is screen.query_one(NoteView)
@@ -223,7 +208,7 @@ async def test_tab_skips_details_titles(ws):
 
 async def test_s_and_u_jump_to_the_snippets_and_the_runs(ws):
     async with _app(ws).run_test(size=(140, 44)) as pilot:
-        screen = await _open(pilot, TRAINING)
+        screen, _ = await open_note(pilot, TRAINING)
         await until(pilot, lambda: screen.run_area is not None, "the run area")
         await pilot.press("s")
         assert screen.focused is not None and screen.focused.id == "snippets"
@@ -259,7 +244,7 @@ async def test_search_down_lands_on_the_first_hit_and_opens_at_the_match(ws):
 
 async def test_outline_jump_into_a_closed_section_opens_it(ws):
     async with _app(ws).run_test(size=(120, 30)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         view = screen.query_one(NoteView)
 
         def walk(sections: list[Section]) -> Iterator[Section]:
@@ -312,7 +297,7 @@ def test_two_thousand_nested_details_become_a_few_sections():
 async def test_deeply_nested_details_open_and_the_app_answers(ws):
     extra = make_workspace(ws.root.parent / "deep", {"deep.md": "# Deep\n\n" + _nested(60)})
     async with RecordingApp(extra, settings()).run_test(size=(100, 30)) as pilot:
-        screen = await _open(pilot, "deep.md")
+        screen, _ = await open_note(pilot, "deep.md")
         view = screen.query_one(NoteView)
         await until(pilot, lambda: any("bottom" in s for s in _sources(view)), "bottom")
         await pilot.press("g")
@@ -345,7 +330,7 @@ async def test_math_renders_verbatim_in_the_view(ws):
     extra = {"math.md": "# Math\n\nInline $a \\\\ b$.\n\n$$\nx \\\\ y\n$$\n\n- [ ] todo\n"}
     ws = make_workspace(ws.root.parent / "math", extra)
     async with RecordingApp(ws, settings()).run_test(size=(100, 30)) as pilot:
-        screen = await _open(pilot, "math.md")
+        screen, _ = await open_note(pilot, "math.md")
         shown = "\n".join(screen.query_one(NoteView).lines_text())
         assert "a \\\\ b" in shown and "x \\\\ y" in shown and "☐ todo" in shown
 
@@ -355,7 +340,7 @@ async def test_math_renders_verbatim_in_the_view(ws):
 
 async def test_note_text_can_be_selected_with_the_mouse(ws):
     async with _app(ws).run_test(size=(120, 40)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         view = screen.query_one(NoteView)
         lines = view.lines_text()
         row = next(
@@ -459,7 +444,7 @@ async def test_a_note_changed_while_it_renders_shows_the_new_text_once(ws):
 async def test_a_note_that_becomes_unreadable_while_open_says_why(ws, bad, why):
     path = ws.notes_dir / BACKPROP
     async with _app(ws).run_test(size=(120, 40)) as pilot:
-        screen = await _open(pilot, BACKPROP)
+        screen, _ = await open_note(pilot, BACKPROP)
         view = screen.query_one(NoteView)
         if isinstance(bad, bytes):
             path.write_bytes(bad)
@@ -479,7 +464,7 @@ async def test_a_note_that_becomes_unreadable_while_open_says_why(ws, bad, why):
 async def test_two_thousand_nested_details_open_with_a_warning_and_the_app_answers(ws):
     deep = make_workspace(ws.root.parent / "deep", {"deep.md": "# Deep\n\n" + _nested(2000)})
     async with _app(deep).run_test(size=(100, 30)) as pilot:
-        screen = await _open(pilot, "deep.md")
+        screen, _ = await open_note(pilot, "deep.md")
         view = screen.query_one(NoteView)
         assert "⚠" in _header(screen) and "nest" in _header(screen)
         assert len(view.sections()) <= MAX_DEPTH_SECTIONS
@@ -496,7 +481,7 @@ async def test_changing_the_open_notes_snippet_code_on_disk_marks_its_runs_stale
 
     path = ws.notes_dir / TRAINING
     async with _app(ws).run_test(size=(140, 45)) as pilot:
-        screen = await _open(pilot, TRAINING)
+        screen, _ = await open_note(pilot, TRAINING)
         await until(pilot, lambda: screen.snippet == "train", "the snippets")
         await pilot.press("r")
         snippets = screen.query_one(SnippetTable)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from studylog.tui.app import StudylogApp
     from studylog.tui.screens.main import MainScreen
+    from studylog.tui.widgets.note_view import Fold, NoteView
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Screen[Any])
@@ -183,3 +184,27 @@ async def until_screen(pilot: Pilot[Any], kind: type[S], what: str, seconds: flo
     screen = pilot.app.screen
     assert isinstance(screen, kind)
     return screen
+
+
+async def open_note(pilot: Pilot[Any], path: str) -> tuple[MainScreen, NoteView]:
+    """Open `path` on the main screen once the notes are loaded, and wait until its note
+    view has all of it (every piece rendered)."""
+    from studylog.tui.widgets.note_view import NoteView
+
+    screen = main_screen(pilot)
+    await until(pilot, lambda: screen.notes, "the notes to load")
+    screen.open_note(path)
+    view = screen.query_one(NoteView)
+    await until(
+        pilot,
+        lambda: (
+            view.detail is not None and view.detail.summary.path == path and view.ready.is_set()
+        ),
+        f"{path} to open",
+    )
+    return screen, view
+
+
+def fold(view: NoteView, title: str) -> Fold:
+    """The `<details>` section of the shown note titled `title`."""
+    return next(f for f in view.sections() if f.title == title)
