@@ -53,7 +53,8 @@ class RunArea(Horizontal):
         self.runs = RunsTable(id="runs")
         self.status = Static("", id="run-status")
         self.log_view = RunLog(id="log")
-        self.plot = MetricPlot(id="plot")
+        self.plot = MetricPlot(id="plot", hide_when_empty=True)
+        self.right = Vertical(id="run-right")
         self.detail: NoteDetail | None = None
         self.snippet: str | None = None  # the highlighted snippet
         # The snippet whose run the output panel shows live: set when a run starts, cleared
@@ -82,7 +83,7 @@ class RunArea(Horizontal):
         with Vertical(id="run-left"):
             yield self.snippets
             yield self.runs
-        with Vertical(id="run-right"):
+        with self.right:
             yield self.status
             yield self.log_view
             yield self.plot
@@ -135,6 +136,7 @@ class RunArea(Horizontal):
         elif self.live_run is None:
             self.log_view.show_text("", "", f"{self.snippet}: never run")
             self.plot.show({}, "press r to run")
+            self._fit_plot()
 
     def _draw_snippets(self, states: list[SnippetState] | None = None) -> None:
         """The snippet rows: the store's states (the latest read) with the session's live
@@ -176,6 +178,11 @@ class RunArea(Horizontal):
             sources={name: (s.id, name) for name in view.curves},  # zoom reads them again
             store=self.app.workspace.db_path,
         )
+        self._fit_plot()
+
+    def _fit_plot(self) -> None:
+        """No curve to draw: the plot is hidden and the output takes its rows."""
+        self.right.set_class(not self.plot.display, "-no-plot")
 
     # -- running: keys go to the session, its events come back as messages --------------
 
@@ -394,7 +401,7 @@ class RunArea(Horizontal):
             self._first_line_timer.stop()
         self._first_line_timer = self.set_timer(FIRST_LINE_WAIT, self._first_line_done)
         self._after_first_line("rows", self._redraw_queue)
-        self._after_first_line("plot", lambda: self.plot.show({}, f"{name} · live"))
+        self._after_first_line("plot", lambda: self._show_live_plot(name))
         self._load()  # read now, in the store's thread; drawn after the first line
 
     def on_run_area_started(self, message: Started) -> None:
@@ -422,6 +429,12 @@ class RunArea(Horizontal):
         for points in batches:
             self.latest.update(points.latest())
             self.plot.extend(points.by_name())
+        self._fit_plot()
+
+    def _show_live_plot(self, name: str) -> None:
+        """The running run's curves, empty until its first points (hidden until then)."""
+        self.plot.show({}, f"{name} · live")
+        self._fit_plot()
 
     def on_run_area_ended(self, message: Ended) -> None:
         self._first_line_done()
