@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Static
 
 from studylog.labels import duration_text, status_text
@@ -21,15 +20,33 @@ from studylog.rich_labels import live_status
 from studylog.safe_text import visible
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.run_log import RunLog
+from studylog.tui.widgets.run_messages import (
+    BatchOver,
+    Ended,
+    Loaded,
+    OutputArrived,
+    PointsArrived,
+    QueueChanged,
+    Refused,
+    Started,
+    Starting,
+)
+from studylog.tui.widgets.run_notices import (
+    Notice,
+    RunNotices,
+    batch_summary,
+    ended_notice,
+    enqueued_notice,
+)
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 
 if TYPE_CHECKING:
-    from textual.notifications import Notification, SeverityLevel
+    from textual.notifications import SeverityLevel
     from textual.timer import Timer
 
-    from studylog.runner.events import MetricPoints, RunFinished
-    from studylog.runner.session import Queue, RunView, SessionEvent, SnippetHistory
+    from studylog.runner.events import MetricPoints
+    from studylog.runner.session import RunView, SessionEvent, SnippetHistory
     from studylog.runner.snippets import SnippetState
     from studylog.store.queries import NoteDetail
     from studylog.tui.app import StudylogApp
@@ -72,7 +89,7 @@ class RunArea(Horizontal):
         self._first_line_timer: Timer | None = None
         self._log_title: str | None = None  # the output panel is emptied with the first line
         self._batch_over = False  # the batch ended: the next history read is its final one
-        self._notices: dict[str, Notification] = {}  # the run notices shown, by kind
+        self._notices = RunNotices()  # the run notices shown
 
     @property
     def running(self) -> str | None:
@@ -186,63 +203,6 @@ class RunArea(Horizontal):
 
     # -- running: keys go to the session, its events come back as messages --------------
 
-    class Starting(Message):
-        def __init__(self, snippet: str, note_path: str) -> None:
-            super().__init__()
-            self.snippet, self.note_path = snippet, note_path
-
-    class Started(Message):
-        def __init__(self, run_id: int, snippet: str) -> None:
-            super().__init__()
-            self.run_id, self.snippet = run_id, snippet
-
-    class OutputArrived(Message):
-        """New lines wait in the area's buffer (one such message stands for them all)."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, RunArea.OutputArrived)
-
-    class PointsArrived(Message):
-        """New metric points wait in the area's buffer."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, RunArea.PointsArrived)
-
-    class QueueChanged(Message):
-        """Snippets joined or left the queue (the session's `queue` is what waits now)."""
-
-    class Ended(Message):
-        def __init__(self, finished: RunFinished) -> None:
-            super().__init__()
-            self.finished = finished
-
-    class Refused(Message):
-        def __init__(self, snippet: str, message: str) -> None:
-            super().__init__()
-            self.snippet, self.message = snippet, message
-
-    class BatchOver(Message):
-        def __init__(self, finished: list[RunFinished], dropped: Queue) -> None:
-            super().__init__()
-            self.finished, self.dropped = finished, dropped
-
-    class Loaded(Message):
-        """A note's snippet states and one snippet's history, read in the session's
-        thread (`snippets`: redraw the snippet rows too)."""
-
-        def __init__(
-            self,
-            note_id: int | None,
-            snippet: str | None,
-            history: SnippetHistory | None,
-            final: bool,
-            snippets: bool = True,
-            chosen: bool = False,
-        ) -> None:
-            super().__init__()
-            self.note_id, self.snippet, self.history = note_id, snippet, history
-            self.final, self.snippets, self.chosen = final, snippets, chosen
-
     def run(self, names: list[str]) -> None:
         """Run these snippets of the note, one after the other; while a run goes they join
         the session's queue (those queued already stay where they are; R does not queue the
@@ -257,43 +217,16 @@ class RunArea(Horizontal):
             if self.live_run is None:  # until the batch's end is drawn
                 self.live_run = outcome.added[0].snippet
             self.run_snippets()
-            return
-        added = outcome.places("queued")
-        if not added:
-            where = outcome.places("queued already")
-            self._run_notice(
-                f"Queued already (place {', '.join(map(str, where))}); x takes it out."
-                if where
-                else "It runs now; press r when it ends to run it again."
-            )
-        elif len(added) == 1:
-            name = outcome.added[0].snippet
-            self._run_notice(f"{visible(name)} queued ({outcome.waiting} waiting).")
-        else:
-            self._run_notice(f"{len(added)} snippets queued ({outcome.waiting} waiting).")
+        notice = enqueued_notice(outcome)
+        if notice is not None:
+            self._notices.show(self.app, notice)
 
     def _run_notice(
         self, message: str, *, title: str = "", severity: SeverityLevel = "information"
     ) -> None:
-        """A notice about the runs. It takes the place of the run notice before it of the
-        same kind (news, or a failure) while that one is still on screen, so a queue's
-        notices never stack over the output: at most the latest news and the latest
-        failure show (the batch's summary counts them all)."""
-        from textual.notifications import Notification
-
-        app = self.app
-        slot = "failure" if severity in ("error", "warning") else "news"
-        before = self._notices.get(slot)
-        if before is not None and before in app._notifications:
-            app._unnotify(before, refresh=False)
-        notice = Notification(
-            visible(message), visible(title), severity, app.NOTIFICATION_TIMEOUT, markup=False
-        )
-        self._notices[slot] = notice
-        # Added here, in order, rather than posted (App.notify): a posted notice could land
-        # after the next one has looked for it.
-        app._notifications.add(notice)
-        app._refresh_notifications()
+        """A notice about the runs, in place of the one before it of its kind (news, or a
+        failure) while that one is still on screen (`RunNotices`)."""
+        self._notices.show(self.app, Notice(message, title, severity))
 
     def unqueue(self) -> None:
         """Take the highlighted snippet out of the queue."""
@@ -333,22 +266,22 @@ class RunArea(Horizontal):
 
         if isinstance(event, OutputLine):
             self._lines.append(event.line)
-            self.post_message(self.OutputArrived())
+            self.post_message(OutputArrived())
         elif isinstance(event, MetricPoints):
             self._points.append(event)
-            self.post_message(self.PointsArrived())
+            self.post_message(PointsArrived())
         elif isinstance(event, SnippetStarting):
-            self.post_message(self.Starting(event.snippet, event.note_path))
+            self.post_message(Starting(event.snippet, event.note_path))
         elif isinstance(event, RunStarted):
-            self.post_message(self.Started(event.run_id, event.snippet))
+            self.post_message(Started(event.run_id, event.snippet))
         elif isinstance(event, RunFinished):
-            self.post_message(self.Ended(event))
+            self.post_message(Ended(event))
         elif isinstance(event, RunRefused):
-            self.post_message(self.Refused(event.snippet, event.message))
+            self.post_message(Refused(event.snippet, event.message))
         elif isinstance(event, Queued | Dequeued):
-            self.post_message(self.QueueChanged())
+            self.post_message(QueueChanged())
         elif isinstance(event, BatchEnded):
-            self.post_message(self.BatchOver(event.finished, event.dropped))
+            self.post_message(BatchOver(event.finished, event.dropped))
 
     # -- a run's first line first ------------------------------------------------------
 
@@ -439,20 +372,8 @@ class RunArea(Horizontal):
     def on_run_area_ended(self, message: Ended) -> None:
         self._first_line_done()
         self.log_view.draw()
-        finished = message.finished
-        name = finished.snippet
         self._draw_snippets()  # the row reads how it ended (the session's live status)
-        if finished.status == "succeeded":
-            self._run_notice(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
-        else:
-            # A cancel ends the tree with a kill: that signal is how, not why.
-            cancelled = finished.status == "cancelled"
-            why = "" if cancelled else finished.last_error or finished.signal or ""
-            self._run_notice(
-                f"{visible(name)}: {status_text(finished.status)}. {visible(why)}".rstrip(),
-                title="Run did not succeed",
-                severity="warning" if finished.status == "cancelled" else "error",
-            )
+        self._notices.show(self.app, ended_notice(message.finished))
 
     def on_run_area_refused(self, message: Refused) -> None:
         self._first_line_done()
@@ -462,7 +383,7 @@ class RunArea(Horizontal):
     def on_run_area_batch_over(self, message: BatchOver) -> None:
         self._first_line_done()
         if message.dropped or len(message.finished) > 1:
-            self._run_notice(_batch_summary(message.finished, message.dropped), title="Batch over")
+            self._run_notice(batch_summary(message.finished, message.dropped), title="Batch over")
         self._batch_over = True  # `live_run` stays set until the next history is drawn
         self._load()
 
@@ -483,7 +404,7 @@ class RunArea(Horizontal):
                 self.app.report_error(exc)
         note_id = detail.summary.id if detail is not None else None
         self.post_message(
-            self.Loaded(note_id, snippet, history, final, snippets, chosen=choose is not None)
+            Loaded(note_id, snippet, history, final, snippets, chosen=choose is not None)
         )
 
     def on_run_area_loaded(self, message: Loaded) -> None:
@@ -541,14 +462,3 @@ class RunArea(Horizontal):
                 curves[f"#{s.id} {s.snippet} · {name}"] = points
         runs = [view.run for view in views]
         self.app.push_screen(CompareScreen(runs, curves, self.app.workspace.root / "exports"))
-
-
-def _batch_summary(finished: list[RunFinished], dropped: Queue) -> str:
-    """`3 succeeded, 1 cancelled, 25 not run` (the queue cleared)."""
-    counts: dict[str, int] = {}
-    for run in finished:
-        counts[run.status] = counts.get(run.status, 0) + 1
-    parts = [f"{n} {status_text(status)}" for status, n in counts.items()]
-    if dropped:
-        parts.append(f"{len(dropped)} not run (queue cleared)")
-    return ", ".join(parts) or "nothing ran"
