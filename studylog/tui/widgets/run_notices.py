@@ -31,8 +31,11 @@ def enqueued_notice(outcome: Enqueued) -> Notice | None:
     if outcome.starts:
         return None
     added = outcome.places("queued")
+    where = outcome.places("queued already")
+    refused = [p.why for p in outcome.placed if p.outcome == "refused"]
+    if not added and not where and refused:
+        return Notice("; ".join(refused), "Cannot run", "error")
     if not added:
-        where = outcome.places("queued already")
         return Notice(
             f"Queued already (place {', '.join(map(str, where))}); x takes it out."
             if where
