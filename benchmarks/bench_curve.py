@@ -21,7 +21,7 @@ from _common import median_time, report
 from studylog.protocol import Columns
 from studylog.store.db import open_store
 from studylog.store.history import _reduce_points, series
-from studylog.store.runs import MetricWriter
+from studylog.store.metrics import MetricWriter
 
 BATCH = 8192  # about what the runner hands the writer at a time
 

@@ -32,8 +32,8 @@ from studylog.settings import RunSettings, Settings
 from studylog.store.db import open_store
 from studylog.store.history import get_run
 from studylog.store.index import index_notes
+from studylog.store.metrics import MetricWriter
 from studylog.store.queries import get_note
-from studylog.store.runs import MetricWriter
 
 SNIPPET = """
 from studylog import track

@@ -7,6 +7,10 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 
+# How often a running run's streamed output is drawn, at most (the CLI's status line and the
+# TUI's run log alike); a flood is drawn in chunks, a line after a quiet spell at once.
+DRAW_SECONDS = 0.05
+
 # Group and field names for notes without a topic or a date (trees, exports, daily views).
 NO_TOPIC = "No topic"
 UNDATED = "Undated"

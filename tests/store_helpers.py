@@ -10,12 +10,12 @@ import sqlite_utils
 
 from studylog.export.exporter import ExportReport, export_notes
 from studylog.paths import Workspace
+from studylog.protocol import Columns
 from studylog.store.db import open_store
 from studylog.store.index import index_notes
+from studylog.store.metrics import MetricWriter
 from studylog.store.queries import get_note
 from studylog.store.runs import (
-    Columns,
-    MetricWriter,
     NewRun,
     RunCost,
     RunEnd,

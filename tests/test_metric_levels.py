@@ -27,7 +27,7 @@ from studylog.protocol import Columns
 from studylog.store import levels
 from studylog.store.db import migrate, open_memory_store, open_store
 from studylog.store.history import series
-from studylog.store.runs import MetricWriter
+from studylog.store.metrics import MetricWriter
 from tests.processes import wait_for
 
 RUN = (

@@ -13,11 +13,12 @@ import sys
 import pytest
 
 from studylog import track
+from studylog.protocol import Columns
 from studylog.runner.channel import MAX_LINE, ChannelDecoder
 from studylog.runner.metric_writer import BackgroundMetricWriter
 from studylog.store.db import open_store
 from studylog.store.history import get_run, list_runs, series
-from studylog.store.runs import Columns, NewRun, start_run
+from studylog.store.runs import NewRun, start_run
 from tests.processes import wait_for
 
 SURROGATE = os.fsdecode(b"data_\xff.csv")  # a file name that is not UTF-8: 'data_\udcff.csv'

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from studylog.procctl import RUN_TAG_ENV, owner_tag, process_mark
 from studylog.runner.process import Limits, run_process
 from studylog.store.db import open_store
 from studylog.store.history import list_runs
-from studylog.store.runs import RUN_TAG_ENV, NewRun, _process_mark, owner_tag, start_run
+from studylog.store.runs import NewRun, start_run
 from tests.processes import gone_or_zombie, wait_for
 
 # A word in the command line of every process these tests start, so the cleanup kills only
@@ -264,7 +265,7 @@ def test_kill_9_of_studylog_ends_every_process_of_its_run(workspace, write_note)
 def test_the_next_start_ends_the_leftovers_of_an_interrupted_run(workspace, tmp_path):
     # A studylog that is gone (its supervisor with it), and a process of its run left over.
     gone = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=-1)
-    owner, mark = gone.pid, _process_mark(gone.pid)
+    owner, mark = gone.pid, process_mark(gone.pid)
     gone.communicate(b"")
     db = open_store(workspace.db_path)
     run_id = start_run(db, NewRun(None, "x.md", "x", "fence", None, "pass", 0))
@@ -275,11 +276,10 @@ def test_the_next_start_ends_the_leftovers_of_an_interrupted_run(workspace, tmp_
     leftover = subprocess.Popen([sys.executable, "-c", _SLEEPER], env=env, start_new_session=True)
     other = subprocess.Popen([sys.executable, "-c", _SLEEPER])  # not the run's: it stays
     try:
-        db = open_store(workspace.db_path)
-        try:
-            assert [r.status for r in list_runs(db)] == ["interrupted"]
-        finally:
-            db.close()
+        nxt = _studylog(workspace.root, "runs")  # the next start: any command
+        _, err = nxt.communicate(timeout=60)
+        assert nxt.returncode == 0, err
+        assert _statuses(workspace.db_path) == ["interrupted"]
         assert leftover.wait(30) == -signal.SIGKILL
         assert other.poll() is None
     finally:

@@ -386,7 +386,8 @@ def test_series_reduction_keeps_spikes(memory_db):
 
 
 def test_one_bad_point_does_not_lose_its_batch(memory_db):
-    from studylog.store.runs import Columns, MetricWriter
+    from studylog.protocol import Columns
+    from studylog.store.metrics import MetricWriter
 
     memory_db.execute(
         "INSERT INTO runs (id, note_path, snippet, source, code, code_hash, seed, status, started)"

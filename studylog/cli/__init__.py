@@ -60,6 +60,7 @@ def _open_app(workspace: Path | None) -> None:
 from studylog.cli import daily as _daily  # noqa: E402, F401
 from studylog.cli import export as _export  # noqa: E402, F401
 from studylog.cli import notes as _notes  # noqa: E402
+from studylog.cli import run as _run  # noqa: E402, F401
 from studylog.cli import runs as _runs  # noqa: E402, F401
 from studylog.cli import sync as _sync  # noqa: E402, F401
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from studylog.paths import Workspace
     from studylog.settings import Settings
     from studylog.store.index import IndexReport
+    from studylog.store.queries import NoteDetail
+    from studylog.store.runs import Interrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -114,6 +116,7 @@ def session(workspace_arg: Path | None, *, writes: bool = False) -> Iterator[Ses
     import sqlite3
 
     from studylog.paths import WorkspaceError, find_workspace
+    from studylog.procctl import end_leftovers
     from studylog.settings import SettingsError, load_settings
     from studylog.store.db import (
         StoreError,
@@ -122,13 +125,19 @@ def session(workspace_arg: Path | None, *, writes: bool = False) -> Iterator[Ses
         open_store_for_reading,
     )
 
+    def end_interrupted(interrupted: Interrupted) -> None:
+        end_leftovers(interrupted.owner_tags)  # a studylog that died: what its runs left
+
     try:
         workspace = find_workspace(workspace_arg)
         settings = load_settings(workspace.settings_file)
         if writes:
-            db, read_only = open_store(workspace.db_path), None
+            db = open_store(workspace.db_path, on_interrupted=end_interrupted)
+            read_only = None
         else:
-            db, read_only = open_store_for_reading(workspace.db_path)
+            db, read_only = open_store_for_reading(
+                workspace.db_path, on_interrupted=end_interrupted
+            )
     except (WorkspaceError, SettingsError, StoreError) as exc:
         raise fail(str(exc)) from exc
     try:
@@ -137,6 +146,17 @@ def session(workspace_arg: Path | None, *, writes: bool = False) -> Iterator[Ses
         raise fail(describe_store_error(workspace.db_path, exc)) from exc
     finally:
         db.close()
+
+
+def note_detail(s: Session, note: str) -> NoteDetail:
+    """The note NOTE names (a path, a title, ...), indexed first; a clear failure when none."""
+    from studylog.store.queries import NoteNotFound, get_note, resolve_note
+
+    index_notes_now(s)
+    try:
+        return get_note(s.db, resolve_note(s.db, note, s.workspace), s.workspace)
+    except NoteNotFound as exc:
+        raise fail(str(exc)) from exc
 
 
 def index_notes_now(s: Session, *, full: bool = False) -> IndexReport:

@@ -1,7 +1,7 @@
 """The first code of every run, in the child: seed, report the environment, run the snippet.
 
 `python -m studylog.runner.bootstrap SPEC` where SPEC is JSON (see `runner.service`), or
-`main(SPEC, preloaded=...)` in a run forked by the warm parent (`runner.warm`). Stdlib
+`main(SPEC, preloaded=...)` in a run forked by the warm parent (`runner.warm_server`). Stdlib
 only: a snippet that never imports torch pays nothing for it. NumPy and torch are seeded by an
 import hook the moment the snippet imports them, so seeding costs no import of its own.
 """
@@ -153,7 +153,7 @@ def hide_preloaded(names: Sequence[str]) -> _Preloaded:
 
 
 def main(spec_json: str, *, preloaded: _Preloaded | None = None) -> None:
-    """Run the snippet of `spec_json`. `preloaded`: in a warm run (`runner.warm`), the
+    """Run the snippet of `spec_json`. `preloaded`: in a warm run (`runner.warm_server`), the
     modules its process had imported, hidden (`hide_preloaded`)."""
     spec = json.loads(spec_json)
     seed = int(spec["seed"])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from studylog.store.db import connect
 from studylog.store.locks import retry_locked
-from studylog.store.runs import Losses, MetricWriter, retryable, store_error_text
+from studylog.store.metrics import Losses, MetricWriter, retryable, store_error_text
 
 if TYPE_CHECKING:
     from pathlib import Path

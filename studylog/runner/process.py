@@ -18,17 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from studylog.procctl import RUN_TAG_ENV, kill_tagged, owner_tag, process_mark
 from studylog.runner import supervisor
 from studylog.runner.output import CappedOutput
 from studylog.runner.warm import WarmParent, WarmUnavailable
-from studylog.store.runs import (
-    RUN_TAG_ENV,
-    RunCost,
-    RunEnd,
-    _process_mark,
-    kill_tagged,
-    owner_tag,
-)
+from studylog.store.runs import RunCost, RunEnd
 
 Stream = Literal["stdout", "stderr"]
 LineCallback = Callable[[Stream, str], None]
@@ -179,7 +173,7 @@ async def run_process(
     `warm`: fork the run from this warm parent when it can take it, else start it cold."""
     started, t0 = time.time(), time.monotonic()
     me = os.getpid()
-    tag = owner_tag(me, _process_mark(me)) + secrets.token_hex(6)
+    tag = owner_tag(me, process_mark(me)) + secrets.token_hex(6)
     report_r, report_w = os.pipe()
     memory = limits.memory_mb * 1024 * 1024 if limits.memory_mb else 0
     config = {"parent": me, "report_fd": report_w, "memory": memory, "data": memory}

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studylog import __version__
+from studylog import __version__, procctl
 from studylog.protocol import CHANNEL_ENV, Columns
 from studylog.runner.channel import ChannelDecoder, Decoded
 from studylog.runner.events import (
@@ -258,8 +258,8 @@ class Runner:
             seed = self.settings.seed if seed is None else seed
             env = run_environment(seed)
             me = os.getpid()
-            env[store_runs.RUN_TAG_ENV] = store_runs.owner_tag(me, store_runs._process_mark(me))
-            env[store_runs.RUN_TAG_ENV] += "warm"
+            env[procctl.RUN_TAG_ENV] = procctl.owner_tag(me, procctl.process_mark(me))
+            env[procctl.RUN_TAG_ENV] += "warm"
             self.warm = WarmParent.start(self.workspace.root, env)
         return self.warm
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +16,7 @@ import sqlite_utils
 
 from studylog.paths import STATE_DIR, ensure_state_dir
 from studylog.store.locks import is_locked, retry_locked
-from studylog.store.runs import mark_interrupted
+from studylog.store.runs import Interrupted, mark_interrupted
 from studylog.store.schema import SCHEMA_VERSION, migrations
 
 # How long a writer waits for another (the TUI and a CLI run) before giving up.
@@ -54,9 +55,16 @@ def connect(path: Path) -> sqlite_utils.Database:
     return _database(path)
 
 
-def open_store(path: Path) -> sqlite_utils.Database:
-    """The store at `path`, made on first use and migrated forward; StoreError (with its
-    problem: read-only, damaged, disk full, ...) when it cannot be opened for writing."""
+# Told what opening the store marked interrupted (runs of a studylog that died): the caller
+# ends their leftover processes (procctl.end_leftovers); the store kills nothing.
+OnInterrupted = Callable[[Interrupted], None]
+
+
+def open_store(path: Path, *, on_interrupted: OnInterrupted | None = None) -> sqlite_utils.Database:
+    """The store at `path`, made on first use and migrated forward, the runs of a studylog
+    that died marked interrupted (`on_interrupted` is told of them when there are any);
+    StoreError (with its problem: read-only, damaged, disk full, ...) when it cannot be
+    opened for writing."""
     blocked = not_writable(path)
     if blocked is not None:
         raise StoreError(read_only_message(path, blocked), "read_only")
@@ -70,20 +78,24 @@ def open_store(path: Path) -> sqlite_utils.Database:
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             retry_locked(lambda: db.execute("PRAGMA journal_mode = WAL"))
         migrate(db)
-        retry_locked(lambda: mark_interrupted(db))
+        interrupted = retry_locked(lambda: mark_interrupted(db))
     except (sqlite3.Error, OSError) as exc:
         if db is not None:
             db.close()
         raise StoreError(describe_store_error(path, exc), problem_of(exc)) from exc
+    if interrupted.run_ids and on_interrupted is not None:
+        on_interrupted(interrupted)
     return db
 
 
-def open_store_for_reading(path: Path) -> tuple[sqlite_utils.Database, str | None]:
+def open_store_for_reading(
+    path: Path, *, on_interrupted: OnInterrupted | None = None
+) -> tuple[sqlite_utils.Database, str | None]:
     """The store for a command that only reads: writable when it can be; else the store
     opened read-only (or, when there is none yet, an empty one in memory), with a note
     that says so. Other problems (damaged, disk full) raise StoreError."""
     try:
-        return open_store(path), None
+        return open_store(path, on_interrupted=on_interrupted), None
     except StoreError as exc:
         if exc.problem != "read_only":
             raise

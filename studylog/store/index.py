@@ -11,21 +11,15 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, NamedTuple
 
 from studylog.labels import plural
 from studylog.notes.model import Note, ParseOptions, Section
-from studylog.procctl import die_with_parent
+from studylog.process_pool import interruptible_pool, interrupts_held
 from studylog.store.scan import PERMISSION_DENIED, NoteFile, Problem, Scan, scan_notes
 from studylog.store.search import fts_text
 
@@ -153,74 +147,6 @@ def read_note_file(workspace: Workspace, f: NoteFile, options: ParseOptions) -> 
     return FileRead(f, digest, note, fts)
 
 
-_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
-
-
-def _worker_start(parent: int) -> None:
-    """Initializer of an index worker: it dies with the process that started it (a
-    `kill -9` of `studylog index` must not leave workers behind), and leaves Ctrl-C to
-    the parent, which stops the pool itself."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)  # held by the parent as it spawned
-    linked = die_with_parent(signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the link was made
-        os._exit(1)
-    if not linked:  # no prctl: watch for the parent's end instead
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-@contextmanager
-def _interruptible_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """A pool of `workers` spawned processes that ends with the block, however it ends
-    (pending work cancelled, workers joined). In the main thread SIGTERM ends the block
-    like Ctrl-C, so `studylog index` shuts its pool down and exits non-zero; the TUI
-    indexes in a thread, which may not set handlers (its workers die with it anyway)."""
-    main = threading.current_thread() is threading.main_thread()
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt) if main else None
-    try:
-        # spawn, not fork: the TUI indexes from a thread, and forking a threaded process
-        # is unsafe.
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_start,
-            initargs=(os.getpid(),),
-        )
-        try:
-            yield pool
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-
-
-@contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends: an interrupt in the middle of a spawn
-    leaves a worker half made (it dies reading its start-up data, with a traceback)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    # Starting the resource tracker unblocks both signals, so it must be running first.
-    resource_tracker.ensure_running()
-    signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTS)
-
-
 @contextmanager
 def _reads(
     workspace: Workspace, settings: Settings, files: list[NoteFile]
@@ -233,9 +159,9 @@ def _reads(
     if len(files) < PARALLEL_MIN or workers < 2:
         yield (read_note_file(workspace, f, options) for f in files)
         return
-    with _interruptible_pool(workers) as pool:
+    with interruptible_pool(workers) as pool:
         chunk = max(16, len(files) // (workers * 16))
-        with _interrupts_held():  # map submits every chunk now, which spawns the workers
+        with interrupts_held():  # map submits every chunk now, which spawns the workers
             reads = pool.map(
                 read_note_file,
                 itertools.repeat(workspace),

@@ -191,7 +191,7 @@ def _growing(seqs: Sequence[int]) -> bool:
 
 
 class LevelWriter:
-    """A run's levels, written beside its points by store.runs.MetricWriter."""
+    """A run's levels, written beside its points by store.metrics.MetricWriter."""
 
     def __init__(self, run_id: int) -> None:
         self.run_id = run_id

@@ -1,27 +1,20 @@
-"""Runs in the store: starting and finishing one, its params and metric points, and the
-runs left `running` by a studylog that died."""
+"""Runs in the store: starting and finishing one, what it cost, and the runs left `running`
+by a studylog that died. Its metric points and params: store/metrics.py."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
-import signal
-import sqlite3
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from studylog.protocol import Columns
-from studylog.store.levels import LevelWriter
+from studylog.procctl import alive, owner_tag, process_mark
 from studylog.store.locks import retry_locked
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import sqlite_utils
 
 
@@ -149,82 +142,6 @@ class RunEnd:
         return {f.name: getattr(self, f.name) for f in fields(RunEnd)}
 
 
-def _process_stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the name (Linux), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _process_mark(pid: int) -> str | None:
-    """The start time of process `pid` (Linux), so a reused pid is not taken for the owner."""
-    fields = _process_stat(pid)
-    return fields[19] if fields is not None and len(fields) > 19 else None
-
-
-def _alive(pid: int, mark: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive, not ours to judge
-        pass
-    fields = _process_stat(pid)
-    if fields is not None and fields[0] in ("Z", "X"):  # killed, not yet reaped: dead
-        return False
-    return mark is None or _process_mark(pid) in (mark, None)
-
-
-# Every process of a run carries this variable (the supervisor, the snippet, whatever they
-# start and whatever their session) with the value "<studylog pid>:<its start mark>:<nonce>",
-# so the leftovers of a studylog that died can be found by the next one and ended.
-RUN_TAG_ENV = "STUDYLOG_RUN_TAG"
-
-
-def owner_tag(pid: int, mark: str | None) -> str:
-    """The start of the run tags of every run that process `pid` (started at `mark`) owns."""
-    return f"{pid}:{mark}:"
-
-
-def tagged_processes(prefix: str) -> list[int]:
-    """Processes (but this one) whose environment holds a run tag that starts with `prefix`."""
-    needle = f"{RUN_TAG_ENV}={prefix}".encode()
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:  # not Linux: nothing to find
-        return []
-    me = str(os.getpid())
-    for name in names:
-        if not name.isdigit() or name == me:
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as f:
-                environ = f.read()
-        except OSError:  # gone, or another user's
-            continue
-        if any(entry.startswith(needle) for entry in environ.split(b"\0")):
-            found.append(int(name))
-    return found
-
-
-def kill_tagged(prefix: str, seconds: float = 5.0) -> list[int]:
-    """SIGKILL every process tagged `prefix` until none is left (one may fork meanwhile);
-    the pids it killed."""
-    killed: list[int] = []
-    deadline = time.monotonic() + seconds
-    while (found := tagged_processes(prefix)) and time.monotonic() < deadline:
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-            if pid not in killed:
-                killed.append(pid)
-        time.sleep(0.005)  # a killed process leaves /proc/PID/environ empty once it is down
-    return killed
-
-
 def start_run(db: sqlite_utils.Database, run: NewRun) -> int:
     """Record a run as `running`, owned by this process; returns its id."""
     return retry_locked(lambda: _start_run(db, run))
@@ -253,7 +170,7 @@ def _start_run(db: sqlite_utils.Database, run: NewRun) -> int:
                 now_iso(),
                 json.dumps(run.env, ensure_ascii=False),
                 pid,
-                _process_mark(pid),
+                process_mark(pid),
             ),
         )
     assert cursor.lastrowid is not None
@@ -318,13 +235,23 @@ def running_ids(db: sqlite_utils.Database) -> set[int]:
     return {row[0] for row in db.execute("SELECT id FROM runs WHERE status = 'running'")}
 
 
-def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
-    """Runs still `running` whose studylog process is gone become `interrupted`, and any
-    process of theirs that is left (its supervisor killed with it) is ended."""
+@dataclass(frozen=True)
+class Interrupted:
+    """What `mark_interrupted` marked: the runs, and the run-tag prefixes of their dead owners
+    (procctl.owner_tag), whose processes may be left over for the caller to end
+    (procctl.end_leftovers): the store itself kills nothing."""
+
+    run_ids: tuple[int, ...] = ()
+    owner_tags: tuple[str, ...] = ()
+
+
+def mark_interrupted(db: sqlite_utils.Database) -> Interrupted:
+    """Runs still `running` whose studylog process is gone become `interrupted`; what was
+    marked, with the owners whose leftover processes are to be ended."""
     rows = db.execute(
         "SELECT id, owner_pid, owner_start FROM runs WHERE status = 'running'"
     ).fetchall()
-    dead = [row for row in rows if row[1] is None or not _alive(row[1], row[2])]
+    dead = [row for row in rows if row[1] is None or not alive(row[1], row[2])]
     if dead:
         with db.conn:
             db.conn.executemany(
@@ -333,242 +260,8 @@ def mark_interrupted(db: sqlite_utils.Database) -> list[int]:
                    WHERE id = ? AND status = 'running'""",
                 [(INTERRUPTED_ERROR, run_id) for run_id, _, _ in dead],
             )
-        for prefix in {owner_tag(pid, mark) for _, pid, mark in dead if pid is not None}:
-            kill_tagged(prefix)
-    return [run_id for run_id, _, _ in dead]
-
-
-# Errors of one point's data (a value SQLite cannot bind, a clash): that point is refused and
-# its neighbours kept. Anything else (a full disk, a lock held too long) concerns the batch.
-_POINT_ERRORS = (
-    sqlite3.InterfaceError,
-    sqlite3.ProgrammingError,
-    sqlite3.IntegrityError,
-    sqlite3.DataError,
-    TypeError,
-    ValueError,
-    OverflowError,
-)
-
-
-def _mount_of(path: Path) -> str:
-    folder = os.path.abspath(path)
-    while not os.path.ismount(folder):
-        folder = os.path.dirname(folder)
-    return folder
-
-
-def _size_text(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024**2:
-        return f"{size / 1024:.1f} KiB"
-    return f"{size / 1024**2:.1f} MiB"
-
-
-def store_error_text(exc: BaseException, db_path: Path) -> str:
-    """What went wrong writing the store at `db_path`, as a person can act on it: a full disk
-    names the filesystem and its free space (SQLite says only "database or disk is full")."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
-        folder = db_path.parent
-        try:
-            stats = os.statvfs(folder)
-            free = stats.f_bavail * stats.f_frsize
-        except OSError:
-            free = None
-        if code & 0xFF == sqlite3.SQLITE_FULL or free == 0:
-            left = "" if free is None else f", {_size_text(free)} free"
-            return f"no free space on {_mount_of(folder)} (the store {db_path}{left}: {exc})"
-    if isinstance(exc, sqlite3.Error):
-        return f"{db_path}: {exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def retryable(exc: BaseException) -> bool:
-    """A lock held by another writer: what waits is kept and written at the next flush."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-@dataclass
-class Losses:
-    """What of a run's metrics could not be stored, and why (each distinct cause once)."""
-
-    points: int = 0
-    params: int = 0
-    keys: int = 0  # metric names
-    causes: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.points or self.params or self.keys)
-
-    def cause(self, text: str) -> None:
-        if text not in self.causes:
-            self.causes.append(text)
-
-    def text(self) -> str:
-        """`12,000 metric points and 1 param could not be stored: no free space on /data (…)`"""
-        parts = [
-            f"{count:,} {what}{'s' if count != 1 else ''}"
-            for count, what in (
-                (self.points, "metric point"),
-                (self.params, "param"),
-                (self.keys, "metric name"),
-            )
-            if count
-        ]
-        what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-        return f"{what} could not be stored: {'; '.join(self.causes) or 'unknown cause'}"
-
-
-class MetricWriter:
-    """Metric keys, points and params of one run, written at each flush: names and params in
-    one transaction (when there are new ones), the points in another.
-
-    Points go straight to `executemany` (the hot path, measured in
-    benchmarks/bench_metrics.py); a batch that SQLite refuses is retried point by point so
-    one malformed point cannot lose its neighbours. A key or param that cannot be stored is
-    counted in `losses` with its cause as it is added; a flush that fails whole raises, and
-    the caller either flushes again later or `drop`s what waits."""
-
-    def __init__(
-        self, db: sqlite_utils.Database, run_id: int, losses: Losses | None = None
-    ) -> None:
-        self.db = db
-        self.run_id = run_id
-        self.keys: list[tuple[int, str]] = []
-        self.points: list[Columns] = []
-        self.pending_points = 0
-        self.params: dict[str, str] = {}  # name: value as JSON
-        self.rejected = 0
-        self.losses = Losses() if losses is None else losses
-        self.levels = LevelWriter(run_id)  # the series' coarser levels, beside the points
-        # run_id is an int from SQLite: putting it in the statement saves a column per row.
-        self._insert = (
-            f"INSERT OR IGNORE INTO metrics (run_id, key, seq, step, value, ms) "
-            f"VALUES ({int(run_id)}, ?, ?, ?, ?, ?)"
-        )
-        self._inserts: dict[tuple[int, bool], str] = {}  # per series and step shape
-
-    def add_key(self, key: int, name: str) -> None:
-        try:
-            if type(key) is not int or not isinstance(name, str):
-                raise TypeError("not a number and a name")
-            name.encode("utf-8")
-        except (TypeError, UnicodeEncodeError) as exc:
-            self.losses.keys += 1
-            self.losses.cause(f"metric name {name!r}: {exc}")
-            return
-        self.keys.append((key, name))
-
-    def add_points(self, points: Columns) -> None:
-        self.points.append(points)
-        self.pending_points += len(points)
-
-    def add_params(self, params: dict[str, Any]) -> None:
-        for name, value in params.items():
-            try:
-                if not isinstance(name, str):
-                    raise TypeError("a param name must be a string")
-                text = json.dumps(value, ensure_ascii=False, default=repr)
-                name.encode("utf-8")
-                text.encode("utf-8")
-            except (TypeError, ValueError, RecursionError) as exc:
-                self.losses.params += 1
-                self.losses.cause(f"param {name!r}: {exc}")
-                continue
-            self.params[name] = text
-
-    @property
-    def pending(self) -> bool:
-        return bool(self.keys or self.points or self.params)
-
-    def drop(self, cause: str) -> None:
-        """Give up on what waits: it is counted as lost, with `cause`."""
-        self.losses.points += self.pending_points
-        self.losses.params += len(self.params)
-        self.losses.keys += len(self.keys)
-        self.losses.cause(cause)
-        self.keys, self.points, self.params, self.pending_points = [], [], {}, 0
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        if self.keys or self.params:
-            # Names and params first, in a small transaction of their own: when the points
-            # cannot be stored (a full disk), what they were and how the run was set up stay.
-            self._transaction(self._write_names)
-            self.keys, self.params = [], {}
-        if self.points:
-            self._transaction(self._write_points)
-            self.points, self.pending_points = [], 0
-
-    def _transaction(self, write: Callable[[sqlite3.Connection], None]) -> None:
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            write(conn)
-        except BaseException:
-            # SQLite ends the transaction itself on some errors (a full disk): a ROLLBACK then
-            # would only replace the real error with "no transaction is active".
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def _write_names(self, conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            "INSERT OR IGNORE INTO metric_keys (run_id, key, name) VALUES (?, ?, ?)",
-            [(self.run_id, key, name) for key, name in self.keys],
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)",
-            [(self.run_id, name, text) for name, text in self.params.items()],
-        )
-
-    def _write_points(self, conn: sqlite3.Connection) -> None:
-        for batch in self.points:
-            self._insert_points(conn, batch)
-
-    def _statement(self, batch: Columns) -> tuple[str, Iterable[tuple[Any, ...]]]:
-        """The insert of a batch and its rows. A batch of one series (the usual one) has its
-        key in the statement, and its steps too when they are its places (a step per log
-        call, or none given): fewer values bound per point is the cheapest win on the hot
-        path (each bound value costs about as much as SQLite's own work for it)."""
-        keys, seqs = batch.key, batch.seq
-        key = keys[0] if len(keys) else None
-        if type(key) is not int or keys.count(key) != len(keys):
-            return self._insert, batch.rows()
-        same = seqs == batch.step  # typed arrays: compared in C
-        statement = self._inserts.get((key, same))
-        if statement is None:
-            places = "?1, ?1, ?2, ?3" if same else "?, ?, ?, ?"
-            statement = self._inserts[key, same] = (
-                f"INSERT OR IGNORE INTO metrics (run_id, key, seq, step, value, ms) "
-                f"VALUES ({int(self.run_id)}, {key}, {places})"
-            )
-        if same:
-            return statement, zip(seqs, batch.value, batch.ms, strict=True)
-        return statement, zip(seqs, batch.step, batch.value, batch.ms, strict=True)
-
-    def _insert_points(self, conn: sqlite3.Connection, batch: Columns) -> None:
-        conn.execute("SAVEPOINT points")
-        try:
-            before = conn.total_changes
-            conn.executemany(*self._statement(batch))
-            inserted = conn.total_changes - before
-        except _POINT_ERRORS:
-            conn.execute("ROLLBACK TO points")
-            inserted = 0
-            for point in batch.rows():
-                with contextlib.suppress(*_POINT_ERRORS):  # counted below as rejected
-                    inserted += conn.execute(self._insert, point).rowcount
-        # In the same transaction: the levels never disagree with the points.
-        self.levels.write(conn, batch, complete=inserted == len(batch))
-        conn.execute("RELEASE points")
-        # OR IGNORE skips a point at a place already taken: count what did not land.
-        self.rejected += len(batch) - inserted
+    owners = dict.fromkeys(owner_tag(pid, mark) for _, pid, mark in dead if pid is not None)
+    return Interrupted(tuple(run_id for run_id, _, _ in dead), tuple(owners))
 
 
 def set_start_path(db: sqlite_utils.Database, run_id: int, path: str) -> None:

@@ -318,7 +318,7 @@ def m008_metric_levels(db: sqlite_utils.Database) -> None:
 
 # Per series and level, one row a bucket of places (seq // 16, 64, 256, …): the number of
 # points, the first and last value, and the lowest and highest point with their steps. Written in
-# the transaction that inserts the points (store/runs.py MetricWriter).
+# the transaction that inserts the points (store/metrics.py MetricWriter).
 _M008 = """
         CREATE TABLE metric_levels (
             run_id INTEGER NOT NULL,

@@ -71,6 +71,7 @@ class MainScreen(Screen[None]):
         self.notes: list[NoteSummary] = []
         self.detail: NoteDetail | None = None
         self.run_area: RunArea | None = None  # mounted with the first note that has snippets
+        self._chooser: Widget | None = None  # what had the focus when a note was chosen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -157,13 +158,32 @@ class MainScreen(Screen[None]):
     @on(NoteTree.Chosen)
     @on(SearchPanel.Chosen)
     def _chosen(self, event: NoteTree.Chosen | SearchPanel.Chosen) -> None:
+        """Open the chosen note. What the user waits for is the note: the focus (a new
+        footer: a layout of the screen), the tree's cursor and the sidebar's class wait for
+        its first paint (`_after_open`), unless narrow (the sidebar hides: the note is laid
+        out at its own width, and the focus leaves what is hidden)."""
+        self._chooser = self.focused
+        narrow = self.has_class("-narrow")
+        if narrow:
+            search = isinstance(event, SearchPanel.Chosen)
+            self._after_open(event.path, narrow=True, search=search)
         if isinstance(event, SearchPanel.Chosen):
-            self.open_note(event.path, reveal=event.words)
-            self.query_one(NoteTree).select_path(event.path)
+            self.open_note(event.path, reveal=event.words, chosen=not narrow)
         else:
-            self.open_note(event.path)
-        self.remove_class("-show-sidebar")  # narrow: the note gets the width once chosen
-        self.query_one(NoteView).focus()
+            self.open_note(event.path, chosen=not narrow)
+
+    def _after_open(self, path: str, *, narrow: bool, search: bool) -> None:
+        """What choosing a note changes beside the note: the sidebar's class (narrow: the
+        note gets the width), the tree's cursor (for a search hit) and the focus."""
+        # -show-sidebar matters only when narrow (app.tcss): elsewhere a style update of
+        # the whole screen for it would change nothing on screen.
+        self.set_class(False, "-show-sidebar", update=narrow)
+        if search:
+            self.query_one(NoteTree).select_path(path)
+        # The focus leaves what the note was chosen in; one the user moved elsewhere while
+        # the note was read (/ to search again) stays where it is.
+        if self.focused is None or self.focused is self._chooser:
+            self.query_one(NoteView).focus()
 
     @work(group="open", exclusive=True, exit_on_error=False)
     async def open_note(
@@ -173,8 +193,24 @@ class MainScreen(Screen[None]):
         keep_place: bool = False,
         reveal: list[str] | None = None,
         detail: NoteDetail | None = None,
+        chosen: bool = False,
     ) -> None:
-        """Show the note at `path` (read in a thread unless its `detail` was just read)."""
+        """Show the note at `path` (read in a thread unless its `detail` was just read);
+        `chosen` by the user: the focus follows once the note is painted. A search hit in
+        the note shown now is revealed in it as it is (its open sections and its place
+        kept), not shown again."""
+        view = self.query_one(NoteView)
+        if (
+            reveal
+            and not keep_place
+            and view.detail is not None
+            and view.detail.summary.path == path
+            and self.detail is view.detail
+        ):
+            if chosen:
+                self._after_open(path, narrow=False, search=True)
+            self.run_worker(view.reveal(reveal), group="reveal", exclusive=True)
+            return
         if detail is None:
             try:
                 detail = await asyncio.to_thread(self.app.store.read_note, path)
@@ -191,8 +227,9 @@ class MainScreen(Screen[None]):
             sidebar = self.query_one("#sidebar")
             if self.focused is not None and sidebar in self.focused.ancestors_with_self:
                 self.query_one(NoteView).focus()
-        view = self.query_one(NoteView)
         await view.show(detail, keep_place=keep_place and same)
+        if chosen:  # the note is painted: the rest on the next turn of the loop
+            self.call_later(self._after_open, path, narrow=False, search=bool(reveal))
         if reveal:
             self.run_worker(view.reveal(reveal), group="reveal", exclusive=True)
         self.app.ui_state.last_note = path

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
@@ -29,13 +30,42 @@ MAX_DEPTH = 12
 INDENT = 2
 
 
-def header_text(detail: NoteDetail, place: str, *, gone: bool = False, kept: bool = False) -> Text:
-    """The note's title, its place in the workspace (`place`), date, topic, tags, to-dos and
-    warnings."""
+def fit_path(path: str, width: int) -> str:
+    """`path` in `width` cells: whole if it fits, else cut at its start with … at a `/`
+    (the file name whole), else the end of the file name after …: a path folded by the
+    wrap broke mid-word (`…autograd-dat` / `aset.md`)."""
+    if cell_len(path) <= width:
+        return path
+    parts = path.split("/")
+    for first in range(1, len(parts)):
+        tail = "…/" + "/".join(parts[first:])
+        if cell_len(tail) <= width:
+            return tail
+    kept: list[str] = []
+    room = max(width - 1, 1)
+    for char in reversed(parts[-1]):
+        room -= cell_len(char)
+        if room < 0:
+            break
+        kept.append(char)
+    return "…" + "".join(reversed(kept))
+
+
+def header_text(
+    detail: NoteDetail,
+    place: str,
+    width: int | None = None,
+    *,
+    gone: bool = False,
+    kept: bool = False,
+) -> Text:
+    """The note's title, its place in the workspace (`place`, on one line of `width` cells
+    when given), date, topic, tags, to-dos and warnings."""
     s = detail.summary
     # Note text is never markup and its control characters are shown (safe_text).
     text = Text(visible(s.title), style="bold")
-    text.append(f"\n{visible(place)}", style="dim")
+    shown = visible(place) if width is None else fit_path(visible(place), width)
+    text.append(f"\n{shown}", style="dim")
     facts = [s.date or UNDATED, s.topic or NO_TOPIC]
     facts += [lecture.label() for lecture in s.lectures]
     text.append("\n" + visible("  |  ".join(facts)), style="cyan")

@@ -11,7 +11,7 @@ import asyncio
 import bisect
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeGuard
 
 from rich.segment import Segment
@@ -55,6 +55,8 @@ class NoteLines(ScrollView):
         self.renders = 0
         self._generation = 0
         self._header = Text(PLACEHOLDER)
+        # The header for a width (its path fitted to the line), or None: `_header` as is.
+        self._header_for: Callable[[int], Text] | None = None
         self._header_lines: list[Strip] = []
         self._header_width = -1
         self._top: list[Node] = []
@@ -132,7 +134,10 @@ class NoteLines(ScrollView):
         width = self._width()
         header_changed = width != self._header_width
         if header_changed:
-            lines = render_text(self.app.console, self._header, max(width - 2, 8))
+            room = max(width - 2, 8)
+            if self._header_for is not None:
+                self._header = self._header_for(room)
+            lines = render_text(self.app.console, self._header, room)
             self._header_lines = [Strip([Segment(" "), *line]) for line in lines] + [Strip([])]
             self._header_width = width
         old_rows, old_starts, old_heights = self._rows, self._starts, self._heights
@@ -201,8 +206,9 @@ class NoteLines(ScrollView):
             for number in [n for n in self._drawn if n >= first]:
                 del self._drawn[number]
 
-    def _set_header(self, text: Text) -> None:
-        self._header = text
+    def _set_header(self, make: Callable[[int], Text]) -> None:
+        """The header, made for the view's width (now, and again at each new width)."""
+        self._header_for = make
         self._header_width = -1
         self._relayout(rows=False)
 

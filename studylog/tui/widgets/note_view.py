@@ -13,6 +13,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 
 from textual import events
 from textual.binding import Binding
@@ -108,7 +109,7 @@ class NoteView(NoteLines, can_focus=True):
             # The open note became unreadable (binary, not UTF-8): its last version stays,
             # under a header that says why it is not the file's content.
             self.detail, self.kept = detail, True
-            self._set_header(header_text(detail, self._label(detail), kept=True))
+            self._set_header(partial(header_text, detail, self._label(detail), kept=True))
             self.first_painted.set()
             return
         place = int(self.scroll_y) if keep_place else None
@@ -122,7 +123,7 @@ class NoteView(NoteLines, can_focus=True):
         self.renders = 0
         self._top, self._more = [], None
         self.scroll_to(y=0, animate=False, immediate=True)
-        self._header = header_text(detail, self._label(detail))
+        self._header_for = partial(header_text, detail, self._label(detail))
         self._header_width = -1
         if detail.summary.readable:
             from studylog.notes.blocks import split_blocks
@@ -154,7 +155,8 @@ class NoteView(NoteLines, can_focus=True):
         """The shown note's file was removed or moved: say so; what was read stays."""
         if self.detail is not None and not self.gone:
             self.gone = True
-            self._set_header(header_text(self.detail, self._label(self.detail), gone=True))
+            place = self._label(self.detail)
+            self._set_header(partial(header_text, self.detail, place, gone=True))
 
     def on_resize(self, event: events.Resize) -> None:
         if self._header_width != self._width():

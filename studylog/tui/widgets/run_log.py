@@ -10,10 +10,9 @@ from rich.text import Text
 from textual import events
 from textual.widgets import RichLog
 
+from studylog.labels import DRAW_SECONDS
 from studylog.safe_text import visible, visible_output
 
-# Draw at most this often while output streams (a line after a quiet spell draws at once).
-DRAW_SECONDS = 0.05
 # Keep this many lines on screen (the run's stored output keeps the rest, head and tail).
 MAX_LINES = 5_000
 # Draw at most this many lines a tick: a flood is summarised, so the app stays responsive
