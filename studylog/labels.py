@@ -49,9 +49,14 @@ def plural(count: int, noun: str) -> str:
     return noun if count == 1 else f"{noun}s"
 
 
+def status_text(status: str) -> str:
+    """`succeeded`, `timed out`, `never run`: a status in words."""
+    return status.replace("_", " ")
+
+
 def status_label(status: str) -> str:
     """`✔ succeeded`, `⏱ timed out`, `· never run`."""
-    return f"{MARKS.get(status, '✘')} {status.replace('_', ' ')}"
+    return f"{MARKS.get(status, '✘')} {status_text(status)}"
 
 
 def duration_text(seconds: float | None) -> str:

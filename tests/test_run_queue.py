@@ -114,8 +114,8 @@ async def test_snippets_asked_for_while_one_runs_wait_and_run_after_a_cancel(
         # Asked for while s01 runs: queued, in order, each once.
         added = session.enqueue(detail, snippets(detail, 2, 3), on_event=events.append)
         again = session.enqueue(detail, snippets(detail, 3, 4, 2), on_event=events.append)
-        assert [e.snippet for e in added] == [name(2), name(3)]
-        assert [e.snippet for e in again] == [name(4)]
+        assert [e.snippet for e in added.added] == [name(2), name(3)]
+        assert [e.snippet for e in again.added] == [name(4)]
         assert session.queue == tuple(QueueEntry(NOTE, name(i)) for i in (2, 3, 4))
         queued = [e for e in events if isinstance(e, Queued)]
         assert [e.queue for e in queued][-1] == session.queue

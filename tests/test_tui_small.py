@@ -38,8 +38,10 @@ lecture: 6
 # Three snippets
 
 ```python run name=first
+from studylog import track
 for i in range(8):
     print(f"line {i}")
+    track.log(step=i, loss=1.0 / (i + 1))
 ```
 
 ```python run name=second
@@ -95,6 +97,8 @@ async def test_small_terminal_run_area_shows_three_snippets_four_output_lines_an
         assert area is not None
         await pilot.press("r")  # eight lines of output
         await until(pilot, lambda: len(area.log_view.lines) >= 8, "the output")
+        # The snippet logs a curve: without one the plot hides (test_run_area_plot).
+        await until(pilot, lambda: area.plot.display, "the curve")
         await pilot.pause()
         snippets, log, plot = area.snippets, area.log_view, area.plot
         # Three snippet rows under the header, no horizontal scrollbar eating one.

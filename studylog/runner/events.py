@@ -58,9 +58,12 @@ class MetricPoints:
 
 @dataclass(kw_only=True)
 class RunFinished(RunEnd):
-    """How a run ended (a RunEnd), once it is recorded."""
+    """How a run ended (a RunEnd), once it is recorded: which run, of which snippet of
+    which note."""
 
     run_id: int
+    note_path: str
+    snippet: str
     warnings: list[str]
     # Metric channel messages, points, params and metric names that did not reach the store
     # (the warnings say which and why): `studylog run` then exits non-zero.

@@ -131,6 +131,8 @@ class _Live:
     output_error: str | None = None
     output_saved: tuple[int, int] = (0, 0)
     saving: bool = False  # a save is on its way to the store
+    note_path: str = ""  # what runs (said again when it ends)
+    snippet: str = ""
 
     def on_line(self, stream: str, line: str) -> None:
         if self.on_event is not None:
@@ -331,6 +333,7 @@ class Runner:
         output = (CappedOutput(limits.output_cap), CappedOutput(limits.output_cap))
         writer = BackgroundMetricWriter(self.workspace.db_path, run_id, FLUSH_SECONDS, FLUSH_POINTS)
         live = _Live(self.store, run_id, on_event, writer, dict(new.env), output)
+        live.note_path, live.snippet = target.note_path, snippet.name
         if bad_flag := fence_system_metrics(snippet)[1]:
             live.warnings.append(bad_flag)
         if timeout is None and (bad_timeout := fence_timeout(snippet)[1]):
@@ -470,7 +473,12 @@ class Runner:
                 f"not be recorded ({exc}); it will show as interrupted"
             ) from exc
         return RunFinished(
-            **end.end_facts(), run_id=live.run_id, warnings=warnings, lost=live.lost()
+            **end.end_facts(),
+            run_id=live.run_id,
+            note_path=live.note_path,
+            snippet=live.snippet,
+            warnings=warnings,
+            lost=live.lost(),
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from studylog.runner.events import RunEvent, RunFinished
 from studylog.runner.service import Runner, RunTarget
@@ -35,6 +35,59 @@ class QueueEntry:
 
 
 Queue = tuple[QueueEntry, ...]
+
+# What became of a snippet asked to run: it starts now (no batch was going), it joined the
+# queue, it was in the queue already (it keeps its place), it is the one running now (and
+# was not queued again), or it cannot run (`why`).
+Placing = Literal["starts", "queued", "queued already", "running now", "refused"]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One snippet asked to run, and what became of it (`place`: in the queue, from 1)."""
+
+    snippet: str
+    outcome: Placing
+    place: int = 0
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What `enqueue` did with each snippet asked for, in the order asked; `waiting` is how
+    many wait in the queue now."""
+
+    note_path: str
+    placed: tuple[Placed, ...]
+    waiting: int
+
+    @property
+    def added(self) -> Queue:
+        """The snippets that joined the queue (the one starting included)."""
+        return tuple(
+            QueueEntry(self.note_path, p.snippet)
+            for p in self.placed
+            if p.outcome in ("starts", "queued")
+        )
+
+    @property
+    def starts(self) -> bool:
+        """No batch was going: `drain` runs these now."""
+        return any(p.outcome == "starts" for p in self.placed)
+
+    def places(self, outcome: Placing) -> list[int]:
+        return [p.place for p in self.placed if p.outcome == outcome]
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """Where a note's snippets stand in the session now, over what the store says: the one
+    running (None when none of this note runs), each queued one's place (from 1), and how
+    the runs of this batch that the store's states do not show yet ended."""
+
+    running: str | None
+    queued: dict[str, int]
+    ended: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -138,6 +191,11 @@ class RunSession:
         self._draining = False
         self._dropped: list[QueueEntry] = []  # cleared from the queue while the batch went
         self._listeners: list[SessionCallback] = []  # told of the queue's changes
+        # How the runs of this batch ended, until a history read of their note shows them:
+        # (status, the end's number in `_ends`).
+        self._ended: dict[QueueEntry, tuple[str, int]] = {}
+        self._ends = 0
+        self._over: QueueEntry | None = None  # the running one has ended (the next not begun)
 
     @property
     def busy(self) -> bool:
@@ -164,28 +222,47 @@ class RunSession:
     def enqueue(
         self,
         note: NoteDetail,
-        snippets: Sequence[Snippet],
+        snippets: Sequence[Snippet | str],
         *,
         on_event: SessionCallback | None = None,
         seed: int | None = None,
         timeout: float | None = None,
-    ) -> Queue:
-        """Put these snippets of `note` at the end of the queue (one queued already stays
-        where it is) and return those added. `on_event` hears of their runs and of the
-        queue's changes; `drain` runs them."""
-        queued = set(self.queue)
+        skip_running: bool = False,
+    ) -> Enqueued:
+        """Put these snippets of `note` (or the snippets of these names) at the end of the
+        queue and say what became of each (`Enqueued`): one queued already keeps its place;
+        with `skip_running`, the one running now is not queued again (R runs the others);
+        a name the note lacks is refused. `on_event` hears of their runs and of the queue's
+        changes; `drain` runs them (`Enqueued.starts`: no batch was going)."""
+        path = note.summary.path
+        by_name = {s.name: s for s in note.snippets}
+        running = None
+        if self.running is not None and self.running_note is not None:
+            running = QueueEntry(self.running_note, self.running)
+        places = {entry: place for place, entry in enumerate(self.queue, 1)}
+        starting = not self._draining
+        placed: list[Placed] = []
         added: list[QueueEntry] = []
-        for snippet in snippets:
-            entry = QueueEntry(note.summary.path, snippet.name)
-            if entry in queued:
-                continue
-            queued.add(entry)
-            added.append(entry)
-            self._waiting.append(_Waiting(entry, note, snippet, seed, timeout, on_event))
+        for asked in snippets:
+            snippet = by_name.get(asked) if isinstance(asked, str) else asked
+            name = asked if isinstance(asked, str) else asked.name
+            entry = QueueEntry(path, name)
+            if snippet is None:
+                placed.append(Placed(name, "refused", why=f"{path} has no snippet {name}"))
+            elif entry in places:
+                placed.append(Placed(name, "queued already", places[entry]))
+            elif skip_running and self._draining and entry == running:
+                placed.append(Placed(name, "running now"))
+            else:
+                self._waiting.append(_Waiting(entry, note, snippet, seed, timeout, on_event))
+                places[entry] = len(self._waiting)
+                outcome: Placing = "starts" if starting and places[entry] == 1 else "queued"
+                placed.append(Placed(name, outcome, places[entry]))
+                added.append(entry)
         self._listen(on_event)
         if added:
             self._tell_all(Queued(tuple(added), self.queue))
-        return tuple(added)
+        return Enqueued(path, tuple(placed), len(self._waiting))
 
     def remove(self, note_path: str, snippet: str) -> bool:
         """Take this snippet out of the queue before it starts; False when it is not there."""
@@ -258,7 +335,7 @@ class RunSession:
             dropped = (*self._dropped, *self.queue)
             self._waiting, self._dropped = [], []
             self.running = self.running_note = None
-            self._cancel, self._draining = None, False
+            self._cancel, self._draining, self._over = None, False, None
             listeners, self._listeners = self._listeners, []
             ended = BatchEnded(list(finished), bool(dropped), dropped)
             for listener in listeners:
@@ -271,12 +348,18 @@ class RunSession:
         entry, callback = waiting.entry, waiting.on_event
 
         def tell(event: SessionEvent) -> None:
+            if isinstance(event, RunFinished):  # the live status says so before anyone hears
+                self._ends += 1
+                self._ended[entry] = (event.status, self._ends)
+                self._over = entry
             if callback is not None:
                 callback(event)
             elif self._listeners:  # queued by someone who hears nothing: the batch's caller
                 self._listeners[0](event)
 
         self.running, self.running_note = entry.snippet, entry.note_path
+        self._ended.pop(entry, None)  # queued again: it runs again
+        self._over = None
         cancel = self._cancel = asyncio.Event()
         tell(SnippetStarting(entry.snippet, entry.note_path, self.queue))
         note = waiting.note
@@ -300,10 +383,32 @@ class RunSession:
 
     # -- the read model of a snippet list ------------------------------------------------
 
+    def live(self, note_path: str) -> LiveStatus:
+        """Where this note's snippets stand in the session now (`LiveStatus`): drawn over
+        the states of the note's latest `history`, with no read."""
+        running = self.running if self.running_note == note_path else None
+        queued: dict[str, int] = {}
+        for place, entry in enumerate(self.queue, 1):
+            if entry.note_path == note_path:
+                queued.setdefault(entry.snippet, place)
+        ended = {
+            e.snippet: status for e, (status, _) in self._ended.items() if e.note_path == note_path
+        }
+        if running is not None and self._over == QueueEntry(note_path, running):
+            running = None  # over: it reads how it ended until the next one starts
+        return LiveStatus(running, queued, ended)
+
     async def history(self, note: NoteDetail, snippet: str | None) -> SnippetHistory:
         """The note's snippet states, and the history of `snippet` (read in the store's
-        thread)."""
-        return await self.store.call(lambda db: self.history_now(db, note, snippet))
+        thread). The runs that ended before the read began are in it: the live status
+        stops telling how they ended."""
+        ends = self._ends
+        history = await self.store.call(lambda db: self.history_now(db, note, snippet))
+        path = note.summary.path
+        for entry, (_, end) in list(self._ended.items()):
+            if entry.note_path == path and end <= ends:
+                del self._ended[entry]
+        return history
 
     def history_now(
         self, db: sqlite_utils.Database, note: NoteDetail, snippet: str | None

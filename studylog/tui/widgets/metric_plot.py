@@ -138,8 +138,10 @@ class MetricPlot(PlotextPlot):
         Binding("0", "reset_zoom", "All steps", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, hide_when_empty: bool = False) -> None:
         super().__init__(id=id)
+        # No curve to draw: hidden (its rows go to its neighbours) until points arrive.
+        self.hide_when_empty = hide_when_empty
         self.curves: dict[str, Points] = {}
         self.title = ""
         self.sources: dict[str, tuple[int, str]] = {}
@@ -176,6 +178,8 @@ class MetricPlot(PlotextPlot):
         self.store = store
         self.remote = frozenset(remote)
         self.step_range, self.detail, self.detail_range = None, {}, None
+        if self.hide_when_empty:
+            self.display = any(self.curves.values())
         self.draw()
 
     def extend(self, new: dict[str, Points]) -> None:
@@ -185,6 +189,8 @@ class MetricPlot(PlotextPlot):
             if len(self.curves[label]) > 20 * MAX_POINTS:  # keep memory flat on long runs
                 self.curves[label] = thin(self.curves[label], 4 * MAX_POINTS)
         self._dirty = True
+        if self.hide_when_empty and not self.display and any(self.curves.values()):
+            self.display = True
 
     # -- zoom -------------------------------------------------------------------------------
 

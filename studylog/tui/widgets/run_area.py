@@ -13,23 +13,40 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Static
 
-from studylog.labels import duration_text
+from studylog.labels import duration_text, status_text
 from studylog.rich_labels import live_status
 from studylog.safe_text import visible
 from studylog.tui.widgets.metric_plot import MetricPlot
 from studylog.tui.widgets.run_log import RunLog
+from studylog.tui.widgets.run_messages import (
+    BatchOver,
+    Ended,
+    Loaded,
+    OutputArrived,
+    PointsArrived,
+    QueueChanged,
+    Refused,
+    Started,
+    Starting,
+)
+from studylog.tui.widgets.run_notices import (
+    Notice,
+    RunNotices,
+    batch_summary,
+    ended_notice,
+    enqueued_notice,
+)
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 
 if TYPE_CHECKING:
-    from textual.notifications import Notification, SeverityLevel
+    from textual.notifications import SeverityLevel
     from textual.timer import Timer
 
-    from studylog.runner.events import MetricPoints, RunFinished
-    from studylog.runner.session import Queue, RunView, SessionEvent, SnippetHistory
+    from studylog.runner.events import MetricPoints
+    from studylog.runner.session import RunView, SessionEvent, SnippetHistory
     from studylog.runner.snippets import SnippetState
     from studylog.store.queries import NoteDetail
     from studylog.tui.app import StudylogApp
@@ -53,13 +70,14 @@ class RunArea(Horizontal):
         self.runs = RunsTable(id="runs")
         self.status = Static("", id="run-status")
         self.log_view = RunLog(id="log")
-        self.plot = MetricPlot(id="plot")
+        self.plot = MetricPlot(id="plot", hide_when_empty=True)
+        self.right = Vertical(id="run-right")
         self.detail: NoteDetail | None = None
         self.snippet: str | None = None  # the highlighted snippet
-        self.running: str | None = None
-        self.running_note: str | None = None  # the note of `running` (the queue mixes notes)
-        self.queue: Queue = ()  # what waits after the running one, as the session said
-        self.ended: dict[tuple[str, str], str] = {}  # (note, snippet): status, this batch
+        # The snippet whose run the output panel shows live: set when a run starts, cleared
+        # once the batch's final history is drawn (what the panel shows, not the session's
+        # state: that is the session's, `RunSession.live`).
+        self.live_run: str | None = None
         self.run_started = 0.0
         self.latest: dict[str, tuple[int, float]] = {}
         self._lines: list[str] = []  # output and points not yet drawn (see OutputArrived)
@@ -71,13 +89,18 @@ class RunArea(Horizontal):
         self._first_line_timer: Timer | None = None
         self._log_title: str | None = None  # the output panel is emptied with the first line
         self._batch_over = False  # the batch ended: the next history read is its final one
-        self._notices: dict[str, Notification] = {}  # the run notices shown, by kind
+        self._notices = RunNotices()  # the run notices shown
+
+    @property
+    def running(self) -> str | None:
+        """A run's output is on screen live (None once its batch's end is drawn)."""
+        return self.live_run
 
     def compose(self) -> ComposeResult:
         with Vertical(id="run-left"):
             yield self.snippets
             yield self.runs
-        with Vertical(id="run-right"):
+        with self.right:
             yield self.status
             yield self.log_view
             yield self.plot
@@ -125,32 +148,28 @@ class RunArea(Horizontal):
             self.runs.show([], None)
             return
         self.runs.show(history.runs, history.current_hash)
-        if self.running is None and history.latest is not None:
+        if self.live_run is None and history.latest is not None:
             self._draw_run(history.latest)
-        elif self.running is None:
+        elif self.live_run is None:
             self.log_view.show_text("", "", f"{self.snippet}: never run")
             self.plot.show({}, "press r to run")
+            self._fit_plot()
 
     def _draw_snippets(self, states: list[SnippetState] | None = None) -> None:
-        """The snippet rows with the batch's state over the store's: running, queued N, or
-        how a run of this batch just ended (drawn from the session's events, no read)."""
+        """The snippet rows: the store's states (the latest read) with the session's live
+        status over them (running, queued N, how a run of this batch ended; no read)."""
         if self.detail is None:
             return
-        path = self.detail.summary.path
-        running = self.running if self.running_note in (None, path) else None
-        if (path, running) in self.ended:  # over, and `running` until the batch's end
-            running = None
-        queued: dict[str, int] = {}
-        for place, entry in enumerate(self.queue, 1):
-            if entry.note_path == path:
-                queued.setdefault(entry.snippet, place)
-        ended = {snippet: status for (note, snippet), status in self.ended.items() if note == path}
+        live = self.app.run_session.live(self.detail.summary.path)
         self.snippets.show(
-            self.snippets.states if states is None else states, running, queued, ended
+            self.snippets.states if states is None else states,
+            live.running,
+            live.queued,
+            live.ended,
         )
 
     def on_runs_table_chosen(self, event: RunsTable.Chosen) -> None:
-        if self.running is not None:
+        if self.live_run is not None:
             self.notify("A run is going; its output stays on screen until it ends.")
             return
         self.show_run(event.run_id)
@@ -163,12 +182,12 @@ class RunArea(Horizontal):
         except sqlite3.Error as exc:
             self.app.report_error(exc)
             return
-        if self.running is None:  # a run started meanwhile: its output stays
+        if self.live_run is None:  # a run started meanwhile: its output stays
             self._draw_run(view)
 
     def _draw_run(self, view: RunView) -> None:
         s = view.run.summary
-        title = f"#{s.id} {s.snippet} · {s.status.replace('_', ' ')} · {duration_text(s.duration)}"
+        title = f"#{s.id} {s.snippet} · {status_text(s.status)} · {duration_text(s.duration)}"
         self.log_view.show_text(view.run.stdout, view.run.stderr, title, s.cost.text())
         self.plot.show(
             view.curves,
@@ -176,124 +195,38 @@ class RunArea(Horizontal):
             sources={name: (s.id, name) for name in view.curves},  # zoom reads them again
             store=self.app.workspace.db_path,
         )
+        self._fit_plot()
+
+    def _fit_plot(self) -> None:
+        """No curve to draw: the plot is hidden and the output takes its rows."""
+        self.right.set_class(not self.plot.display, "-no-plot")
 
     # -- running: keys go to the session, its events come back as messages --------------
 
-    class Starting(Message):
-        def __init__(self, snippet: str, note_path: str, queue: Queue) -> None:
-            super().__init__()
-            self.snippet, self.note_path, self.queue = snippet, note_path, queue
-
-    class Started(Message):
-        def __init__(self, run_id: int, snippet: str) -> None:
-            super().__init__()
-            self.run_id, self.snippet = run_id, snippet
-
-    class OutputArrived(Message):
-        """New lines wait in the area's buffer (one such message stands for them all)."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, RunArea.OutputArrived)
-
-    class PointsArrived(Message):
-        """New metric points wait in the area's buffer."""
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, RunArea.PointsArrived)
-
-    class QueueChanged(Message):
-        """Snippets joined or left the queue; `queue` is what waits now."""
-
-        def __init__(self, queue: Queue) -> None:
-            super().__init__()
-            self.queue = queue
-
-    class Ended(Message):
-        def __init__(self, snippet: str, note_path: str, finished: RunFinished) -> None:
-            super().__init__()
-            self.snippet, self.note_path, self.finished = snippet, note_path, finished
-
-    class Refused(Message):
-        def __init__(self, snippet: str, message: str) -> None:
-            super().__init__()
-            self.snippet, self.message = snippet, message
-
-    class BatchOver(Message):
-        def __init__(self, finished: list[RunFinished], dropped: Queue) -> None:
-            super().__init__()
-            self.finished, self.dropped = finished, dropped
-
-    class Loaded(Message):
-        """A note's snippet states and one snippet's history, read in the session's
-        thread (`snippets`: redraw the snippet rows too)."""
-
-        def __init__(
-            self,
-            note_id: int | None,
-            snippet: str | None,
-            history: SnippetHistory | None,
-            final: bool,
-            snippets: bool = True,
-            chosen: bool = False,
-        ) -> None:
-            super().__init__()
-            self.note_id, self.snippet, self.history = note_id, snippet, history
-            self.final, self.snippets, self.chosen = final, snippets, chosen
-
     def run(self, names: list[str]) -> None:
         """Run these snippets of the note, one after the other; while a run goes they join
-        the session's queue (those queued already stay where they are)."""
+        the session's queue (those queued already stay where they are; R does not queue the
+        running one again). The session says what became of them; this says it on screen."""
         if self.detail is None or not names:
             return
-        session = self.app.run_session
-        busy = session.busy
-        if busy and len(names) > 1 and session.running_note == self.detail.summary.path:
-            names = [name for name in names if name != session.running]  # R: not it again
-        by_name = {s.name: s for s in self.detail.snippets}
-        snippets = [by_name[name] for name in names if name in by_name]
-        if not busy and snippets:
+        outcome = self.app.run_session.enqueue(
+            self.detail, names, on_event=self._on_session_event, skip_running=len(names) > 1
+        )
+        if outcome.starts:
             self._first_line_pending = True  # the queue's redraw waits for the first line
-        added = session.enqueue(self.detail, snippets, on_event=self._on_session_event)
-        if not busy:
-            if self.running is None:  # until the batch's end is drawn
-                self.running, self.running_note = names[0], self.detail.summary.path
+            if self.live_run is None:  # until the batch's end is drawn
+                self.live_run = outcome.added[0].snippet
             self.run_snippets()
-        elif not added:
-            path = self.detail.summary.path
-            queue = enumerate(session.queue, 1)
-            where = [i for i, e in queue if e.note_path == path and e.snippet in names]
-            self._run_notice(
-                f"Queued already (place {', '.join(map(str, where))}); x takes it out."
-                if where
-                else "It runs now; press r when it ends to run it again."
-            )
-        elif len(added) == 1:
-            self._run_notice(f"{visible(added[0].snippet)} queued ({len(session.queue)} waiting).")
-        else:
-            self._run_notice(f"{len(added)} snippets queued ({len(session.queue)} waiting).")
+        notice = enqueued_notice(outcome)
+        if notice is not None:
+            self._notices.show(self.app, notice)
 
     def _run_notice(
         self, message: str, *, title: str = "", severity: SeverityLevel = "information"
     ) -> None:
-        """A notice about the runs. It takes the place of the run notice before it of the
-        same kind (news, or a failure) while that one is still on screen, so a queue's
-        notices never stack over the output: at most the latest news and the latest
-        failure show (the batch's summary counts them all)."""
-        from textual.notifications import Notification
-
-        app = self.app
-        slot = "failure" if severity in ("error", "warning") else "news"
-        before = self._notices.get(slot)
-        if before is not None and before in app._notifications:
-            app._unnotify(before, refresh=False)
-        notice = Notification(
-            visible(message), visible(title), severity, app.NOTIFICATION_TIMEOUT, markup=False
-        )
-        self._notices[slot] = notice
-        # Added here, in order, rather than posted (App.notify): a posted notice could land
-        # after the next one has looked for it.
-        app._notifications.add(notice)
-        app._refresh_notifications()
+        """A notice about the runs, in place of the one before it of its kind (news, or a
+        failure) while that one is still on screen (`RunNotices`)."""
+        self._notices.show(self.app, Notice(message, title, severity))
 
     def unqueue(self) -> None:
         """Take the highlighted snippet out of the queue."""
@@ -333,23 +266,22 @@ class RunArea(Horizontal):
 
         if isinstance(event, OutputLine):
             self._lines.append(event.line)
-            self.post_message(self.OutputArrived())
+            self.post_message(OutputArrived())
         elif isinstance(event, MetricPoints):
             self._points.append(event)
-            self.post_message(self.PointsArrived())
+            self.post_message(PointsArrived())
         elif isinstance(event, SnippetStarting):
-            self.post_message(self.Starting(event.snippet, event.note_path, event.queue))
+            self.post_message(Starting(event.snippet, event.note_path))
         elif isinstance(event, RunStarted):
-            self.post_message(self.Started(event.run_id, event.snippet))
+            self.post_message(Started(event.run_id, event.snippet))
         elif isinstance(event, RunFinished):
-            session = self.app.run_session
-            self.post_message(self.Ended(session.running or "", session.running_note or "", event))
+            self.post_message(Ended(event))
         elif isinstance(event, RunRefused):
-            self.post_message(self.Refused(event.snippet, event.message))
+            self.post_message(Refused(event.snippet, event.message))
         elif isinstance(event, Queued | Dequeued):
-            self.post_message(self.QueueChanged(event.queue))
+            self.post_message(QueueChanged())
         elif isinstance(event, BatchEnded):
-            self.post_message(self.BatchOver(event.finished, event.dropped))
+            self.post_message(BatchOver(event.finished, event.dropped))
 
     # -- a run's first line first ------------------------------------------------------
 
@@ -386,8 +318,7 @@ class RunArea(Horizontal):
 
     # -- the session's events ----------------------------------------------------------
 
-    def on_run_area_queue_changed(self, message: QueueChanged) -> None:
-        self.queue = message.queue
+    def on_run_area_queue_changed(self, _: QueueChanged) -> None:
         self._after_first_line("rows", self._redraw_queue)
 
     def on_run_area_starting(self, message: Starting) -> None:
@@ -396,16 +327,14 @@ class RunArea(Horizontal):
         line's paint (`_after_first_line`), so that the screen has nothing else to draw
         between the key and the line."""
         name = message.snippet
-        self.running, self.running_note = name, message.note_path
-        self.run_started, self.latest, self.queue = _clock(), {}, message.queue
-        self.ended.pop((message.note_path, name), None)  # queued again: it runs again
+        self.live_run, self.run_started, self.latest = name, _clock(), {}
         self._log_title = f"{name} · running"
         self._first_line_pending = True
         if self._first_line_timer is not None:
             self._first_line_timer.stop()
         self._first_line_timer = self.set_timer(FIRST_LINE_WAIT, self._first_line_done)
         self._after_first_line("rows", self._redraw_queue)
-        self._after_first_line("plot", lambda: self.plot.show({}, f"{name} · live"))
+        self._after_first_line("plot", lambda: self._show_live_plot(name))
         self._load()  # read now, in the store's thread; drawn after the first line
 
     def on_run_area_started(self, message: Started) -> None:
@@ -433,25 +362,18 @@ class RunArea(Horizontal):
         for points in batches:
             self.latest.update(points.latest())
             self.plot.extend(points.by_name())
+        self._fit_plot()
+
+    def _show_live_plot(self, name: str) -> None:
+        """The running run's curves, empty until its first points (hidden until then)."""
+        self.plot.show({}, f"{name} · live")
+        self._fit_plot()
 
     def on_run_area_ended(self, message: Ended) -> None:
         self._first_line_done()
         self.log_view.draw()
-        finished, name = message.finished, message.snippet
-        # The row reads how it ended at once, before the store is read again.
-        self.ended[(message.note_path, name)] = finished.status
-        self._draw_snippets()
-        if finished.status == "succeeded":
-            self._run_notice(f"{visible(name)} succeeded in {duration_text(finished.duration)}")
-        else:
-            # A cancel ends the tree with a kill: that signal is how, not why.
-            cancelled = finished.status == "cancelled"
-            why = "" if cancelled else finished.last_error or finished.signal or ""
-            self._run_notice(
-                f"{visible(name)}: {finished.status.replace('_', ' ')}. {visible(why)}".rstrip(),
-                title="Run did not succeed",
-                severity="warning" if finished.status == "cancelled" else "error",
-            )
+        self._draw_snippets()  # the row reads how it ended (the session's live status)
+        self._notices.show(self.app, ended_notice(message.finished))
 
     def on_run_area_refused(self, message: Refused) -> None:
         self._first_line_done()
@@ -460,10 +382,9 @@ class RunArea(Horizontal):
 
     def on_run_area_batch_over(self, message: BatchOver) -> None:
         self._first_line_done()
-        self.queue = ()
         if message.dropped or len(message.finished) > 1:
-            self._run_notice(_batch_summary(message.finished, message.dropped), title="Batch over")
-        self._batch_over = True  # `running` stays set until the next history is drawn
+            self._run_notice(batch_summary(message.finished, message.dropped), title="Batch over")
+        self._batch_over = True  # `live_run` stays set until the next history is drawn
         self._load()
 
     @work(group="run-history", exclusive=True, exit_on_error=False)
@@ -483,14 +404,13 @@ class RunArea(Horizontal):
                 self.app.report_error(exc)
         note_id = detail.summary.id if detail is not None else None
         self.post_message(
-            self.Loaded(note_id, snippet, history, final, snippets, chosen=choose is not None)
+            Loaded(note_id, snippet, history, final, snippets, chosen=choose is not None)
         )
 
     def on_run_area_loaded(self, message: Loaded) -> None:
         if message.final and self._batch_over:
             self._batch_over = False
-            self.running = self.running_note = None
-            self.ended = {}  # the store has them all now
+            self.live_run = None
             self.status.update("", layout=False)
         if self.detail is None or self.detail.summary.id != message.note_id:
             return  # another note opened meanwhile
@@ -506,15 +426,15 @@ class RunArea(Horizontal):
 
     def draw_status(self) -> None:
         """The status line of the run going now (elapsed time, the queue, latest metrics)."""
-        if self.running is None or self._first_line_pending:
+        session = self.app.run_session
+        if self.live_run is None or self._first_line_pending:
             return
+        queued = len(session.queue)
         elapsed = _clock() - self.run_started
-        text = live_status(
-            self.running, elapsed, self.latest, metrics=3, queued=len(self.queue), hint=""
-        )
+        text = live_status(self.live_run, elapsed, self.latest, metrics=3, queued=queued, hint="")
         # The keys, as far as the line has room (the run and the queue come first).
         room = self.status.content_size.width - text.cell_len
-        for hint in ("   c cancels · X clears" if self.queue else "", "   c cancels"):
+        for hint in ("   c cancels · X clears" if queued else "", "   c cancels"):
             if hint and len(hint) <= room:
                 text.append(hint, style="dim")
                 break
@@ -542,14 +462,3 @@ class RunArea(Horizontal):
                 curves[f"#{s.id} {s.snippet} · {name}"] = points
         runs = [view.run for view in views]
         self.app.push_screen(CompareScreen(runs, curves, self.app.workspace.root / "exports"))
-
-
-def _batch_summary(finished: list[RunFinished], dropped: Queue) -> str:
-    """`3 succeeded, 1 cancelled, 25 not run` (the queue cleared)."""
-    counts: dict[str, int] = {}
-    for run in finished:
-        counts[run.status] = counts.get(run.status, 0) + 1
-    parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items()]
-    if dropped:
-        parts.append(f"{len(dropped)} not run (queue cleared)")
-    return ", ".join(parts) or "nothing ran"
