@@ -6,6 +6,7 @@ state."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,7 +140,9 @@ async def test_the_first_screen_is_painted_before_the_whole_note_is_rendered(
         await until(pilot, lambda: screen.notes, "the notes to load")
         view = screen.query_one(NoteView)
         screen.open_note("long.md")
-        await until(pilot, lambda: view.first_painted.is_set(), "the first screen")
+        # Awaited, not polled: the view's next slice waits for this waiter's turn, so the
+        # count is the one at the first paint (a poll let slices run meanwhile).
+        await asyncio.wait_for(view.first_painted.wait(), timeout=60)
         at_first_paint = view.renders
         assert "Part 0" in _shown(view)
         await until(pilot, lambda: view.ready.is_set(), "the whole note", seconds=120)
