@@ -5,6 +5,7 @@ editor process; every wait is on the app's state."""
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 import sys
 from collections.abc import Iterator
@@ -419,7 +420,7 @@ async def test_a_note_changed_while_it_renders_shows_the_new_text_once(ws):
         await until(pilot, lambda: screen.notes, "the notes to load")
         view = screen.query_one(NoteView)
         screen.open_note("big.md")
-        await until(pilot, lambda: view.first_painted.is_set(), "the first screen")
+        await asyncio.wait_for(view.first_painted.wait(), timeout=60)  # (a poll lets it run on)
         assert not view.ready.is_set()  # 300 KB: still arriving
         (big.notes_dir / "big.md").write_text(_big_note(40, word="NEWWORD"), encoding="utf-8")
         screen.load_notes()  # what the watcher does within its interval
