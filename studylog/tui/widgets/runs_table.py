@@ -27,6 +27,7 @@ class RunsTable(DataTable[object]):
         self.runs: list[RunSummary] = []
         self.marked: set[int] = set()
         self.stale_hash: str | None = None  # code hash of the snippet now
+        self._rows: list[tuple[str, tuple[object, ...]]] = []
 
     def on_mount(self) -> None:
         self.add_column("", key="mark", width=2)
@@ -36,12 +37,12 @@ class RunsTable(DataTable[object]):
         """The runs of one snippet. Marks stay when another snippet's runs are shown, so
         runs of several snippets (sgd, momentum, adam) can be compared."""
         self.runs, self.stale_hash = runs, current_hash
-        self.clear()
+        rows: list[tuple[str, tuple[object, ...]]] = []
         for run in runs:
             status = badge(run.status)
             if current_hash is not None and run.code_hash != current_hash:
                 status.append(" ≠", style="yellow")
-            self.add_row(
+            cells = (
                 Text("●", style="bold magenta") if run.id in self.marked else "",
                 f"#{run.id}",
                 status,
@@ -49,8 +50,14 @@ class RunsTable(DataTable[object]):
                 duration_text(run.duration),
                 str(run.seed),
                 metrics_cell(run.final_metrics),
-                key=str(run.id),
             )
+            rows.append((str(run.id), cells))
+        # Shown again unchanged (the watcher's pass): kept, not rebuilt (see SnippetTable).
+        if rows != self._rows:
+            self._rows = rows
+            self.clear()
+            for key, row in rows:
+                self.add_row(*row, key=key)
 
     @property
     def current(self) -> RunSummary | None:

@@ -27,6 +27,7 @@ class SnippetTable(DataTable[object]):
         self.running: str | None = None
         self.queued: dict[str, int] = {}
         self.ended: dict[str, str] = {}
+        self._rows: list[tuple[str, tuple[Text, ...]]] = []
 
     def on_mount(self) -> None:
         self.add_columns("snippet", "status", "from", "last result")
@@ -43,7 +44,7 @@ class SnippetTable(DataTable[object]):
         keep = self.selected
         self.states, self.running = states, running
         self.queued, self.ended = dict(queued or {}), dict(ended or {})
-        self.clear()
+        rows: list[tuple[str, tuple[Text, ...]]] = []
         for state in states:
             name = state.snippet.name
             if name == running:
@@ -63,13 +64,15 @@ class SnippetTable(DataTable[object]):
                 else (f"line {state.snippet.line}")
             )
             # Text cells: a str cell would be read as markup (a name `x[/]` would crash).
-            self.add_row(
-                Text(visible(state.snippet.name)),
-                status,
-                Text(visible(source)),
-                Text(visible(last)),
-                key=state.snippet.name,
-            )
+            cells = (Text(visible(state.snippet.name)), status, Text(visible(source)))
+            rows.append((name, (*cells, Text(visible(last)))))
+        # The watcher asks again every pass: rows rebuilt unchanged would be drawn for a
+        # frame before their columns are measured again (narrow, cut), so they are kept.
+        if rows != self._rows:
+            self._rows = rows
+            self.clear()
+            for key, row in rows:
+                self.add_row(*row, key=key)
         if keep is not None and keep in [s.snippet.name for s in states]:
             self.move_cursor(row=[s.snippet.name for s in states].index(keep))
         self.post_message(self.Highlighted(self.selected))
