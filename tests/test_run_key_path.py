@@ -70,6 +70,9 @@ topic: Queue
 
 ```python run name=first
 print("first line of the run", flush=True)
+import pathlib, time
+while not pathlib.Path("go").exists():  # the points after the line is seen (two pipes:
+    time.sleep(0.01)  # read in either order, and points first draw the run at once)
 from studylog import track
 for step in range(5):
     track.log(step=step, loss=1.0 / (step + 1))
@@ -197,7 +200,10 @@ async def test_the_first_line_is_the_first_thing_drawn_after_r(
 
         app._display = display  # type: ignore[method-assign,assignment]
         await pilot.press("r")
-        await until(pilot, lambda: any(line for line, _ in updates), "the line", seconds=60)
+        try:
+            await until(pilot, lambda: any(line for line, _ in updates), "the line", seconds=60)
+        finally:
+            (ws.root / "go").touch()
         assert not any(started for _, started in updates[:-1]), updates
         await until(pilot, lambda: screen.running is None, "the run to end", seconds=60)
         table = app.query_one(SnippetTable)
