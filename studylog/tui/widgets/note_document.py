@@ -337,10 +337,10 @@ def render_markdown(console: Console, source: str, width: int) -> list[Strip]:
     if cached is not None:
         _RENDERED.move_to_end(key)
         return cached
-    from rich.markdown import Markdown
+    from studylog.tui.widgets.note_markdown import NoteMarkdown
 
     options = console.options.update(width=width, highlight=False)
-    markdown = Markdown(display_markdown(source), hyperlinks=False)
+    markdown = NoteMarkdown(display_markdown(source))
     lines = [_strip(line) for line in console.render_lines(markdown, options, pad=False)]
     # One blank line after it, none before, as Rich puts between two blocks: the next
     # piece or section title neither runs on nor floats.
