@@ -27,7 +27,8 @@ from studylog.tui.widgets.search_panel import SearchPanel
 # first screen paints sooner (benchmarks/bench_tui.py).
 
 if TYPE_CHECKING:
-    from studylog.tui.app import StudylogApp
+    from studylog.notes.blocks import Block
+    from studylog.tui.app import NoteIndex, StudylogApp
     from studylog.tui.widgets.run_area import RunArea
 
 # How often the notes folder is checked for changes (an incremental index: cheap).
@@ -211,15 +212,17 @@ class MainScreen(Screen[None]):
                 self._after_open(path, narrow=False, search=True)
             self.run_worker(view.reveal(reveal), group="reveal", exclusive=True)
             return
+        blocks: list[Block] | None = None
         if detail is None:
             try:
-                detail = await asyncio.to_thread(self.app.store.read_note, path)
+                read, blocks = await asyncio.to_thread(_read_for_view, self.app.store, path)
             except NoteNotFound:
                 if not quiet:
                     self.notify(
                         f"{self.app.workspace.label(path)} is no longer there", severity="warning"
                     )
                 return
+            detail = read
         same = self.detail is not None and self.detail.summary.path == path
         self.detail = detail
         if not keep_place and self.has_class("-narrow"):
@@ -227,7 +230,7 @@ class MainScreen(Screen[None]):
             sidebar = self.query_one("#sidebar")
             if self.focused is not None and sidebar in self.focused.ancestors_with_self:
                 self.query_one(NoteView).focus()
-        await view.show(detail, keep_place=keep_place and same)
+        await view.show(detail, keep_place=keep_place and same, blocks=blocks)
         if chosen:  # the note is painted: the rest on the next turn of the loop
             self.call_later(self._after_open, path, narrow=False, search=bool(reveal))
         if reveal:
@@ -459,6 +462,16 @@ class MainScreen(Screen[None]):
         view = self.query_one(NoteView)
         if view.highlighting:
             view.clear_highlight()
+
+
+def _read_for_view(store: NoteIndex, path: str) -> tuple[NoteDetail, list[Block] | None]:
+    """The note and, when readable, its blocks as the view shows them: cut in the reading
+    thread, where the UI loop waits for the read anyway, not after it (1 ms of a 6 KB
+    note's open)."""
+    from studylog.notes.blocks import split_blocks  # the parser: not before the first paint
+
+    detail = store.read_note(path)
+    return detail, split_blocks(detail.body) if detail.summary.readable else None
 
 
 def _content(detail: NoteDetail) -> tuple[object, ...]:

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.binding import Binding
@@ -36,6 +37,9 @@ from studylog.tui.widgets.note_document import (
     walk,
 )
 from studylog.tui.widgets.note_lines import NoteLines
+
+if TYPE_CHECKING:
+    from studylog.notes.blocks import Block  # the parser's imports: not before the first paint
 
 __all__ = [
     "CHUNK_CHARS",
@@ -94,9 +98,12 @@ class NoteView(NoteLines, can_focus=True):
 
     # -- showing a note --------------------------------------------------------------
 
-    async def show(self, detail: NoteDetail, *, keep_place: bool = False) -> None:
+    async def show(
+        self, detail: NoteDetail, *, keep_place: bool = False, blocks: list[Block] | None = None
+    ) -> None:
         """Show `detail`; with `keep_place` (the same note, re-read) the scroll position and
-        the open sections stay as they were."""
+        the open sections stay as they were. `blocks`: its body's blocks, when already cut
+        (in the thread that read it)."""
         began = time.perf_counter()
         previous = self.detail
         if (
@@ -126,21 +133,24 @@ class NoteView(NoteLines, can_focus=True):
         self._header_for = partial(header_text, detail, self._label(detail))
         self._header_width = -1
         if detail.summary.readable:
-            from studylog.notes.blocks import split_blocks
+            if blocks is None:
+                from studylog.notes.blocks import split_blocks
 
+                blocks = split_blocks(detail.body)
             # Made as they are needed: a long note's later parts cost nothing before the
             # first screen is painted.
-            self._more = nodes(split_blocks(detail.body), memory=memory)
+            self._more = nodes(blocks, memory=memory)
         self._relayout()
         if place is not None:
             # A re-read: its pieces are mostly rendered already (kept by their text).
             while self._height < place + self.size.height and self._step():
                 pass
             self.scroll_to(y=place, animate=False, immediate=True)
-        self._fill_screen()
         short = len(detail.body) <= WHOLE_CHARS
-        while (short or time.perf_counter() - began < FIRST_SECONDS) and self._step():
-            pass
+        with self._batch():
+            self._fill_screen()
+            while (short or time.perf_counter() - began < FIRST_SECONDS) and self._step():
+                pass
         whole = not self._needs_work()
         await self._painted()
         if generation != self._generation:
