@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import statistics
 import tempfile
@@ -145,14 +146,25 @@ def main() -> None:
             path = f"bench-{kb}kb.md"
             text = note_text(kb)
             (root / "notes" / path).write_text(text, encoding="utf-8")
-            runs = [asyncio.run(open_times(root, path)) for _ in range(args.repeat)]
+            body = text.split("---\n", 2)[2]
+            # A first open, not counted: the view's width for Rich, and the imports and
+            # caches of a process that has opened a note before (as Rich's first render
+            # below pays its own).
+            width = asyncio.run(open_times(root, path))[2]
+            rich_render(body, width)
+            runs, rich = [], []
+            # Each open beside a render by Rich, in turn, each after a full collection: the
+            # same process state for both (garbage left by the apps before made Rich's
+            # renders in a row vary from 16 to 27 ms).
+            for _ in range(args.repeat):
+                gc.collect()
+                runs.append(asyncio.run(open_times(root, path)))
+                gc.collect()
+                rich.append(rich_render(body, width))
             first = statistics.median(r[0] for r in runs)
             whole = statistics.median(r[1] for r in runs)
             first_cpu = statistics.median(r[3] for r in runs)
             whole_cpu = statistics.median(r[4] for r in runs)
-            width = runs[0][2]
-            body = text.split("---\n", 2)[2]
-            rich = [rich_render(body, width) for _ in range(args.repeat)]
             baseline = statistics.median(r[0] for r in rich)
             baseline_cpu = statistics.median(r[1] for r in rich)
             size = f"{len(text.encode()) / 1024:.0f} KB"
