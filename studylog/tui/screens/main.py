@@ -4,6 +4,7 @@ under it the run area (widgets/run_area.py: snippets, runs, output, curves)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -200,6 +201,7 @@ class MainScreen(Screen[None]):
         `chosen` by the user: the focus follows once the note is painted. A search hit in
         the note shown now is revealed in it as it is (its open sections and its place
         kept), not shown again."""
+        began = time.perf_counter()
         view = self.query_one(NoteView)
         if (
             reveal
@@ -230,7 +232,7 @@ class MainScreen(Screen[None]):
             sidebar = self.query_one("#sidebar")
             if self.focused is not None and sidebar in self.focused.ancestors_with_self:
                 self.query_one(NoteView).focus()
-        await view.show(detail, keep_place=keep_place and same, blocks=blocks)
+        await view.show(detail, keep_place=keep_place and same, blocks=blocks, began=began)
         if chosen:  # the note is painted: the rest on the next turn of the loop
             self.call_later(self._after_open, path, narrow=False, search=bool(reveal))
         if reveal:

@@ -99,12 +99,18 @@ class NoteView(NoteLines, can_focus=True):
     # -- showing a note --------------------------------------------------------------
 
     async def show(
-        self, detail: NoteDetail, *, keep_place: bool = False, blocks: list[Block] | None = None
+        self,
+        detail: NoteDetail,
+        *,
+        keep_place: bool = False,
+        blocks: list[Block] | None = None,
+        began: float | None = None,
     ) -> None:
         """Show `detail`; with `keep_place` (the same note, re-read) the scroll position and
         the open sections stay as they were. `blocks`: its body's blocks, when already cut
-        (in the thread that read it)."""
-        began = time.perf_counter()
+        (in the thread that read it); `began`: when the open was asked for (perf_counter),
+        if before this call."""
+        began = time.perf_counter() if began is None else began
         previous = self.detail
         if (
             keep_place
