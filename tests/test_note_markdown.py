@@ -16,7 +16,9 @@ from rich.console import Console, ConsoleOptions
 from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.syntax import Syntax
+from textual.strip import Strip
 
+from studylog.tui.widgets.note_document import _RENDERED, render_markdown
 from studylog.tui.widgets.note_markdown import NoteMarkdown
 
 NOTES = [
@@ -92,3 +94,21 @@ def test_a_block_whose_lines_fit_is_drawn_without_syntax_passes(
     monkeypatch.setattr(Syntax, "_get_syntax", counted)
     _lines(NoteMarkdown("```python\nshort = 1\n```\n\n```python\n" + "y" * 90 + "\n```\n"), 60)
     assert drawn == ["y" * 90]
+
+
+def test_a_piece_keeps_its_code_blocks_padding_at_its_edges() -> None:
+    """A piece starts at its first line that shows something and ends with one gap: a code
+    block's padding rows show (their background), so a section whose contents begin or end
+    with a pasted log keeps them, and the next title does not touch the block."""
+    console = Console(file=io.StringIO(), width=60, color_system="truecolor")
+    _RENDERED.clear()
+    lines = render_markdown(console, "\n\n```\nepoch 1  loss 0.69\n```\n", 40)
+
+    def background(line: Strip) -> bool:
+        return any(s.style is not None and s.style.bgcolor is not None for s in line)
+
+    assert [line.text.strip() for line in lines] == ["", "epoch 1  loss 0.69", "", ""]
+    assert [background(line) for line in lines] == [True, True, True, False]
+    _RENDERED.clear()
+    prose = render_markdown(console, "\n\nSome text.\n\n", 40)
+    assert [line.text.strip() for line in prose] == ["Some text.", ""]

@@ -343,15 +343,23 @@ def render_markdown(console: Console, source: str, width: int) -> list[Strip]:
     markdown = NoteMarkdown(display_markdown(source))
     lines = [_strip(line) for line in console.render_lines(markdown, options, pad=False)]
     # One blank line after it, none before, as Rich puts between two blocks: the next
-    # piece or section title neither runs on nor floats.
-    while lines and not lines[0].text.strip():
+    # piece or section title neither runs on nor floats. A code block's padding is not
+    # blank (its background shows): a section's log kept its top row and got its gap.
+    while lines and _blank(lines[0]):
         del lines[0]
-    if lines and lines[-1].text.strip():
+    if lines and not _blank(lines[-1]):
         lines.append(Strip([]))
     _RENDERED[key] = lines
     while len(_RENDERED) > _RENDERED_MAX:
         _RENDERED.popitem(last=False)
     return lines
+
+
+def _blank(line: Strip) -> bool:
+    """Whether `line` shows nothing: no text, no background."""
+    return not line.text.strip() and all(
+        segment.style is None or segment.style.bgcolor is None for segment in line
+    )
 
 
 def render_text(console: Console, text: Text, width: int) -> list[Strip]:
