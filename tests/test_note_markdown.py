@@ -7,7 +7,7 @@ text."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pytest
 from hypothesis import given, settings
@@ -34,6 +34,11 @@ NOTES = [
     "> quote\n>\n> ```python\n> q = 1\n> ```\n",
     "```text\n\n\nleading blank lines\n```\n",
     "```\ntrailing spaces    \n```\n",
+    # Where a line's width is not the sum of its tokens' (a ZWJ family, VS16), or its
+    # characters outnumber its cells (combining accents, Hangul as macOS writes it: NFD).
+    "```python\n👨\u200d👩\u200d👧 = 1\nx\u200d👩 = 1\n❤\ufe0f = 2\n```\n",
+    "```\ne\u0301e\u0301e\u0301e\u0301e\u0301   \nx\n```\n",
+    "```\n\u1112\u1161\u11ab\u1100\u1173\u11af  # NFD 한글   \n```\n",
     "# Title\n\nProse before.\n\n```python\nloss.backward()\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
     # Everything else a note holds: the shared parser and Rich's attributes at work.
     "# 역전파\n\n## Part *one*\n\nSee [the docs](https://pytorch.org) and ![img](a.png), "
@@ -65,17 +70,36 @@ def test_code_blocks_are_drawn_as_rich_draws_them_at_every_width() -> None:
             )
 
 
-_CODE_CHARS = st.sampled_from(list("abc xyz_()=:#'\"\t\\가나다 0123456789+-*/.,[]{}"))
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    lines=st.lists(st.text(_CODE_CHARS, max_size=70), min_size=0, max_size=6),
-    lexer=st.sampled_from(["python", "text", "bash", ""]),
-    width=st.integers(min_value=1, max_value=120),
+_CODE_CHARS = st.sampled_from(
+    [
+        *"abc xyz_()=:#'\"\t\\가나다 0123456789+-*/.,[]{}`<>|",
+        *"\u200d\ufe0f\u0301\u1161\x7f\r\x0b\u3000\u00a0\ufeff",
+        "👩",
+        "👍",
+        "\U0001f3fd",  # a skin tone: joined to the emoji before it
+    ]
 )
-def test_any_code_is_drawn_as_rich_draws_it(lines: list[str], lexer: str, width: int) -> None:
-    text = f"```{lexer}\n" + "\n".join(lines) + "\n```\n"
+# Where a note puts code: on its own, in a list item, in a quote.
+_PLACES = st.sampled_from(
+    [
+        lambda block: block,
+        lambda block: "- item\n\n" + "\n".join("  " + line for line in block.split("\n")),
+        lambda block: "\n".join("> " + line for line in block.split("\n")),
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(_CODE_CHARS, max_size=40), min_size=0, max_size=5),
+    lexer=st.sampled_from(["python", "text", "bash", "yaml", ""]),
+    place=_PLACES,
+    width=st.integers(min_value=1, max_value=90),
+)
+def test_any_code_is_drawn_as_rich_draws_it(
+    lines: list[str], lexer: str, place: Callable[[str], str], width: int
+) -> None:
+    text = place(f"```{lexer}\n" + "\n".join(lines) + "\n```\n")
     assert _lines(NoteMarkdown(text), width) == _lines(_rich(text), width)
 
 

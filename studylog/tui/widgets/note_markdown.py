@@ -13,11 +13,15 @@ segment: tests/test_note_markdown.py renders both and compares."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from markdown_it import MarkdownIt
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown
 from rich.segment import Segment
+from rich.style import Style
 from rich.syntax import Syntax
 
 
@@ -28,35 +32,60 @@ class _CodeBlock(CodeBlock):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         code = str(self.text).rstrip()
         syntax = Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, padding=1)
-        width = options.max_width
-        code_width = width - 2
-        base = Syntax.get_theme(self.theme).get_background_style()
+        drawn = self._drawn(console, syntax, code, options.max_width)
+        if drawn is None:
+            yield syntax  # Syntax's own way
+        else:
+            yield from drawn
+
+    def _drawn(
+        self, console: Console, syntax: Syntax, code: str, width: int
+    ) -> list[Segment] | None:
+        """The block's segments, or None where Rich's own passes would draw it otherwise:
+        a line wider than the room inside the padding (Rich wraps it), or longer in
+        characters than in cells (combining marks, Hangul as macOS writes it: Rich trims
+        its trailing spaces by characters), or with an emoji or a joiner (Rich measures
+        each piece of a line, the padding joined to the last, and a ZWJ there swallows a
+        space: what it crops or pads follows no rule worth copying)."""
+        room = width - 2
+        background = _background(self.theme)
         # What Syntax does to the code before it highlights it (no dedent: Rich's default).
         code = (code + "\n").expandtabs(syntax.tab_size)
+        lines = code[:-1].split("\n")
         if (
-            code_width < 1
-            or base.transparent_background  # (a theme without a background: not padded)
-            or any(cell_len(line) > code_width for line in code[:-1].split("\n"))
+            room < 1
+            or background.transparent_background  # (a theme without one: not padded)
+            or any(max(len(line), cell_len(line)) > room for line in lines)
+            or _JOINED.search(code)
         ):
-            yield syntax  # a line wraps: Syntax's own way
-            return
-        text = syntax.highlight(code)
-        left = Segment(" ", base)
-        blank = Segment(" " * width + "\n", base)
-        new_line = Segment.line()
-        add = base.__add__
-        yield blank
-        for line in Segment.split_lines(text.render(console, end="")):
-            yield left
-            length = 0
-            for segment in line:
-                yield Segment(segment.text, add(segment.style))
-                length += cell_len(segment.text)
-            if length < code_width:
-                yield Segment(" " * (code_width - length), base)
-            yield left
-            yield new_line
-        yield blank
+            return None
+        rendered = list(Segment.split_lines(syntax.highlight(code).render(console, end="")))
+        if len(rendered) != len(lines):
+            return None
+        side = Segment(" ", background)
+        blank = Segment(" " * width + "\n", background)
+        add = background.__add__
+        drawn = [blank]
+        for line, segments in zip(lines, rendered, strict=True):
+            length = cell_len(line)
+            drawn.append(side)
+            drawn.extend(Segment(segment.text, add(segment.style)) for segment in segments)
+            if length < room:
+                drawn.append(Segment(" " * (room - length), background))
+            drawn += [side, Segment.line()]
+        drawn.append(blank)
+        return drawn
+
+
+# Emoji (outside the BMP), ZWJ, keycap, variation selectors: widths that depend on what
+# is next to them.
+_JOINED = re.compile("[\u200d\u20e3\ufe0e\ufe0f\U00010000-\U0010ffff]")
+
+
+@lru_cache(maxsize=8)
+def _background(theme: str) -> Style:
+    """The code theme's background, as Syntax pads with it."""
+    return Syntax.get_theme(theme).get_background_style()
 
 
 # The parser Rich's Markdown makes for itself, made once (parsing keeps no state in it).
