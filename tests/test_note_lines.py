@@ -215,3 +215,30 @@ async def test_a_search_hit_at_the_start_of_a_long_closed_section_lands_near_the
         line = next(n for n, text in enumerate(view.lines_text()) if "zebraword" in text)
         assert int(view.scroll_y) == line - 2  # two lines of context above it
         assert "zebraword" in _on_screen(view, line)
+
+
+async def test_a_width_change_keeps_the_line_at_the_top_of_the_view(tmp_path: Path) -> None:
+    """Scrolled far down, a narrower terminal renders every piece again (the ones above the
+    view in slices, laid out once a slice): the row at the top stays there, at the same
+    line of it."""
+    ws = make_workspace(tmp_path / "ws", {"long.md": _long_note(60)})
+    async with StudylogApp(ws, settings()).run_test(size=(150, 40)) as pilot:
+        _, view = await open_note(pilot, "long.md")
+        await until(pilot, lambda: view.ready.is_set(), "the whole note", seconds=60)
+        view.scroll_to(y=400, animate=False, immediate=True)
+        await until(pilot, lambda: int(view.scroll_y) == 400, "the scroll")
+        index = view._row_at(400)
+        row, offset = view._rows[index], 400 - view._starts[index]
+        wide = view.size.width
+        await pilot.resize_terminal(70, 40)
+        await until(pilot, lambda: view.size.width < wide, "the narrower view")
+        width = view.scrollable_content_region.width
+        await until(
+            pilot,
+            lambda: view.ready.is_set() and {p.width for p in view.pieces()} == {width},
+            "every piece at the new width",
+            seconds=60,
+        )
+        start = view.row_start(row)
+        assert start is not None
+        assert int(view.scroll_y) == start + min(offset, row.height - 1)
