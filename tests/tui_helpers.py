@@ -186,13 +186,19 @@ async def until_screen(pilot: Pilot[Any], kind: type[S], what: str, seconds: flo
     return screen
 
 
+async def notes_loaded(pilot: Pilot[Any]) -> MainScreen:
+    """The main screen, once its notes are loaded."""
+    screen = main_screen(pilot)
+    await until(pilot, lambda: screen.notes, "the notes to load")
+    return screen
+
+
 async def open_note(pilot: Pilot[Any], path: str) -> tuple[MainScreen, NoteView]:
     """Open `path` on the main screen once the notes are loaded, and wait until its note
     view has all of it (every piece rendered)."""
     from studylog.tui.widgets.note_view import NoteView
 
-    screen = main_screen(pilot)
-    await until(pilot, lambda: screen.notes, "the notes to load")
+    screen = await notes_loaded(pilot)
     screen.open_note(path)
     view = screen.query_one(NoteView)
     await until(
@@ -203,6 +209,20 @@ async def open_note(pilot: Pilot[Any], path: str) -> tuple[MainScreen, NoteView]
         f"{path} to open",
     )
     return screen, view
+
+
+async def open_snippets(pilot: Pilot[Any], path: str, snippet: str) -> MainScreen:
+    """Open `path` as `open_note` does, and wait until the run area shows its snippets with
+    `snippet` chosen (the note's first: the one an opened note chooses)."""
+    screen, _ = await open_note(pilot, path)
+    await until(
+        pilot,
+        lambda: (
+            screen.run_area is not None and screen.run_area.display and screen.snippet == snippet
+        ),
+        f"{path}'s snippets, {snippet} chosen",
+    )
+    return screen
 
 
 def fold(view: NoteView, title: str) -> Fold:
