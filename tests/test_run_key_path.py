@@ -25,6 +25,7 @@ from studylog.tui.widgets.run_log import RunLog
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 from tests.tui_helpers import (
+    TRAINING,
     make_workspace,
     notes_loaded,
     notifications,
@@ -139,7 +140,7 @@ async def test_choosing_a_snippet_showing_a_run_and_r_run_no_statement_on_the_ui
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
         ui_statements.trace(app.db)
-        screen = await open_snippets(pilot, "pytorch/2022-01-21-training.md", "train")
+        screen = await open_snippets(pilot, TRAINING, "train")
         await pilot.press("R")  # both snippets, so each has a run to show
         await until(
             pilot,
@@ -260,7 +261,7 @@ async def test_the_output_title_is_cut_only_when_it_does_not_fit(tmp_path: Path)
     ws = make_workspace(tmp_path)
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(100, 30)) as pilot:
-        await open_snippets(pilot, "pytorch/2022-01-21-training.md", "train")
+        await open_snippets(pilot, TRAINING, "train")
         await pilot.press("r")
         log = app.query_one(RunLog)
         await until(pilot, lambda: "succeeded" in str(log.border_title), "the run", seconds=60)

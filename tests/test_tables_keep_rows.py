@@ -11,9 +11,7 @@ from studylog.tui.app import StudylogApp
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 from tests.store_helpers import indexed_store, record_run
-from tests.tui_helpers import make_workspace, open_snippets, settings, until
-
-TRAINING = "pytorch/2022-01-21-training.md"
+from tests.tui_helpers import TRAINING, make_workspace, open_snippets, settings, until
 
 
 def _count_clears(table: Any) -> list[int]:

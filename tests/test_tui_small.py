@@ -24,6 +24,7 @@ from studylog.tui.widgets.metric_plot import MetricPlot, nice_ticks, short_numbe
 from studylog.tui.widgets.note_tree import SNIPPET_MARK, NoteTree
 from studylog.tui.widgets.note_view import NoteView
 from tests.tui_helpers import (
+    TRAINING,
     make_workspace,
     notes_loaded,
     open_snippets,
@@ -32,7 +33,6 @@ from tests.tui_helpers import (
     until_screen,
 )
 
-TRAINING = "pytorch/2022-01-21-training.md"
 THREE = "pytorch/2022-01-23-three.md"
 THREE_NOTE = """---
 title: Three snippets

@@ -59,6 +59,8 @@ Proof text that starts hidden.
 - [x] derive sigmoid
 """
 
+TRAINING = "pytorch/2022-01-21-training.md"  # RUN_NOTE's place in make_workspace
+
 RUN_NOTE = """---
 title: Training loop
 date: 2022-01-21
@@ -121,7 +123,7 @@ time.sleep(60)
 def make_workspace(root: Path, extra: Mapping[str, str | bytes] | None = None) -> Workspace:
     notes = {
         "dl/2022-01-20-backprop.md": DETAILS_NOTE,
-        "pytorch/2022-01-21-training.md": RUN_NOTE,
+        TRAINING: RUN_NOTE,
         "pytorch/2022-02-01-slow.md": SLOW_NOTE,
         "pytorch/2022-01-22-optim.md": OPTIM_NOTE,
         "broken.md": b"\x00\x01\x02 binary",
