@@ -3,6 +3,7 @@ with fixed values: the setup of the export goldens and of the TUI snapshots."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from studylog.store.runs import (
     finish_run,
     start_run,
 )
+from studylog.sync.remote import RemoteRun
 from tests.tui_helpers import settings
 
 
@@ -94,3 +96,24 @@ def record_run(
         env=env,
     )
     return run_id
+
+
+def remote_run(**fields: Any) -> RemoteRun:
+    """A run of the group as the sync server lists it, with fixed values: alice's succeeded
+    run of a.md's snippet s, the same code as yours, final loss 0.1; `fields` change any."""
+    run = RemoteRun(
+        mlflow_run_id="abc",
+        experiment="study",
+        user="alice",
+        mine=False,
+        note="a.md",
+        snippet="s",
+        status="succeeded",
+        started="",
+        duration=1.0,
+        seed=0,
+        code_hash="",
+        same_code=True,
+        final_metrics={"loss": 0.1},
+    )
+    return dataclasses.replace(run, **fields)

@@ -11,9 +11,8 @@ from textual.widgets import Input
 from studylog.notes.parse import parse_note
 from studylog.notes.template import note_name
 from studylog.tui.app import StudylogApp
-from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.new_note import NewNoteScreen
-from tests.tui_helpers import make_workspace, settings, until, until_screen
+from tests.tui_helpers import make_workspace, notes_loaded, settings, until, until_screen
 
 TODAY = dt.date.today()
 HEADER_NOTE = """<details>
@@ -97,9 +96,7 @@ async def test_n_makes_todays_note_and_opens_it(tmp_path):
     ws = make_workspace(tmp_path / "ws")
     app = StudylogApp(ws, settings())
     async with app.run_test() as pilot:
-        main = app.screen
-        assert isinstance(main, MainScreen)
-        await until(pilot, lambda: main.notes, "the notes to load")
+        main = await notes_loaded(pilot)
         await pilot.press("n")
         dialog = await until_screen(pilot, NewNoteScreen, "the dialog")
         assert dialog.query_one("#new-topic", Input).value == "Pytorch"  # the newest note's

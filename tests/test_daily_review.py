@@ -23,9 +23,8 @@ from studylog.store.review import (
     sync_cards,
 )
 from studylog.tui.app import StudylogApp
-from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.review import ReviewScreen
-from tests.tui_helpers import make_workspace, settings, until, until_screen
+from tests.tui_helpers import make_workspace, notes_loaded, settings, until, until_screen
 
 CARD_NOTE = """---
 title: Autograd
@@ -199,9 +198,7 @@ async def test_review_screen_rates_as_fsrs_says(tmp_path):
     ws = make_workspace(tmp_path / "ws", {"pytorch/2022-01-25-autograd.md": CARD_NOTE})
     app = StudylogApp(ws, settings())
     async with app.run_test() as pilot:
-        main = app.screen
-        assert isinstance(main, MainScreen)
-        await until(pilot, lambda: main.notes, "the notes to load")
+        main = await notes_loaded(pilot)
         await pilot.press("L")
         screen = await until_screen(pilot, ReviewScreen, "the review")
         await until(pilot, lambda: screen.cards is not None, "the cards")

@@ -9,8 +9,7 @@ from studylog.store.db import open_store
 from studylog.store.stats import collect_stats
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.calendar import CalendarScreen
-from studylog.tui.screens.main import MainScreen
-from tests.tui_helpers import make_workspace, settings, until, until_screen
+from tests.tui_helpers import make_workspace, notes_loaded, settings, until, until_screen
 
 TODAY = dt.date.today()
 
@@ -76,9 +75,7 @@ async def test_calendar_view(tmp_path):
     ws = make_workspace(tmp_path / "ws", {"today.md": _note(TODAY, "Pytorch")})
     app = StudylogApp(ws, settings())
     async with app.run_test() as pilot:
-        main = app.screen
-        assert isinstance(main, MainScreen)
-        await until(pilot, lambda: main.notes, "the notes to load")
+        main = await notes_loaded(pilot)
         await pilot.press("C")
         screen = await until_screen(pilot, CalendarScreen, "the calendar")
         stats = await until(pilot, lambda: screen.stats, "the counts")

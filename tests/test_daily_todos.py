@@ -9,9 +9,8 @@ from textual.widgets import Tree
 from studylog.store.index import index_notes
 from studylog.store.todos import TodoError, list_todos, tick_todo
 from studylog.tui.app import StudylogApp
-from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.todos import TodosScreen
-from tests.tui_helpers import make_workspace, settings, until, until_screen
+from tests.tui_helpers import make_workspace, notes_loaded, settings, until, until_screen
 
 NEWER = """---
 title: Newer
@@ -109,9 +108,7 @@ async def test_todo_view_ticks_in_file_and_refuses_a_changed_note(tmp_path):
     before = note.read_bytes()
     app = StudylogApp(ws, settings())
     async with app.run_test() as pilot:
-        main = app.screen
-        assert isinstance(main, MainScreen)
-        await until(pilot, lambda: main.notes, "the notes to load")
+        main = await notes_loaded(pilot)
         await pilot.press("T")
         screen = await until_screen(pilot, TodosScreen, "the to-dos")
         await until(pilot, lambda: screen.items, "the to-dos to load")

@@ -377,10 +377,11 @@ async def test_the_plot_zooms_into_a_range_read_again_from_the_store(tmp_path: P
 
 async def test_remote_curves_are_drawn_apart_from_your_own(tmp_path: Path) -> None:
     from studylog.store.history import get_run
-    from studylog.sync.remote import RemoteCurves, RemoteRun
+    from studylog.sync.remote import RemoteCurves
     from studylog.tui.app import StudylogApp
     from studylog.tui.screens.compare import CompareScreen
     from studylog.tui.widgets.metric_plot import OWN_MARKER, REMOTE_MARKER, MetricPlot
+    from tests.store_helpers import remote_run
     from tests.tui_helpers import make_workspace
     from tests.tui_helpers import settings as tui_settings
 
@@ -394,21 +395,7 @@ async def test_remote_curves_are_drawn_apart_from_your_own(tmp_path: Path) -> No
         screen = CompareScreen([run], {"#1 s · loss": series(app.db, 1, "loss")})
         app.push_screen(screen)
         await pilot.pause()
-        teammate = RemoteRun(
-            mlflow_run_id="abc",
-            experiment="study",
-            user="alice",
-            mine=False,
-            note="a.md",
-            snippet="s",
-            status="succeeded",
-            started="",
-            duration=1.0,
-            seed=0,
-            code_hash="",
-            same_code=True,
-            final_metrics={"loss": 0.1},
-        )
+        teammate = remote_run()
         screen._overlay(
             [RemoteCurves(teammate, {"loss": [(i, 0.5 / (i + 1)) for i in range(30)]})], "http://x"
         )

@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from studylog.tui.app import StudylogApp
-from studylog.tui.screens.main import MainScreen
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, open_snippets, settings, until
 
 NOTE = "plot/2022-03-05-plot.md"
 TEXT = """---
@@ -36,11 +35,7 @@ async def test_no_curve_gives_the_plot_rows_to_the_output_at_80x24(tmp_path: Pat
     ws = make_workspace(tmp_path / "ws", {NOTE: TEXT})
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note(NOTE)
-        await until(pilot, lambda: screen.snippet == "quiet", "the note to open")
+        screen = await open_snippets(pilot, NOTE, "quiet")
         area = screen.run_area
         assert area is not None
         log, plot = area.log_view, area.plot

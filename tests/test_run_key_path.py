@@ -24,7 +24,15 @@ from studylog.tui.widgets import run_area
 from studylog.tui.widgets.run_log import RunLog
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
-from tests.tui_helpers import main_screen, make_workspace, notifications, settings, until
+from tests.tui_helpers import (
+    TRAINING,
+    make_workspace,
+    notes_loaded,
+    notifications,
+    open_snippets,
+    settings,
+    until,
+)
 
 QUICK_NOTE = """---
 title: Three quick ones
@@ -132,10 +140,7 @@ async def test_choosing_a_snippet_showing_a_run_and_r_run_no_statement_on_the_ui
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
         ui_statements.trace(app.db)
-        screen = main_screen(pilot)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note("pytorch/2022-01-21-training.md")
-        await until(pilot, lambda: screen.snippet == "train", "the note to open")
+        screen = await open_snippets(pilot, TRAINING, "train")
         await pilot.press("R")  # both snippets, so each has a run to show
         await until(
             pilot,
@@ -181,10 +186,7 @@ async def test_the_first_line_is_the_first_thing_drawn_after_r(
     ws = make_workspace(tmp_path, {"queue/first.md": FIRST_LINE_NOTE})
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
-        screen = main_screen(pilot)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note("queue/first.md")
-        await until(pilot, lambda: screen.snippet == "first", "the note to open")
+        screen = await open_snippets(pilot, "queue/first.md", "first")
         await pilot.pause()
         # Each screen update after the key, until the line: (holds the line, shows the run
         # started). An update of something else (the tree, a timer's redraw) may come
@@ -217,10 +219,7 @@ async def test_a_run_that_prints_nothing_yet_still_shows_as_running(tmp_path: Pa
     ws = make_workspace(tmp_path, {"queue/waits.md": WAIT_NOTE})
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
-        screen = main_screen(pilot)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note("queue/waits.md")
-        await until(pilot, lambda: screen.snippet == "waits", "the note to open")
+        screen = await open_snippets(pilot, "queue/waits.md", "waits")
         await pilot.press("r")
         table = app.query_one(SnippetTable)
         log = app.query_one(RunLog)
@@ -245,10 +244,7 @@ async def test_a_queues_notices_replace_each_other(
     ws = make_workspace(tmp_path, {"queue/quick.md": broken})
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
-        screen = main_screen(pilot)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note("queue/quick.md")
-        await until(pilot, lambda: screen.snippet == "one", "the note to open")
+        screen = await open_snippets(pilot, "queue/quick.md", "one")
         await pilot.press("R")
         await until(pilot, lambda: screen.running is None, "the batch to end", seconds=60)
         await until(pilot, lambda: len(list_runs(app.db)) == 3, "three runs")
@@ -265,10 +261,7 @@ async def test_the_output_title_is_cut_only_when_it_does_not_fit(tmp_path: Path)
     ws = make_workspace(tmp_path)
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = main_screen(pilot)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note("pytorch/2022-01-21-training.md")
-        await until(pilot, lambda: screen.snippet == "train", "the note to open")
+        await open_snippets(pilot, TRAINING, "train")
         await pilot.press("r")
         log = app.query_one(RunLog)
         await until(pilot, lambda: "succeeded" in str(log.border_title), "the run", seconds=60)
@@ -318,8 +311,7 @@ async def test_rating_a_card_runs_no_statement_on_the_ui_thread(
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(120, 40)) as pilot:
         ui_statements.trace(app.db)
-        main = main_screen(pilot)
-        await until(pilot, lambda: main.notes, "the notes to load")
+        main = await notes_loaded(pilot)
         await pilot.press("L")
         review = await until_screen(pilot, ReviewScreen, "the review")
         await until(pilot, lambda: review.cards, "the card")
@@ -352,8 +344,7 @@ async def test_making_a_note_runs_no_statement_on_the_ui_thread(
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(120, 40)) as pilot:
         ui_statements.trace(app.db)
-        main = main_screen(pilot)
-        await until(pilot, lambda: main.notes, "the notes to load")
+        main = await notes_loaded(pilot)
         expected = f"pytorch/{dt.date.today().isoformat()}-schedulers.md"
         with ui_statements.watching() as statements:
             await pilot.press("n")

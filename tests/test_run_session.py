@@ -6,17 +6,14 @@ from __future__ import annotations
 from studylog.store.history import list_runs
 from studylog.tui.app import StudylogApp
 from studylog.tui.widgets.snippet_table import SnippetTable
-from tests.tui_helpers import main_screen, make_workspace, settings, until
+from tests.tui_helpers import TRAINING, make_workspace, open_snippets, settings, until
 
 
 async def test_one_r_press_runs_no_statement_on_the_ui_loop(tmp_path):
     ws = make_workspace(tmp_path)
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
-        screen = main_screen(pilot)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note("pytorch/2022-01-21-training.md")
-        await until(pilot, lambda: screen.snippet == "train", "the note to open")
+        screen = await open_snippets(pilot, TRAINING, "train")
         await pilot.pause()
         statements: list[str] = []
         app.db.conn.set_trace_callback(statements.append)

@@ -173,19 +173,16 @@ def test_the_remote_runs_table_shows_a_teammates_names_as_written() -> None:
     from rich.console import Console
 
     from studylog.cli.sync import remote_table
-    from studylog.sync.remote import RemoteRun
+    from tests.store_helpers import remote_run
 
-    run = RemoteRun(
+    run = remote_run(
         mlflow_run_id="0123456789abcdef",
         experiment="group",
         user="mallory[bold]",
-        mine=False,
         note="notes/x.md",
         snippet="x[/]\x1b[2J",
-        status="succeeded",
         started="2026-11-27T10:00:00",
         duration=1.5,
-        seed=0,
         code_hash="abc",
         same_code=False,
         final_metrics={"loss[/]": 0.5},

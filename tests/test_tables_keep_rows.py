@@ -11,9 +11,7 @@ from studylog.tui.app import StudylogApp
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
 from tests.store_helpers import indexed_store, record_run
-from tests.tui_helpers import main_screen, make_workspace, settings, until
-
-TRAINING = "pytorch/2022-01-21-training.md"
+from tests.tui_helpers import TRAINING, make_workspace, open_snippets, settings, until
 
 
 def _count_clears(table: Any) -> list[int]:
@@ -36,10 +34,7 @@ async def test_tables_shown_again_unchanged_keep_their_rows(tmp_path: Path) -> N
     db.close()
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(140, 45)) as pilot:
-        screen = main_screen(pilot)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        screen.open_note(TRAINING)
-        await until(pilot, lambda: screen.snippet == "train", "the note to open")
+        await open_snippets(pilot, TRAINING, "train")
         snippets, runs = app.query_one(SnippetTable), app.query_one(RunsTable)
         await until(pilot, lambda: runs.row_count == 2, "the runs of train")
         snippet_clears, run_clears = _count_clears(snippets), _count_clears(runs)

@@ -19,7 +19,7 @@ from studylog.store.history import list_runs
 from studylog.tui.app import StudylogApp
 from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.snippet_table import SnippetTable
-from tests.tui_helpers import make_workspace, notifications, settings, until
+from tests.tui_helpers import make_workspace, notifications, open_snippets, settings, until
 
 QUEUE_NOTE = "queue/2022-03-01-queue.md"
 MANY_NOTE = "queue/2022-03-02-many.md"
@@ -71,11 +71,7 @@ def stored(ws) -> dict[str, list[str]]:
 
 
 async def _open(pilot, path: str, first: str) -> MainScreen:
-    screen = pilot.app.screen
-    assert isinstance(screen, MainScreen)
-    await until(pilot, lambda: screen.notes, "the notes to load")
-    screen.open_note(path)
-    await until(pilot, lambda: screen.snippet == first, "the note to open")
+    screen = await open_snippets(pilot, path, first)
     await pilot.pause()
     return screen
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
-from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 from textual.widgets.tree import TreeNode
 
@@ -20,14 +19,20 @@ from studylog.paths import Workspace
 from studylog.store.queries import NoteSummary
 from studylog.store.search import plain_text
 from studylog.tui.app import StudylogApp
-from studylog.tui.screens.main import MainScreen
 from studylog.tui.screens.new_note import NewNoteScreen
 from studylog.tui.widgets.metric_plot import MetricPlot, nice_ticks, short_number, tick_labels
 from studylog.tui.widgets.note_tree import SNIPPET_MARK, NoteTree
 from studylog.tui.widgets.note_view import NoteView
-from tests.tui_helpers import make_workspace, settings, until, until_screen
+from tests.tui_helpers import (
+    TRAINING,
+    make_workspace,
+    notes_loaded,
+    open_snippets,
+    settings,
+    until,
+    until_screen,
+)
 
-TRAINING = "pytorch/2022-01-21-training.md"
 THREE = "pytorch/2022-01-23-three.md"
 THREE_NOTE = """---
 title: Three snippets
@@ -63,27 +68,6 @@ def _app(ws: Workspace) -> StudylogApp:
     return StudylogApp(ws, settings())
 
 
-async def _open(pilot: Pilot[None], path: str) -> MainScreen:
-    screen = pilot.app.screen
-    assert isinstance(screen, MainScreen)
-    await until(pilot, lambda: screen.notes, "the notes to load")
-    screen.open_note(path)
-    view = screen.query_one(NoteView)
-    await until(
-        pilot,
-        lambda: (
-            view.detail is not None
-            and view.detail.summary.path == path
-            and view.ready.is_set()
-            and screen.run_area is not None
-            and screen.run_area.display
-            and screen.snippet is not None
-        ),
-        f"{path} to open",
-    )
-    return screen
-
-
 # -- 1. the run area at 80×24 and 100×30 -------------------------------------------------
 
 
@@ -92,7 +76,7 @@ async def test_small_terminal_run_area_shows_three_snippets_four_output_lines_an
     ws: Workspace, size: tuple[int, int]
 ) -> None:
     async with _app(ws).run_test(size=size) as pilot:
-        screen = await _open(pilot, THREE)
+        screen = await open_snippets(pilot, THREE, "first")
         area = screen.run_area
         assert area is not None
         await pilot.press("r")  # eight lines of output
@@ -163,7 +147,7 @@ def _axes(plot: MetricPlot) -> tuple[list[str], list[str]]:
 
 async def test_curve_at_80x24_has_a_zero_tick_and_whole_steps(ws: Workspace) -> None:
     async with _app(ws).run_test(size=(80, 24)) as pilot:
-        screen = await _open(pilot, TRAINING)
+        screen = await open_snippets(pilot, TRAINING, "train")
         area = screen.run_area
         assert area is not None
         await pilot.press("r")  # train: loss 1/(step+1) over steps 0-19
@@ -208,9 +192,7 @@ async def test_search_hits_are_cut_with_an_ellipsis_and_read_as_plain_text(
 ) -> None:
     ws = make_workspace(tmp_path / "ws", {LONG_PATH: MARKED_NOTE})
     async with _app(ws).run_test(size=(80, 24)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         await pilot.press("slash", *"docs")
         results = screen.query_one("#search-results", OptionList)
         await until(pilot, lambda: results.option_count == 1, "the hit")
@@ -262,9 +244,7 @@ async def test_a_new_note_keeps_the_open_branches_and_is_selected(
     monkeypatch.setenv("EDITOR", f"{shlex.quote(sys.executable)} -c pass")
     monkeypatch.delenv("VISUAL", raising=False)
     async with _app(ws).run_test(size=(140, 44)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         tree = screen.query_one(NoteTree)
         # The user opens the branch of a note (second level) and closes a first-level one.
         tree.select_path(TRAINING)
@@ -345,9 +325,7 @@ async def test_tree_marks_differ_from_the_arrows_and_a_long_title_is_cut_before_
 ) -> None:
     ws = make_workspace(tmp_path / "ws", {"pytorch/2022-01-30-long.md": LONG_NOTE})
     async with _app(ws).run_test(size=(80, 24)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         tree = screen.query_one(NoteTree)
         if mode == "date":
             await pilot.press("t")
@@ -372,9 +350,7 @@ async def test_footer_and_help_fit_80_columns(ws: Workspace) -> None:
     from textual.widgets._footer import FooterKey
 
     async with _app(ws).run_test(size=(80, 24)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         keys = await until(
             pilot,
             lambda: [k for k in screen.query(FooterKey) if k.region.width] or None,

@@ -59,6 +59,8 @@ Proof text that starts hidden.
 - [x] derive sigmoid
 """
 
+TRAINING = "pytorch/2022-01-21-training.md"  # RUN_NOTE's place in make_workspace
+
 RUN_NOTE = """---
 title: Training loop
 date: 2022-01-21
@@ -121,7 +123,7 @@ time.sleep(60)
 def make_workspace(root: Path, extra: Mapping[str, str | bytes] | None = None) -> Workspace:
     notes = {
         "dl/2022-01-20-backprop.md": DETAILS_NOTE,
-        "pytorch/2022-01-21-training.md": RUN_NOTE,
+        TRAINING: RUN_NOTE,
         "pytorch/2022-02-01-slow.md": SLOW_NOTE,
         "pytorch/2022-01-22-optim.md": OPTIM_NOTE,
         "broken.md": b"\x00\x01\x02 binary",
@@ -186,13 +188,19 @@ async def until_screen(pilot: Pilot[Any], kind: type[S], what: str, seconds: flo
     return screen
 
 
+async def notes_loaded(pilot: Pilot[Any]) -> MainScreen:
+    """The main screen, once its notes are loaded."""
+    screen = main_screen(pilot)
+    await until(pilot, lambda: screen.notes, "the notes to load")
+    return screen
+
+
 async def open_note(pilot: Pilot[Any], path: str) -> tuple[MainScreen, NoteView]:
     """Open `path` on the main screen once the notes are loaded, and wait until its note
     view has all of it (every piece rendered)."""
     from studylog.tui.widgets.note_view import NoteView
 
-    screen = main_screen(pilot)
-    await until(pilot, lambda: screen.notes, "the notes to load")
+    screen = await notes_loaded(pilot)
     screen.open_note(path)
     view = screen.query_one(NoteView)
     await until(
@@ -203,6 +211,20 @@ async def open_note(pilot: Pilot[Any], path: str) -> tuple[MainScreen, NoteView]
         f"{path} to open",
     )
     return screen, view
+
+
+async def open_snippets(pilot: Pilot[Any], path: str, snippet: str) -> MainScreen:
+    """Open `path` as `open_note` does, and wait until the run area shows its snippets with
+    `snippet` chosen (the note's first: the one an opened note chooses)."""
+    screen, _ = await open_note(pilot, path)
+    await until(
+        pilot,
+        lambda: (
+            screen.run_area is not None and screen.run_area.display and screen.snippet == snippet
+        ),
+        f"{path}'s snippets, {snippet} chosen",
+    )
+    return screen
 
 
 def fold(view: NoteView, title: str) -> Fold:
