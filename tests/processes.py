@@ -23,9 +23,11 @@ def wait_for(predicate: Callable[[], T | None], what: str, seconds: float = 60.0
 
 
 def gone_or_zombie(pid: int) -> bool:
-    """True when `pid` no longer runs (a killed orphan stays a zombie until it is reaped)."""
+    """True when `pid` no longer runs (a killed orphan stays a zombie until it is reaped).
+    A process reaped between the open and the read of its stat file fails the read with
+    ESRCH: gone too (CI met it once)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return True
