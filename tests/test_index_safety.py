@@ -33,7 +33,7 @@ def _children(pid: int) -> list[int]:
         for task in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{task}/children") as f:
                 found.extend(int(c) for c in f.read().split())
-    except FileNotFoundError:
+    except OSError:  # gone, or reaped between listing and reading (ESRCH)
         pass
     return found
 
@@ -42,7 +42,7 @@ def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except FileNotFoundError:
+    except OSError:  # gone, or reaped between the open and the read (ESRCH)
         return ""
 
 
