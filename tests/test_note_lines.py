@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from studylog.notes.model import Section
 from studylog.tui.app import StudylogApp
-from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.note_view import NoteView
-from tests.tui_helpers import fold, make_workspace, open_note, settings, until
+from tests.tui_helpers import fold, make_workspace, notes_loaded, open_note, settings, until
 
 BACKPROP = "dl/2022-01-20-backprop.md"
 
@@ -32,6 +34,18 @@ def _walk_sections(sections: list[Section]) -> Iterator[Section]:
     for section in sections:
         yield section
         yield from _walk_sections(section.children)
+
+
+async def _rendered_again(pilot: Pilot[Any], view: NoteView) -> int:
+    """The view's width, once every piece shown is rendered at it (after a resize)."""
+    width = view.scrollable_content_region.width
+    await until(
+        pilot,
+        lambda: view.ready.is_set() and {p.width for p in view.pieces()} == {width},
+        "every piece at the new width",
+        seconds=60,
+    )
+    return width
 
 
 def _long_note(parts: int) -> str:
@@ -135,9 +149,7 @@ async def test_the_first_screen_is_painted_before_the_whole_note_is_rendered(
 ) -> None:
     ws = make_workspace(tmp_path / "ws", {"long.md": _long_note(300)})
     async with StudylogApp(ws, settings()).run_test(size=(120, 40)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         view = screen.query_one(NoteView)
         screen.open_note("long.md")
         # Awaited, not polled: the view's next slice waits for this waiter's turn, so the
@@ -158,12 +170,7 @@ async def test_a_width_change_renders_again_at_the_new_width(tmp_path: Path) -> 
         assert {p.width for p in view.pieces()} == {view.scrollable_content_region.width}
         await pilot.resize_terminal(100, 40)
         await until(pilot, lambda: view.size.width < wide, "the narrower view")
-        width = view.scrollable_content_region.width
-        await until(
-            pilot,
-            lambda: view.ready.is_set() and {p.width for p in view.pieces()} == {width},
-            "every piece at the new width",
-        )
+        width = await _rendered_again(pilot, view)
         longest = max(len(line) for line in view.lines_text())
         assert longest <= width, (longest, width)
 
@@ -232,13 +239,7 @@ async def test_a_width_change_keeps_the_line_at_the_top_of_the_view(tmp_path: Pa
         wide = view.size.width
         await pilot.resize_terminal(70, 40)
         await until(pilot, lambda: view.size.width < wide, "the narrower view")
-        width = view.scrollable_content_region.width
-        await until(
-            pilot,
-            lambda: view.ready.is_set() and {p.width for p in view.pieces()} == {width},
-            "every piece at the new width",
-            seconds=60,
-        )
+        await _rendered_again(pilot, view)
         start = view.row_start(row)
         assert start is not None
         assert int(view.scroll_y) == start + min(offset, row.height - 1)

@@ -14,7 +14,7 @@ from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.note_document import fit_path
 from studylog.tui.widgets.note_view import NoteView
 from studylog.tui.widgets.search_panel import SearchPanel
-from tests.tui_helpers import fold, make_workspace, settings, until
+from tests.tui_helpers import fold, make_workspace, notes_loaded, open_note, settings, until
 
 FILLER = "\n\n".join(f"Paragraph {n} of plain study text about tensors." for n in range(12))
 
@@ -57,16 +57,7 @@ async def test_a_search_hit_in_the_open_note_keeps_its_sections_and_reveals_the_
 ) -> None:
     ws = make_workspace(tmp_path / "ws", {"sections.md": SECTIONS_NOTE})
     async with StudylogApp(ws, settings()).run_test(size=(120, 30)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
-        view = screen.query_one(NoteView)
-        screen.open_note("sections.md")
-        await until(
-            pilot,
-            lambda: view.detail is not None and view.ready.is_set() and view.sections(),
-            "the note",
-        )
+        screen, view = await open_note(pilot, "sections.md")
         # The user opened the first section and left the others closed.
         view.set_open(fold(view, "First section"), True)
         await until(pilot, lambda: view.ready.is_set(), "the first section rendered")
@@ -99,9 +90,7 @@ async def test_a_focus_moved_while_the_note_opens_stays_where_the_user_put_it(
 
     ws = make_workspace(tmp_path / "ws", {"sections.md": SECTIONS_NOTE})
     async with StudylogApp(ws, settings()).run_test(size=(120, 30)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         view = screen.query_one(NoteView)
         search = screen.query_one("#search-input", Input)
         # Enter on a note (its message handled), then at once / : the note is read in a
@@ -129,9 +118,7 @@ async def test_at_80_columns_the_header_path_is_cut_at_its_start_not_mid_word(
 ) -> None:
     ws = make_workspace(tmp_path / "ws", {DEEP: DEEP_NOTE})
     async with StudylogApp(ws, settings()).run_test(size=(80, 24)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         view = screen.query_one(NoteView)
         screen.open_note(DEEP)
         await until(

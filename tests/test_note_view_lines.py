@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from studylog.tui.app import StudylogApp
-from studylog.tui.screens.main import MainScreen
 from studylog.tui.widgets.note_tree import NoteTree
-from tests.tui_helpers import make_workspace, settings, until
+from tests.tui_helpers import make_workspace, notes_loaded, settings, until
 
 LONG_TOPIC = "Optimisers and Schedulers in PyTorch, Part Two: a Long Group Name"
 
@@ -27,9 +26,7 @@ async def test_a_long_group_label_is_cut_before_its_count(tmp_path: Path) -> Non
     }
     ws = make_workspace(tmp_path / "ws", extra)
     async with StudylogApp(ws, settings()).run_test(size=(150, 45)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         tree = screen.query_one(NoteTree)
         node = next((n for n in tree.root.children if LONG_TOPIC[:20] in str(n.label)), None)
         assert node is not None, [str(n.label) for n in tree.root.children]
@@ -53,9 +50,7 @@ async def test_at_80x24_the_curve_of_a_run_gets_rows_to_read(tmp_path: Path) -> 
     ws = make_workspace(tmp_path / "ws")
     app = StudylogApp(ws, settings())
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         screen.open_note(TRAINING)
         view = screen.query_one(NoteView)
         await until(pilot, lambda: view.ready.is_set() and screen.snippet == "train", "the note")
@@ -78,9 +73,7 @@ async def test_a_note_with_no_body_counts_as_painted_and_ready(tmp_path: Path) -
     extra: dict[str, str | bytes] = {"empty.md": "---\ntitle: Only a title\n---\n"}
     ws = make_workspace(tmp_path / "ws", extra)
     async with StudylogApp(ws, settings()).run_test(size=(100, 30)) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, MainScreen)
-        await until(pilot, lambda: screen.notes, "the notes to load")
+        screen = await notes_loaded(pilot)
         screen.open_note("empty.md")
         view = screen.query_one(NoteView)
         # Waiters on the first screen (the outline, search, the benchmark) are let go.
