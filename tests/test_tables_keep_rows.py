@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from studylog.runner.session import LiveStatus
 from studylog.tui.app import StudylogApp
 from studylog.tui.widgets.runs_table import RunsTable
 from studylog.tui.widgets.snippet_table import SnippetTable
@@ -39,14 +40,14 @@ async def test_tables_shown_again_unchanged_keep_their_rows(tmp_path: Path) -> N
         await until(pilot, lambda: runs.row_count == 2, "the runs of train")
         snippet_clears, run_clears = _count_clears(snippets), _count_clears(runs)
 
-        snippets.show(list(snippets.states), snippets.running, snippets.queued, snippets.ended)
+        snippets.show(list(snippets.states), snippets.live)
         runs.show(list(runs.runs), runs.stale_hash)
         assert snippet_clears == [] and run_clears == []
         assert snippets.row_count == 2 and runs.row_count == 2
 
         # A change is drawn: one run fewer, another status for a snippet.
         runs.show(list(runs.runs)[:1], runs.stale_hash)
-        snippets.show(list(snippets.states), running="broken")
+        snippets.show(list(snippets.states), LiveStatus("broken", {}, {}))
         assert snippet_clears == [1] and run_clears == [1]
         assert runs.row_count == 1
         assert "running" in str(snippets.get_row_at(1)[1])

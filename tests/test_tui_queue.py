@@ -104,7 +104,7 @@ async def test_r_while_a_run_goes_queues_x_removes_c_cancels_and_the_queue_goes_
 
         # r on alpha, then R: queued in order, each once, the running one not again.
         await pilot.press("down", "r", "R")
-        await until(pilot, lambda: len(area.snippets.queued) == 3, "three snippets queued")
+        await until(pilot, lambda: len(area.snippets.live.queued) == 3, "three snippets queued")
         assert [status_of(table, n) for n in ("alpha", "beta", "gamma")] == [
             "◦ queued 1",
             "◦ queued 2",
@@ -112,14 +112,14 @@ async def test_r_while_a_run_goes_queues_x_removes_c_cancels_and_the_queue_goes_
         ]
         await pilot.press("r")  # alpha again: it is queued already, and says where
         await pilot.pause()
-        assert len(area.snippets.queued) == 3
+        assert len(area.snippets.live.queued) == 3
         assert any("Queued already (place 1)" in n.message for n in notifications(pilot.app))
         area.draw_status()
         assert "slow" in str(area.status.content) and "3 queued" in str(area.status.content)
 
         # x on beta takes it out; the places behind it move up.
         await pilot.press("down", "x")
-        await until(pilot, lambda: len(area.snippets.queued) == 2, "beta taken out")
+        await until(pilot, lambda: len(area.snippets.live.queued) == 2, "beta taken out")
         assert status_of(table, "beta").endswith("never run")
         assert status_of(table, "gamma") == "◦ queued 2"
 
@@ -164,7 +164,7 @@ async def test_a_queue_of_50_cleared_at_the_25th_keeps_the_24_and_says_so(ws):
         await pilot.press("R")
         await until(pilot, lambda: _started(screen), "the 25th snippet to start", seconds=180)
         await pilot.press("X")
-        await until(pilot, lambda: not area.snippets.queued, "the queue cleared")
+        await until(pilot, lambda: not area.snippets.live.queued, "the queue cleared")
         assert any("25 snippets will not run" in n.message for n in notifications(pilot.app))
         assert status_of(table, "s26").endswith("never run")
         assert screen.running == "s25"  # clearing the queue leaves the running one
@@ -188,7 +188,7 @@ async def test_a_queue_can_hold_snippets_of_two_notes(ws):
         screen.open_note(MANY_NOTE)
         await until(pilot, lambda: screen.snippet == "s01", "the second note to open")
         await pilot.press("s", "r")
-        await until(pilot, lambda: len(area.snippets.queued) == 1, "s01 queued")
+        await until(pilot, lambda: len(area.snippets.live.queued) == 1, "s01 queued")
         assert status_of(table, "s01") == "◦ queued 1"
         assert not any(status_of(table, f"s{i:02d}").endswith("running") for i in range(1, 51))
         await pilot.press("c")
@@ -214,7 +214,7 @@ def test_run_area_with_a_queue_at_80x24(snap_compare, ws, fixed_time):
         await pilot.press("s", "r")
         await until(pilot, lambda: _started(screen), "the slow snippet to start", seconds=60)
         await pilot.press("down", "down", "r", "down", "r")
-        await until(pilot, lambda: len(area.snippets.queued) == 2, "two snippets queued")
+        await until(pilot, lambda: len(area.snippets.live.queued) == 2, "two snippets queued")
         pilot.app.clear_notifications()  # their toasts go by themselves; the picture is not
         area.log_view.draw()
         area.draw_status()

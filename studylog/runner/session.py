@@ -90,6 +90,10 @@ class LiveStatus:
     ended: dict[str, str]
 
 
+# Nothing of the note's runs in the session: the store's states as they are.
+IDLE = LiveStatus(None, {}, {})
+
+
 @dataclass(frozen=True)
 class Queued:
     """These snippets joined the queue (those queued already were not added twice)."""

@@ -160,12 +160,9 @@ class RunArea(Horizontal):
         status over them (running, queued N, how a run of this batch ended; no read)."""
         if self.detail is None:
             return
-        live = self.app.run_session.live(self.detail.summary.path)
         self.snippets.show(
             self.snippets.states if states is None else states,
-            live.running,
-            live.queued,
-            live.ended,
+            self.app.run_session.live(self.detail.summary.path),
         )
 
     def on_runs_table_chosen(self, event: RunsTable.Chosen) -> None:

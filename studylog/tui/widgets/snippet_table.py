@@ -9,6 +9,7 @@ from textual.widgets import DataTable
 
 from studylog.labels import metrics_text
 from studylog.rich_labels import badge
+from studylog.runner.session import IDLE, LiveStatus
 from studylog.runner.snippets import SnippetState
 from studylog.safe_text import visible
 
@@ -24,35 +25,27 @@ class SnippetTable(DataTable[object]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.states: list[SnippetState] = []
-        self.running: str | None = None
-        self.queued: dict[str, int] = {}
-        self.ended: dict[str, str] = {}
+        self.live = IDLE
         self._rows: list[tuple[str, tuple[Text, ...]]] = []
 
     def on_mount(self) -> None:
         self.add_columns("snippet", "status", "from", "last result")
 
-    def show(
-        self,
-        states: list[SnippetState],
-        running: str | None = None,
-        queued: dict[str, int] | None = None,
-        ended: dict[str, str] | None = None,
-    ) -> None:
-        """One row a snippet. Its status: `running`, else its place in the queue (`queued`,
-        from 1), else how its run in this batch ended (`ended`), else its latest run's."""
+    def show(self, states: list[SnippetState], live: LiveStatus = IDLE) -> None:
+        """One row a snippet. Its status, from the session's `live` status over the store's
+        `states`: running, else its place in the queue (from 1), else how its run in this
+        batch ended, else its latest run's."""
         keep = self.selected
-        self.states, self.running = states, running
-        self.queued, self.ended = dict(queued or {}), dict(ended or {})
+        self.states, self.live = states, live
         rows: list[tuple[str, tuple[Text, ...]]] = []
         for state in states:
             name = state.snippet.name
-            if name == running:
+            if name == live.running:
                 status = badge("running")
-            elif name in self.queued:
-                status = Text(f"◦ queued {self.queued[name]}", style="cyan")
+            elif name in live.queued:
+                status = Text(f"◦ queued {live.queued[name]}", style="cyan")
             else:
-                status = badge(self.ended.get(name, state.badge))
+                status = badge(live.ended.get(name, state.badge))
             last = ""
             if state.problem:
                 last = state.problem
