@@ -7,7 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from studylog.labels import NO_TOPIC
+from studylog.labels import NO_TOPIC, plural
 from studylog.safe_text import visible as clean
 from studylog.store.stats import Stats
 
@@ -45,7 +45,7 @@ def heat_map(stats: Stats, weeks: int = 17) -> Text:
 def stats_view(stats: Stats, weeks: int = 17) -> Group:
     active = [d for d, (n, r) in stats.days.items() if n or r]
     summary = Text()
-    summary.append(f"Streak: {stats.streak} day{'s' if stats.streak != 1 else ''}", style="bold")
+    summary.append(f"Streak: {stats.streak} {plural(stats.streak, 'day')}", style="bold")
     in_view = stats.today.toordinal() - 7 * weeks
     recent = [d for d in active if d.toordinal() > in_view]
     summary.append(f"   active days in view: {len(recent)}", style="dim")

@@ -140,7 +140,7 @@ def export(
     _problems(report.warnings, report.failed)
     console().print(
         safe(
-            f"Exported {report.notes} note{'s' if report.notes != 1 else ''} as {fmt} to "
+            f"Exported {report.notes} {plural(report.notes, 'note')} as {fmt} to "
             f"{report.out_dir} ({len(report.files)} {plural(len(report.files), 'file')})."
         )
     )
@@ -186,7 +186,7 @@ def _in_place(s: Session, paths: list[str], runs: RunChoice) -> None:
     written = len(report.changed)
     console().print(
         safe(
-            f"Wrote outputs into {written} note{'s' if written != 1 else ''}"
+            f"Wrote outputs into {written} {plural(written, 'note')}"
             + (f" ({len(report.unchanged)} already up to date)" if report.unchanged else "")
             + "."
         )

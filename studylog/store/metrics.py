@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from studylog.labels import plural
 from studylog.protocol import Columns
 from studylog.store.levels import LevelWriter
 
@@ -93,7 +94,7 @@ class Losses:
     def text(self) -> str:
         """`12,000 metric points and 1 param could not be stored: no free space on /data (…)`"""
         parts = [
-            f"{count:,} {what}{'s' if count != 1 else ''}"
+            f"{count:,} {plural(count, what)}"
             for count, what in (
                 (self.points, "metric point"),
                 (self.params, "param"),

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from studylog.labels import plural
 from studylog.safe_text import visible, visible_spans
 from studylog.store.search import Hit
 
@@ -83,8 +84,8 @@ class SearchPanel(Vertical):
         if not hits:
             count.update(Text(f"No notes match {visible(query)!r}", style="dim"))
             return
-        many = "s" if len(hits) != 1 else ""
-        count.update(Text(f"{len(hits)} note{many} · ↓ to the list, Enter opens", style="dim"))
+        found = f"{len(hits)} {plural(len(hits), 'note')}"
+        count.update(Text(f"{found} · ↓ to the list, Enter opens", style="dim"))
         results.add_options(
             [Option(hit_prompt(hit, self.place(hit.path)), id=hit.path) for hit in hits]
         )
